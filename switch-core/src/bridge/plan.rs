@@ -1,0 +1,365 @@
+//! The compiled forwarding plan: what classify and output read per frame.
+//!
+//! Compiling assigns a dense [`BdId`] to every (bridge, VLAN) any port uses and
+//! builds, per port, a 4096-entry VLAN-to-domain array and a per-domain egress
+//! tag array. Classify is then one array load; output one more. Plans are
+//! immutable once built; the control plane publishes a new one (RCU-style)
+//! when the configuration changes.
+
+use std::collections::HashMap;
+
+use super::spec::{PortMode, SwitchSpec};
+use crate::types::{BdId, MacAddr, PortId, VlanId};
+use crate::wire::EtherType;
+
+/// What a port does to a frame of a given domain on the way out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EgressTag {
+    /// The port is not a member of the domain.
+    #[default]
+    NotMember,
+    /// Send without a tag.
+    Untagged,
+    /// Send with a tag `tpid` / `vid` in front of the frame's own EtherType.
+    Tagged {
+        /// 0x8100 or 0x88a8.
+        tpid: u16,
+        /// VLAN id written into the tag.
+        vid: u16,
+    },
+}
+
+/// How a port classifies received frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IngressRule {
+    /// Look at the outer tag (TPID `tpid`): tagged frames use the VLAN array,
+    /// untagged (and priority-tagged) frames go to `untagged`, if set.
+    Vlan {
+        /// The TPID this port recognises as a VLAN tag.
+        tpid: u16,
+        /// Domain of untagged and priority-tagged frames (`BdId::NONE`: drop).
+        untagged: BdId,
+    },
+    /// Every frame enters `bd` unchanged, its own tags kept as payload
+    /// (802.1ad customer port).
+    Tunnel {
+        /// The S-VLAN's domain.
+        bd: BdId,
+    },
+}
+
+/// One port of the compiled plan.
+#[derive(Clone, Debug)]
+pub struct PortPlan {
+    /// Port name.
+    pub name: String,
+    /// Index of the port's bridge.
+    pub bridge: usize,
+    /// Ingress classification.
+    pub ingress: IngressRule,
+    /// VLAN id (of the recognised TPID) to domain; `BdId::NONE` = not allowed.
+    /// Always 4096 entries, so indexing by a 12-bit VID cannot go out of bounds.
+    pub vid_to_bd: Box<[BdId]>,
+    /// Domain to egress tagging; `NotMember` for domains the port is not in.
+    /// One entry per domain, index 0 unused.
+    pub egress: Box<[EgressTag]>,
+    /// Per-port FDB limit.
+    pub mac_limit: Option<u32>,
+}
+
+/// A member of a domain's flood list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloodMember {
+    /// The port.
+    pub port: PortId,
+    /// Its tagging for this domain.
+    pub tag: EgressTag,
+}
+
+/// One bridge domain.
+#[derive(Clone, Debug)]
+pub struct DomainPlan {
+    /// Bridge index.
+    pub bridge: usize,
+    /// VLAN within the bridge.
+    pub vlan: VlanId,
+    /// Ports that receive this domain's floods (split horizon: the ingress
+    /// port is skipped at flood time).
+    pub flood: Vec<FloodMember>,
+}
+
+/// A static FDB entry, resolved to ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaticEntry {
+    /// Domain.
+    pub bd: BdId,
+    /// Address.
+    pub mac: MacAddr,
+    /// Port.
+    pub port: PortId,
+}
+
+/// Why a spec could not be compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanError {
+    /// More than 65534 (bridge, VLAN) pairs are in use.
+    TooManyDomains,
+    /// More than 4096 ports.
+    TooManyPorts,
+    /// A port names a bridge index that does not exist.
+    UnknownBridge {
+        /// Port name.
+        port: String,
+    },
+    /// A static MAC's port is not a member of its VLAN.
+    StaticNotMember {
+        /// The address.
+        mac: MacAddr,
+        /// The VLAN.
+        vlan: VlanId,
+        /// Port name.
+        port: String,
+    },
+    /// A static MAC names a port index that does not exist.
+    UnknownStaticPort {
+        /// The address.
+        mac: MacAddr,
+    },
+}
+
+impl core::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PlanError::TooManyDomains => f.write_str("more than 65534 bridge domains (bridge, VLAN pairs) in use"),
+            PlanError::TooManyPorts => f.write_str("more than 4096 ports"),
+            PlanError::UnknownBridge { port } => write!(f, "port {port:?} names a bridge that does not exist"),
+            PlanError::StaticNotMember { mac, vlan, port } => {
+                write!(f, "static MAC {mac}: port {port:?} is not a member of VLAN {vlan}")
+            }
+            PlanError::UnknownStaticPort { mac } => write!(f, "static MAC {mac} names a port that does not exist"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// The immutable tables workers forward with.
+#[derive(Clone, Debug)]
+pub struct ForwardingPlan {
+    /// Ports, indexed by [`PortId`].
+    pub ports: Vec<PortPlan>,
+    /// Domains, indexed by [`BdId`]; entry 0 is a placeholder.
+    pub domains: Vec<DomainPlan>,
+    /// Bridge names, by index.
+    pub bridges: Vec<String>,
+    /// Static FDB entries.
+    pub statics: Vec<StaticEntry>,
+    by_bridge_vlan: HashMap<(usize, u16), BdId>,
+}
+
+/// Highest usable domain id; 0xffff is reserved by the FDB key encoding.
+const MAX_DOMAINS: usize = 0xfffe;
+/// Size of a per-port VLAN array: every 12-bit VID.
+const VID_SPACE: usize = 4096;
+
+impl ForwardingPlan {
+    /// Compiles a spec. The spec is expected to be validated by the config
+    /// crate; this still refuses anything that would make the tables wrong.
+    pub fn compile(spec: &SwitchSpec) -> Result<ForwardingPlan, PlanError> {
+        if spec.ports.len() > VID_SPACE {
+            return Err(PlanError::TooManyPorts);
+        }
+        let mut domains = vec![DomainPlan { bridge: usize::MAX, vlan: VlanId(0), flood: Vec::new() }];
+        let mut by_bridge_vlan: HashMap<(usize, u16), BdId> = HashMap::new();
+        let mut domain_of = |bridge: usize, vlan: u16, domains: &mut Vec<DomainPlan>| -> Result<BdId, PlanError> {
+            if let Some(bd) = by_bridge_vlan.get(&(bridge, vlan)) {
+                return Ok(*bd);
+            }
+            if domains.len() > MAX_DOMAINS {
+                return Err(PlanError::TooManyDomains);
+            }
+            let bd = BdId(domains.len() as u16);
+            domains.push(DomainPlan { bridge, vlan: VlanId(vlan), flood: Vec::new() });
+            by_bridge_vlan.insert((bridge, vlan), bd);
+            Ok(bd)
+        };
+
+        // First pass: assign domains and per-port (vid -> bd, bd -> tag) pairs.
+        let mut memberships: Vec<Vec<(BdId, EgressTag)>> = Vec::with_capacity(spec.ports.len());
+        let mut port_plans = Vec::with_capacity(spec.ports.len());
+        for port in &spec.ports {
+            if port.bridge >= spec.bridges.len() {
+                return Err(PlanError::UnknownBridge { port: port.name.clone() });
+            }
+            let b = port.bridge;
+            let mut vid_to_bd = vec![BdId::NONE; VID_SPACE].into_boxed_slice();
+            let mut members = Vec::new();
+            let ingress = match &port.mode {
+                PortMode::Access { vlan } => {
+                    let bd = domain_of(b, vlan.0, &mut domains)?;
+                    members.push((bd, EgressTag::Untagged));
+                    IngressRule::Vlan { tpid: EtherType::VLAN, untagged: bd }
+                }
+                PortMode::Trunk { allowed, native, native_tagged, tpid } => {
+                    for vid in allowed.iter() {
+                        let bd = domain_of(b, vid, &mut domains)?;
+                        vid_to_bd[vid as usize] = bd;
+                        let untag = Some(VlanId(vid)) == *native && !native_tagged;
+                        let tag = if untag { EgressTag::Untagged } else { EgressTag::Tagged { tpid: *tpid, vid } };
+                        members.push((bd, tag));
+                    }
+                    let untagged = match native {
+                        Some(v) => {
+                            let bd = domain_of(b, v.0, &mut domains)?;
+                            if !allowed.contains(v.0) {
+                                // Native outside the allowed list still carries
+                                // untagged traffic (the config crate warns).
+                                let tag = if *native_tagged { EgressTag::Tagged { tpid: *tpid, vid: v.0 } } else { EgressTag::Untagged };
+                                members.push((bd, tag));
+                            }
+                            bd
+                        }
+                        None => BdId::NONE,
+                    };
+                    IngressRule::Vlan { tpid: *tpid, untagged }
+                }
+                PortMode::Dot1qTunnel { s_vlan } => {
+                    let bd = domain_of(b, s_vlan.0, &mut domains)?;
+                    members.push((bd, EgressTag::Untagged));
+                    IngressRule::Tunnel { bd }
+                }
+            };
+            memberships.push(members);
+            port_plans.push(PortPlan {
+                name: port.name.clone(),
+                bridge: b,
+                ingress,
+                vid_to_bd,
+                egress: Box::new([]),
+                mac_limit: port.mac_limit,
+            });
+        }
+
+        // Second pass: now that the domain count is known, size egress arrays
+        // and build flood lists (in port order, so floods are deterministic).
+        for (i, members) in memberships.into_iter().enumerate() {
+            let mut egress = vec![EgressTag::NotMember; domains.len()].into_boxed_slice();
+            for (bd, tag) in members {
+                egress[bd.index()] = tag;
+                domains[bd.index()].flood.push(FloodMember { port: PortId(i as u16), tag });
+            }
+            port_plans[i].egress = egress;
+        }
+
+        let mut statics = Vec::new();
+        for s in &spec.fdb.static_macs {
+            let port = spec.ports.get(s.port).ok_or(PlanError::UnknownStaticPort { mac: s.mac })?;
+            let not_member = || PlanError::StaticNotMember { mac: s.mac, vlan: s.vlan, port: port.name.clone() };
+            let bd = *by_bridge_vlan.get(&(s.bridge, s.vlan.0)).ok_or_else(not_member)?;
+            if port_plans[s.port].egress[bd.index()] == EgressTag::NotMember {
+                return Err(not_member());
+            }
+            statics.push(StaticEntry { bd, mac: s.mac, port: PortId(s.port as u16) });
+        }
+
+        Ok(ForwardingPlan {
+            ports: port_plans,
+            domains,
+            bridges: spec.bridges.iter().map(|b| b.name.clone()).collect(),
+            statics,
+            by_bridge_vlan,
+        })
+    }
+
+    /// The domain of (bridge index, VLAN), if any port uses it.
+    pub fn domain(&self, bridge: usize, vlan: u16) -> Option<BdId> {
+        self.by_bridge_vlan.get(&(bridge, vlan)).copied()
+    }
+
+    /// A bridge's index by name.
+    pub fn bridge_index(&self, name: &str) -> Option<usize> {
+        self.bridges.iter().position(|b| b == name)
+    }
+
+    /// A port's id by name.
+    pub fn port_id(&self, name: &str) -> Option<PortId> {
+        self.ports.iter().position(|p| p.name == name).map(|i| PortId(i as u16))
+    }
+
+    /// Human name of a domain, `bridge/vlan`.
+    pub fn domain_name(&self, bd: BdId) -> String {
+        match self.domains.get(bd.index()) {
+            Some(d) if bd != BdId::NONE => format!("{}/{}", self.bridges[d.bridge], d.vlan),
+            _ => "-".to_string(),
+        }
+    }
+
+    /// Number of domains including the placeholder 0 (the length of
+    /// per-domain arrays).
+    pub fn domain_slots(&self) -> usize {
+        self.domains.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::spec::{BridgeSpec, PortSpec, StaticMacSpec, VlanSet};
+
+    fn port(name: &str, mode: PortMode) -> PortSpec {
+        PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+    }
+
+    fn spec() -> SwitchSpec {
+        let mut allowed = VlanSet::new();
+        allowed.insert(10);
+        allowed.insert(20);
+        SwitchSpec {
+            bridges: vec![BridgeSpec { name: "br0".into() }],
+            ports: vec![
+                port("a", PortMode::Access { vlan: VlanId(10) }),
+                port("b", PortMode::Access { vlan: VlanId(20) }),
+                port("t", PortMode::Trunk { allowed, native: Some(VlanId(10)), native_tagged: false, tpid: 0x8100 }),
+                port("q", PortMode::Dot1qTunnel { s_vlan: VlanId(30) }),
+            ],
+            ..SwitchSpec::default()
+        }
+    }
+
+    #[test]
+    fn domains_and_flood_lists() {
+        let plan = ForwardingPlan::compile(&spec()).unwrap();
+        let bd10 = plan.domain(0, 10).unwrap();
+        let bd20 = plan.domain(0, 20).unwrap();
+        let bd30 = plan.domain(0, 30).unwrap();
+        assert_ne!(bd10, bd20);
+        let flood10: Vec<_> = plan.domains[bd10.index()].flood.iter().map(|m| (m.port.0, m.tag)).collect();
+        assert_eq!(flood10, vec![(0, EgressTag::Untagged), (2, EgressTag::Untagged)]);
+        let flood20: Vec<_> = plan.domains[bd20.index()].flood.iter().map(|m| (m.port.0, m.tag)).collect();
+        assert_eq!(flood20, vec![(1, EgressTag::Untagged), (2, EgressTag::Tagged { tpid: 0x8100, vid: 20 })]);
+        assert_eq!(plan.domains[bd30.index()].flood.len(), 1);
+        assert_eq!(plan.ports[2].vid_to_bd[20], bd20);
+        assert_eq!(plan.ports[2].vid_to_bd[30], BdId::NONE);
+        assert_eq!(plan.ports[0].egress[bd20.index()], EgressTag::NotMember);
+        assert_eq!(plan.domain_name(bd20), "br0/20");
+    }
+
+    #[test]
+    fn static_must_be_member() {
+        let mut s = spec();
+        s.fdb.static_macs.push(StaticMacSpec { bridge: 0, vlan: VlanId(20), mac: MacAddr([2, 0, 0, 0, 0, 1]), port: 0 });
+        assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::StaticNotMember { .. })));
+        s.fdb.static_macs[0].port = 1;
+        let plan = ForwardingPlan::compile(&s).unwrap();
+        assert_eq!(plan.statics[0].port, PortId(1));
+    }
+
+    #[test]
+    fn separate_bridges_separate_domains() {
+        let mut s = spec();
+        s.bridges.push(BridgeSpec { name: "br1".into() });
+        s.ports[1] = PortSpec { bridge: 1, ..port("b", PortMode::Access { vlan: VlanId(10) }) };
+        let plan = ForwardingPlan::compile(&s).unwrap();
+        assert_ne!(plan.domain(0, 10), plan.domain(1, 10));
+    }
+}

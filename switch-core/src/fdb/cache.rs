@@ -1,0 +1,170 @@
+//! A worker's private learn cache in front of the shared table.
+//!
+//! Direct-mapped, 2048 slots of 16 bytes (32 KiB, about an L1's worth).
+//! A slot remembers "this worker last confirmed (or reported) that source key
+//! K is on port P at second S". A frame whose source hits the cache with the
+//! same port and a fresh stamp costs no shared-table access and no event,
+//! which is the common case. Everything else takes the slow path, which
+//! consults the shared table and emits at most one event per refresh
+//! interval per key.
+//!
+//! The cache is never used to forward: destination lookups always read the
+//! shared table, so a stale cache can delay learning, never misdeliver.
+
+use super::events::{LearnEvent, LearnQueue};
+use super::key::{fdb_hash, FdbKey};
+use super::table::FdbTable;
+use crate::types::PortId;
+
+const SLOTS: usize = 2048;
+const SHIFT: u32 = 64 - SLOTS.trailing_zeros();
+
+#[derive(Clone, Copy, Default)]
+struct CacheSlot {
+    key: u64,
+    /// Port in bits 0-15, stamp (seconds) in bits 32-63.
+    port_stamp: u64,
+}
+
+/// What the learn step concluded for one source address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LearnOutcome {
+    /// Known on this port and fresh: nothing to do.
+    Known,
+    /// An event was queued for the writer (new MAC, move or refresh).
+    Reported,
+    /// An event was due but the queue was full.
+    QueueFull,
+    /// The MAC is static on another port; the frame must be dropped.
+    StaticConflict,
+}
+
+/// The per-worker cache. Not shared: each worker owns one.
+pub struct LearnCache {
+    slots: Box<[CacheSlot]>,
+    generation: u64,
+    refresh_after: u32,
+}
+
+impl core::fmt::Debug for LearnCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LearnCache").field("refresh_after", &self.refresh_after).finish()
+    }
+}
+
+impl LearnCache {
+    /// A cache that reports a known MAC again after `refresh_after` seconds,
+    /// so the writer can keep its last-seen time (and aging) current.
+    pub fn new(refresh_after: u32) -> LearnCache {
+        LearnCache { slots: vec![CacheSlot::default(); SLOTS].into_boxed_slice(), generation: u64::MAX, refresh_after: refresh_after.max(1) }
+    }
+
+    /// Drops everything the cache knows if the table's generation moved (an
+    /// entry moved, aged out or was flushed). Call once per batch.
+    #[inline]
+    pub fn sync(&mut self, table: &FdbTable) -> bool {
+        let g = table.generation();
+        if g != self.generation {
+            self.generation = g;
+            self.slots.fill(CacheSlot::default());
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The learn step for one frame's source.
+    #[inline]
+    pub fn learn(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32) -> LearnOutcome {
+        let idx = (fdb_hash(key) >> SHIFT) as usize & (SLOTS - 1);
+        let slot = self.slots[idx];
+        if slot.key == key.0 && slot.port_stamp as u16 == port.0 && now.wrapping_sub((slot.port_stamp >> 32) as u32) < self.refresh_after {
+            return LearnOutcome::Known;
+        }
+        self.learn_slow(table, queue, key, port, now, idx)
+    }
+
+    #[cold]
+    fn learn_slow(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32, idx: usize) -> LearnOutcome {
+        let pack = |stamp: u32| port.0 as u64 | ((stamp as u64) << 32);
+        match table.lookup(key) {
+            Some(v) if v.port() == port => {
+                if v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after {
+                    // Confirmed fresh by the table; check again when it would
+                    // be due for refresh.
+                    let stamp = if v.is_static() { now } else { v.last_seen() };
+                    self.slots[idx] = CacheSlot { key: key.0, port_stamp: pack(stamp) };
+                    return LearnOutcome::Known;
+                }
+            }
+            Some(v) if v.is_static() => return LearnOutcome::StaticConflict,
+            _ => {}
+        }
+        // New, moved, or due for refresh: report once, and remember that we
+        // did so the next frames from this MAC stay on the fast path.
+        self.slots[idx] = CacheSlot { key: key.0, port_stamp: pack(now) };
+        if queue.push(LearnEvent { key, port, at: now }) {
+            LearnOutcome::Reported
+        } else {
+            LearnOutcome::QueueFull
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fdb::table::FdbValue;
+    use crate::types::BdId;
+
+    fn k(n: u64) -> FdbKey {
+        FdbKey::from_parts(BdId(1), 0x0200_0000_0000 | n)
+    }
+
+    #[test]
+    fn reports_once_then_stays_quiet_until_refresh() {
+        let t = FdbTable::with_capacity_for(16);
+        let q = LearnQueue::new(16);
+        let mut c = LearnCache::new(10);
+        c.sync(&t);
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 100), LearnOutcome::Reported);
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 101), LearnOutcome::Known);
+        assert_eq!(q.len(), 1);
+        // Writer applies it.
+        t.upsert(k(1), FdbValue::new(PortId(1), false, 100));
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 109), LearnOutcome::Known);
+        // Due for refresh: one more event.
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 110), LearnOutcome::Reported);
+        assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn move_is_reported_and_static_conflicts() {
+        let t = FdbTable::with_capacity_for(16);
+        let q = LearnQueue::new(16);
+        let mut c = LearnCache::new(10);
+        t.upsert(k(1), FdbValue::new(PortId(1), false, 100));
+        t.upsert(k(2), FdbValue::new(PortId(1), true, 0));
+        c.sync(&t);
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 100), LearnOutcome::Known);
+        assert_eq!(c.learn(&t, &q, k(1), PortId(2), 100), LearnOutcome::Reported);
+        assert_eq!(q.pop().unwrap().port, PortId(2));
+        assert_eq!(c.learn(&t, &q, k(2), PortId(3), 100), LearnOutcome::StaticConflict);
+        assert_eq!(c.learn(&t, &q, k(2), PortId(1), 100), LearnOutcome::Known);
+    }
+
+    #[test]
+    fn generation_change_clears_and_full_queue_is_reported() {
+        let t = FdbTable::with_capacity_for(16);
+        let q = LearnQueue::new(1);
+        let mut c = LearnCache::new(10);
+        c.sync(&t);
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 0), LearnOutcome::Reported);
+        assert_eq!(c.learn(&t, &q, k(2), PortId(1), 0), LearnOutcome::QueueFull);
+        t.bump_generation();
+        assert!(c.sync(&t));
+        assert!(!c.sync(&t));
+        // Cleared: k(1) is unknown to the table and to the cache again.
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 0), LearnOutcome::QueueFull);
+    }
+}

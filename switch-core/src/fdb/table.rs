@@ -1,0 +1,351 @@
+//! The shared MAC table: open addressing, linear probing, one writer, lock-free
+//! readers.
+//!
+//! A slot is two `AtomicU64`s, key then value, 16 bytes, four to a cache line.
+//! Readers load key (Acquire), then value (Acquire), then the key again: if
+//! the key is unchanged the value belongs to it, because the writer always
+//! stores a slot's value before publishing its key (Release), and retires a
+//! slot by overwriting the key. Values are single words, so an update is one
+//! store and a reader sees the old or the new value, never a mix.
+//!
+//! Capacity is fixed at construction (a power of two, at least twice the
+//! configured maximum entries, so probe chains stay short). Deleting leaves a
+//! tombstone; the writer rebuilds the table when tombstones pile up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::key::{fdb_hash, FdbKey};
+use crate::types::PortId;
+
+const EMPTY: u64 = 0;
+const TOMBSTONE: u64 = u64::MAX;
+
+/// An FDB value: egress port, flags and last-seen second, in one word.
+///
+/// Layout: bits 0-15 port, bit 16 static, bits 32-63 last seen (seconds of
+/// the caller's clock).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FdbValue(pub u64);
+
+impl FdbValue {
+    const STATIC: u64 = 1 << 16;
+
+    /// Builds a value.
+    #[inline]
+    pub fn new(port: PortId, is_static: bool, last_seen: u32) -> FdbValue {
+        FdbValue(port.0 as u64 | if is_static { Self::STATIC } else { 0 } | ((last_seen as u64) << 32))
+    }
+
+    /// Egress port.
+    #[inline]
+    pub fn port(self) -> PortId {
+        PortId(self.0 as u16)
+    }
+
+    /// True for configured entries that never age, move or get evicted.
+    #[inline]
+    pub fn is_static(self) -> bool {
+        self.0 & Self::STATIC != 0
+    }
+
+    /// Last time (seconds) the writer saw the MAC on its port.
+    #[inline]
+    pub fn last_seen(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    /// The same value with a new last-seen second.
+    #[inline]
+    pub fn with_last_seen(self, secs: u32) -> FdbValue {
+        FdbValue((self.0 & 0xffff_ffff) | ((secs as u64) << 32))
+    }
+}
+
+/// A (key, value) pair read out of the table.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Entry {
+    /// The key.
+    pub key: FdbKey,
+    /// The value.
+    pub value: FdbValue,
+}
+
+struct Slot {
+    key: AtomicU64,
+    value: AtomicU64,
+}
+
+/// Keeps the generation counter off the slots' cache lines: workers read it
+/// once per batch and the writer bumps it rarely.
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+/// The shared table. See the module docs for the concurrency protocol.
+pub struct FdbTable {
+    slots: Box<[Slot]>,
+    /// `64 - log2(capacity)`: the hash's top bits index the table.
+    shift: u32,
+    mask: usize,
+    generation: Padded,
+}
+
+impl core::fmt::Debug for FdbTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FdbTable").field("capacity", &self.capacity()).finish()
+    }
+}
+
+/// Where a writer-side insert landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Upsert {
+    /// The key was new and is now in the table.
+    Inserted { reused_tombstone: bool },
+    /// The key existed; its previous value is returned.
+    Updated(FdbValue),
+    /// No free slot on the probe chain (cannot happen below the load limit).
+    Full,
+}
+
+impl FdbTable {
+    /// A table sized for `max_entries` live entries at a load factor of at
+    /// most 1/2.
+    pub fn with_capacity_for(max_entries: usize) -> FdbTable {
+        let cap = (max_entries.max(8) * 2).next_power_of_two();
+        let slots = (0..cap).map(|_| Slot { key: AtomicU64::new(EMPTY), value: AtomicU64::new(0) }).collect();
+        FdbTable { slots, shift: 64 - cap.trailing_zeros(), mask: cap - 1, generation: Padded(AtomicU64::new(0)) }
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Bytes of slot memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.slots.len() * core::mem::size_of::<Slot>()
+    }
+
+    #[inline]
+    fn home(&self, key: FdbKey) -> usize {
+        (fdb_hash(key) >> self.shift) as usize
+    }
+
+    /// Looks a key up. Lock-free; safe to call from any number of threads
+    /// while the writer works.
+    #[inline]
+    pub fn lookup(&self, key: FdbKey) -> Option<FdbValue> {
+        let mut i = self.home(key);
+        // The table is never full (load <= 1/2), so an EMPTY slot ends every
+        // probe chain; the bound only guards against a writer bug.
+        for _ in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let k = slot.key.load(Ordering::Acquire);
+            if k == key.0 {
+                let v = slot.value.load(Ordering::Acquire);
+                if slot.key.load(Ordering::Acquire) == key.0 {
+                    return Some(FdbValue(v));
+                }
+                // Retired and reused between our loads: the key is gone from
+                // this slot, keep probing.
+            } else if k == EMPTY {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+        None
+    }
+
+    /// A hint for the batch prefetch pass: touch the key's home slot so the
+    /// cache miss overlaps with other packets' work.
+    #[inline]
+    pub fn touch(&self, key: FdbKey) -> u64 {
+        self.slots[self.home(key)].key.load(Ordering::Relaxed)
+    }
+
+    /// The current generation: bumped whenever an entry moves or disappears,
+    /// so workers know to drop cached knowledge.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.0.load(Ordering::Acquire)
+    }
+
+    // ---- writer side: only `FdbWriter` calls these (single writer) ----
+
+    pub(crate) fn bump_generation(&self) {
+        self.generation.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Inserts or updates. Single writer only.
+    pub(crate) fn upsert(&self, key: FdbKey, value: FdbValue) -> Upsert {
+        let mut i = self.home(key);
+        let mut first_free: Option<usize> = None;
+        for _ in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let k = slot.key.load(Ordering::Relaxed);
+            if k == key.0 {
+                let old = slot.value.swap(value.0, Ordering::Release);
+                return Upsert::Updated(FdbValue(old));
+            }
+            if k == TOMBSTONE && first_free.is_none() {
+                first_free = Some(i);
+            }
+            if k == EMPTY {
+                let target = first_free.unwrap_or(i);
+                let reused = first_free.is_some();
+                self.publish(target, key, value);
+                return Upsert::Inserted { reused_tombstone: reused };
+            }
+            i = (i + 1) & self.mask;
+        }
+        match first_free {
+            Some(target) => {
+                self.publish(target, key, value);
+                Upsert::Inserted { reused_tombstone: true }
+            }
+            None => Upsert::Full,
+        }
+    }
+
+    fn publish(&self, i: usize, key: FdbKey, value: FdbValue) {
+        let slot = &self.slots[i];
+        slot.value.store(value.0, Ordering::Release);
+        slot.key.store(key.0, Ordering::Release);
+    }
+
+    /// Overwrites the value of an existing key. Single writer only.
+    pub(crate) fn update(&self, key: FdbKey, value: FdbValue) -> bool {
+        matches!(self.find_slot(key), Some(i) if { self.slots[i].value.store(value.0, Ordering::Release); true })
+    }
+
+    /// Removes a key, leaving a tombstone. Single writer only.
+    pub(crate) fn remove(&self, key: FdbKey) -> Option<FdbValue> {
+        let i = self.find_slot(key)?;
+        let v = self.slots[i].value.load(Ordering::Relaxed);
+        self.slots[i].key.store(TOMBSTONE, Ordering::Release);
+        Some(FdbValue(v))
+    }
+
+    fn find_slot(&self, key: FdbKey) -> Option<usize> {
+        let mut i = self.home(key);
+        for _ in 0..self.slots.len() {
+            let k = self.slots[i].key.load(Ordering::Relaxed);
+            if k == key.0 {
+                return Some(i);
+            }
+            if k == EMPTY {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+        None
+    }
+
+    /// The live entry in slot `i`, if any.
+    pub(crate) fn entry_at(&self, i: usize) -> Option<Entry> {
+        let slot = self.slots.get(i)?;
+        let k = slot.key.load(Ordering::Acquire);
+        if k == EMPTY || k == TOMBSTONE {
+            return None;
+        }
+        Some(Entry { key: FdbKey(k), value: FdbValue(slot.value.load(Ordering::Acquire)) })
+    }
+
+    /// Every live entry, in slot order. A snapshot only if the writer is idle.
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        (0..self.slots.len()).filter_map(move |i| self.entry_at(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{BdId, MacAddr};
+
+    fn k(n: u64) -> FdbKey {
+        FdbKey::from_parts(BdId(1), 0x0200_0000_0000 | n)
+    }
+
+    #[test]
+    fn insert_lookup_update_remove() {
+        let t = FdbTable::with_capacity_for(16);
+        assert_eq!(t.lookup(k(1)), None);
+        assert_eq!(t.upsert(k(1), FdbValue::new(PortId(3), false, 10)), Upsert::Inserted { reused_tombstone: false });
+        assert_eq!(t.lookup(k(1)).unwrap().port(), PortId(3));
+        assert!(matches!(t.upsert(k(1), FdbValue::new(PortId(4), false, 11)), Upsert::Updated(v) if v.port() == PortId(3)));
+        assert_eq!(t.lookup(k(1)).unwrap().last_seen(), 11);
+        assert!(t.update(k(1), FdbValue::new(PortId(4), true, 12)));
+        assert!(t.lookup(k(1)).unwrap().is_static());
+        assert!(t.remove(k(1)).is_some());
+        assert_eq!(t.lookup(k(1)), None);
+        assert_eq!(t.upsert(k(1), FdbValue::new(PortId(1), false, 1)), Upsert::Inserted { reused_tombstone: true });
+    }
+
+    #[test]
+    fn collisions_and_tombstones_keep_chains_intact() {
+        let t = FdbTable::with_capacity_for(64);
+        for n in 0..64 {
+            t.upsert(k(n), FdbValue::new(PortId(n as u16), false, 0));
+        }
+        for n in (0..64).step_by(2) {
+            t.remove(k(n));
+        }
+        for n in 0..64 {
+            assert_eq!(t.lookup(k(n)).map(|v| v.port().0 as u64), if n % 2 == 1 { Some(n) } else { None });
+        }
+        assert_eq!(t.entries().count(), 32);
+    }
+
+    #[test]
+    fn value_packing() {
+        let v = FdbValue::new(PortId(0xfffe), true, u32::MAX);
+        assert_eq!(v.port(), PortId(0xfffe));
+        assert!(v.is_static());
+        assert_eq!(v.last_seen(), u32::MAX);
+        assert_eq!(v.with_last_seen(5).last_seen(), 5);
+        assert!(v.with_last_seen(5).is_static());
+        let _ = MacAddr::ZERO;
+    }
+
+    #[test]
+    fn concurrent_readers_never_see_torn_entries() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let t = Arc::new(FdbTable::with_capacity_for(1024));
+        let stop = Arc::new(AtomicBool::new(false));
+        // Invariant the writer keeps: the port of key n is always n % 7 or
+        // n % 7 + 100; a reader must never see anything else.
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let t = t.clone();
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut seen = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for n in 0..512u64 {
+                            if let Some(v) = t.lookup(k(n)) {
+                                let p = v.port().0 as u64;
+                                assert!(p == n % 7 || p == n % 7 + 100, "torn value {p} for {n}");
+                                seen += 1;
+                            }
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for round in 0..200u64 {
+            for n in 0..512u64 {
+                let port = if round % 2 == 0 { n % 7 } else { n % 7 + 100 };
+                if (n + round) % 5 == 0 {
+                    t.remove(k(n));
+                } else {
+                    t.upsert(k(n), FdbValue::new(PortId(port as u16), false, round as u32));
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().unwrap();
+        }
+    }
+}

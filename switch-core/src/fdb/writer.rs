@@ -1,0 +1,617 @@
+//! The single writer of the shared FDB table.
+//!
+//! Runs on the control thread (or inline, in `xvs replay` and tests). It owns
+//! all policy: limits, eviction, aging, MAC moves and their dampening, static
+//! entries, flushes. Workers only ever read the table and queue events.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use super::events::{LearnEvent, LearnQueue};
+use super::key::FdbKey;
+use super::table::{FdbTable, FdbValue, Upsert};
+use crate::bridge::{ForwardingPlan, FdbSpec};
+use crate::types::{BdId, MacAddr, PortId};
+
+/// How many recent MAC moves the writer remembers for `xvs fdb moves` and
+/// replay summaries.
+const MOVE_LOG_LEN: usize = 1024;
+/// Candidates compared when evicting (an approximate LRU, as in Redis).
+const EVICT_SAMPLES: usize = 4;
+
+/// A MAC move, as reported to operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoveNotice {
+    /// Domain.
+    pub bd: BdId,
+    /// The MAC that moved.
+    pub mac: MacAddr,
+    /// Port it was on.
+    pub from: PortId,
+    /// Port it was seen on.
+    pub to: PortId,
+    /// When (seconds).
+    pub at: u32,
+    /// True when the move was refused because the MAC is flapping.
+    pub dampened: bool,
+}
+
+/// Counters kept by the writer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdbStats {
+    /// Live entries (dynamic and static).
+    pub entries: u64,
+    /// Static entries.
+    pub static_entries: u64,
+    /// New dynamic entries learned.
+    pub learned: u64,
+    /// Refreshes of an existing entry's last-seen time.
+    pub refreshed: u64,
+    /// MAC moves applied.
+    pub moves: u64,
+    /// MAC moves refused because the MAC was flapping.
+    pub moves_dampened: u64,
+    /// Moves refused because the entry is static.
+    pub static_move_refused: u64,
+    /// Entries removed by aging.
+    pub aged: u64,
+    /// Entries evicted to make room.
+    pub evicted: u64,
+    /// New MACs refused because their port is at its limit.
+    pub refused_port_limit: u64,
+    /// New MACs refused because no entry could be evicted.
+    pub refused_full: u64,
+    /// Table rebuilds (tombstone cleanup).
+    pub rebuilds: u64,
+}
+
+/// One entry, for listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdbEntryView {
+    /// Domain.
+    pub bd: BdId,
+    /// Address.
+    pub mac: MacAddr,
+    /// Port.
+    pub port: PortId,
+    /// Configured, never ages.
+    pub is_static: bool,
+    /// Last seen (seconds).
+    pub last_seen: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct MoveState {
+    window_start: u32,
+    moves: u32,
+    hold_until: u32,
+}
+
+/// Policy knobs, from [`FdbSpec`] and the plan's per-port limits.
+#[derive(Clone, Debug)]
+struct Policy {
+    aging: u32,
+    max_entries: u32,
+    max_per_domain: Option<u32>,
+    move_max: u32,
+    move_window: u32,
+    move_hold: u32,
+    port_limits: Vec<Option<u32>>,
+}
+
+/// The writer. See the module docs.
+pub struct FdbWriter {
+    shared: Arc<ArcSwap<FdbTable>>,
+    table: Arc<FdbTable>,
+    policy: Policy,
+    live: u32,
+    tombstones: usize,
+    port_counts: Vec<u32>,
+    domain_counts: HashMap<BdId, u32>,
+    domain_port_counts: HashMap<(BdId, PortId), u32>,
+    moves: HashMap<FdbKey, MoveState>,
+    move_log: VecDeque<MoveNotice>,
+    evict_cursor: usize,
+    stats: FdbStats,
+}
+
+impl core::fmt::Debug for FdbWriter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FdbWriter").field("stats", &self.stats).finish()
+    }
+}
+
+impl FdbWriter {
+    /// A writer with an empty table sized for `spec.max_entries` plus the
+    /// plan's static entries, which it installs.
+    pub fn new(spec: &FdbSpec, plan: &ForwardingPlan) -> FdbWriter {
+        let capacity = spec.max_entries as usize + plan.statics.len();
+        let table = Arc::new(FdbTable::with_capacity_for(capacity));
+        let mut w = FdbWriter {
+            shared: Arc::new(ArcSwap::new(table.clone())),
+            table,
+            policy: Policy {
+                aging: spec.aging_secs.max(1),
+                max_entries: spec.max_entries,
+                max_per_domain: spec.max_per_domain,
+                move_max: spec.move_max,
+                move_window: spec.move_window_secs,
+                move_hold: spec.move_hold_secs,
+                port_limits: Vec::new(),
+            },
+            live: 0,
+            tombstones: 0,
+            port_counts: Vec::new(),
+            domain_counts: HashMap::new(),
+            domain_port_counts: HashMap::new(),
+            moves: HashMap::new(),
+            move_log: VecDeque::new(),
+            evict_cursor: 0,
+            stats: FdbStats::default(),
+        };
+        w.set_plan(plan);
+        w
+    }
+
+    /// The handle workers load the table from, once per batch.
+    pub fn shared(&self) -> Arc<ArcSwap<FdbTable>> {
+        self.shared.clone()
+    }
+
+    /// The current table.
+    pub fn table(&self) -> &Arc<FdbTable> {
+        &self.table
+    }
+
+    /// Aging time in seconds.
+    pub fn aging_secs(&self) -> u32 {
+        self.policy.aging
+    }
+
+    /// Adopts a new plan's port limits and static entries. Entries on ports or
+    /// domains the new plan no longer has are flushed by the caller.
+    pub fn set_plan(&mut self, plan: &ForwardingPlan) {
+        self.policy.port_limits = plan.ports.iter().map(|p| p.mac_limit).collect();
+        if self.port_counts.len() < plan.ports.len() {
+            self.port_counts.resize(plan.ports.len(), 0);
+        }
+        for s in &plan.statics {
+            self.add_static(s.bd, s.mac, s.port);
+        }
+    }
+
+    /// Applies every event waiting in `queues`, up to `budget` events in all.
+    /// Returns how many were applied.
+    pub fn drain(&mut self, queues: &[Arc<LearnQueue>], budget: usize) -> usize {
+        let mut n = 0;
+        'outer: for q in queues {
+            while n < budget {
+                match q.pop() {
+                    Some(ev) => {
+                        self.apply(ev);
+                        n += 1;
+                    }
+                    None => continue 'outer,
+                }
+            }
+            break;
+        }
+        n
+    }
+
+    /// Applies one learn event: insert, refresh or move.
+    pub fn apply(&mut self, ev: LearnEvent) {
+        let key = ev.key;
+        match self.table.lookup(key) {
+            Some(v) if v.port() == ev.port => {
+                if !v.is_static() && ev.at > v.last_seen() {
+                    self.table.update(key, v.with_last_seen(ev.at));
+                    self.stats.refreshed += 1;
+                }
+            }
+            Some(v) if v.is_static() => self.stats.static_move_refused += 1,
+            Some(v) => self.apply_move(key, v, ev),
+            None => self.insert_new(key, ev.port, ev.at),
+        }
+    }
+
+    fn apply_move(&mut self, key: FdbKey, old: FdbValue, ev: LearnEvent) {
+        let st = self.moves.entry(key).or_default();
+        let mut notice = MoveNotice { bd: key.bd(), mac: key.mac(), from: old.port(), to: ev.port, at: ev.at, dampened: false };
+        if st.hold_until > ev.at {
+            self.stats.moves_dampened += 1;
+            return; // already reported when the hold started
+        }
+        if ev.at.saturating_sub(st.window_start) >= self.policy.move_window {
+            st.window_start = ev.at;
+            st.moves = 0;
+        }
+        if st.moves >= self.policy.move_max {
+            // Flapping: keep the MAC where it is for a while. A loop or a
+            // spoofer cannot make the table thrash.
+            st.hold_until = ev.at.saturating_add(self.policy.move_hold);
+            self.stats.moves_dampened += 1;
+            notice.dampened = true;
+            self.log_move(notice);
+            return;
+        }
+        st.moves += 1;
+        self.table.update(key, FdbValue::new(ev.port, false, ev.at));
+        self.count(key.bd(), old.port(), -1);
+        self.count(key.bd(), ev.port, 1);
+        self.stats.moves += 1;
+        self.table.bump_generation();
+        self.log_move(notice);
+    }
+
+    fn log_move(&mut self, notice: MoveNotice) {
+        if self.move_log.len() == MOVE_LOG_LEN {
+            self.move_log.pop_front();
+        }
+        self.move_log.push_back(notice);
+    }
+
+    fn insert_new(&mut self, key: FdbKey, port: PortId, at: u32) {
+        let bd = key.bd();
+        if let Some(Some(limit)) = self.policy.port_limits.get(port.index()) {
+            if self.port_counts.get(port.index()).copied().unwrap_or(0) >= *limit {
+                self.stats.refused_port_limit += 1;
+                return;
+            }
+        }
+        if let Some(limit) = self.policy.max_per_domain {
+            if self.domain_counts.get(&bd).copied().unwrap_or(0) >= limit && !self.evict_in(Some(bd)) {
+                self.stats.refused_full += 1;
+                return;
+            }
+        }
+        if self.live >= self.policy.max_entries + self.stats.static_entries as u32 && !self.evict_in(None) {
+            self.stats.refused_full += 1;
+            return;
+        }
+        if self.insert(key, FdbValue::new(port, false, at)) {
+            self.stats.learned += 1;
+        }
+    }
+
+    fn insert(&mut self, key: FdbKey, value: FdbValue) -> bool {
+        match self.table.upsert(key, value) {
+            Upsert::Inserted { reused_tombstone } => {
+                if reused_tombstone {
+                    self.tombstones -= 1;
+                }
+                self.live += 1;
+                self.stats.entries += 1;
+                self.count(key.bd(), value.port(), 1);
+                true
+            }
+            Upsert::Updated(old) => {
+                self.count(key.bd(), old.port(), -1);
+                self.count(key.bd(), value.port(), 1);
+                true
+            }
+            Upsert::Full => {
+                self.stats.refused_full += 1;
+                false
+            }
+        }
+    }
+
+    fn count(&mut self, bd: BdId, port: PortId, delta: i32) {
+        let apply = |c: &mut u32| *c = c.saturating_add_signed(delta);
+        if self.port_counts.len() <= port.index() {
+            self.port_counts.resize(port.index() + 1, 0);
+        }
+        apply(&mut self.port_counts[port.index()]);
+        apply(self.domain_counts.entry(bd).or_default());
+        apply(self.domain_port_counts.entry((bd, port)).or_default());
+    }
+
+    /// Evicts one dynamic entry from the port holding the most entries (in
+    /// `bd`, or in the whole table). Static entries are never candidates.
+    fn evict_in(&mut self, bd: Option<BdId>) -> bool {
+        let victim_port = match bd {
+            Some(bd) => self
+                .domain_port_counts
+                .iter()
+                .filter(|((b, _), c)| *b == bd && **c > 0)
+                .max_by_key(|((_, p), c)| (**c, core::cmp::Reverse(p.0)))
+                .map(|((_, p), _)| *p),
+            None => self
+                .port_counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .max_by_key(|(i, c)| (**c, core::cmp::Reverse(*i)))
+                .map(|(i, _)| PortId(i as u16)),
+        };
+        let Some(port) = victim_port else { return false };
+        let cap = self.table.capacity();
+        let mut best: Option<(FdbKey, u32)> = None;
+        let mut found = 0;
+        for step in 0..cap {
+            let i = (self.evict_cursor + step) & (cap - 1);
+            if let Some(e) = self.table.entry_at(i) {
+                if e.value.port() == port && !e.value.is_static() && bd.is_none_or(|b| e.key.bd() == b) {
+                    if best.is_none_or(|(_, seen)| e.value.last_seen() < seen) {
+                        best = Some((e.key, e.value.last_seen()));
+                    }
+                    found += 1;
+                    if found == EVICT_SAMPLES {
+                        self.evict_cursor = (i + 1) & (cap - 1);
+                        break;
+                    }
+                }
+            }
+        }
+        match best {
+            Some((key, _)) => {
+                self.remove_entry(key);
+                self.stats.evicted += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove_entry(&mut self, key: FdbKey) -> Option<FdbValue> {
+        let v = self.table.remove(key)?;
+        self.live -= 1;
+        self.tombstones += 1;
+        self.stats.entries -= 1;
+        if v.is_static() {
+            self.stats.static_entries -= 1;
+        }
+        self.count(key.bd(), v.port(), -1);
+        self.moves.remove(&key);
+        self.table.bump_generation();
+        self.maybe_rebuild();
+        Some(v)
+    }
+
+    /// Installs (or re-points) a static entry. Statics are outside the
+    /// dynamic limits and never age, move or get evicted.
+    pub fn add_static(&mut self, bd: BdId, mac: MacAddr, port: PortId) {
+        let key = FdbKey::new(bd, mac);
+        let was_static = self.table.lookup(key).is_some_and(|v| v.is_static());
+        if self.insert(key, FdbValue::new(port, true, 0)) && !was_static {
+            self.stats.static_entries += 1;
+        }
+        self.table.bump_generation();
+    }
+
+    /// Removes one entry, static or dynamic. Returns whether it existed.
+    pub fn remove(&mut self, bd: BdId, mac: MacAddr) -> bool {
+        self.remove_entry(FdbKey::new(bd, mac)).is_some()
+    }
+
+    /// Removes dynamic entries matching the filters (all when both are
+    /// `None`); statics stay. Returns how many were removed.
+    pub fn flush(&mut self, bd: Option<BdId>, port: Option<PortId>) -> usize {
+        let victims: Vec<FdbKey> = self
+            .table
+            .entries()
+            .filter(|e| !e.value.is_static())
+            .filter(|e| bd.is_none_or(|b| e.key.bd() == b) && port.is_none_or(|p| e.value.port() == p))
+            .map(|e| e.key)
+            .collect();
+        for k in &victims {
+            self.remove_entry(*k);
+        }
+        victims.len()
+    }
+
+    /// Removes dynamic entries not seen for the aging time. Returns how many.
+    pub fn age(&mut self, now: u32) -> usize {
+        let aging = self.policy.aging;
+        let victims: Vec<FdbKey> = self
+            .table
+            .entries()
+            .filter(|e| !e.value.is_static() && now.saturating_sub(e.value.last_seen()) >= aging)
+            .map(|e| e.key)
+            .collect();
+        for k in &victims {
+            self.remove_entry(*k);
+        }
+        self.stats.aged += victims.len() as u64;
+        let window = self.policy.move_window;
+        self.moves.retain(|_, st| st.hold_until > now || now.saturating_sub(st.window_start) < window);
+        victims.len()
+    }
+
+    /// Rebuilds the table when tombstones exceed a quarter of it, and
+    /// publishes the new table to workers (they switch at their next batch).
+    fn maybe_rebuild(&mut self) {
+        if self.tombstones * 4 <= self.table.capacity() {
+            return;
+        }
+        let fresh = FdbTable::with_capacity_for(self.table.capacity() / 2);
+        for e in self.table.entries() {
+            fresh.upsert(e.key, e.value);
+        }
+        let fresh = Arc::new(fresh);
+        fresh.bump_generation();
+        self.shared.store(fresh.clone());
+        self.table = fresh;
+        self.tombstones = 0;
+        self.stats.rebuilds += 1;
+    }
+
+    /// Looks one MAC up.
+    pub fn get(&self, bd: BdId, mac: MacAddr) -> Option<FdbEntryView> {
+        self.table.lookup(FdbKey::new(bd, mac)).map(|v| FdbEntryView { bd, mac, port: v.port(), is_static: v.is_static(), last_seen: v.last_seen() })
+    }
+
+    /// Every entry, sorted by domain then MAC.
+    pub fn entries(&self) -> Vec<FdbEntryView> {
+        let mut out: Vec<_> = self
+            .table
+            .entries()
+            .map(|e| FdbEntryView { bd: e.key.bd(), mac: e.key.mac(), port: e.value.port(), is_static: e.value.is_static(), last_seen: e.value.last_seen() })
+            .collect();
+        out.sort_by_key(|e| (e.bd, e.mac));
+        out
+    }
+
+    /// Entries per port, by port index.
+    pub fn port_counts(&self) -> &[u32] {
+        &self.port_counts
+    }
+
+    /// Recent MAC moves, oldest first.
+    pub fn recent_moves(&self) -> impl Iterator<Item = &MoveNotice> {
+        self.move_log.iter()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> FdbStats {
+        self.stats
+    }
+
+    /// Bytes of memory held per live entry (slots plus writer bookkeeping);
+    /// for the <= 64 bytes/entry budget.
+    pub fn memory_bytes(&self) -> usize {
+        self.table.memory_bytes()
+            + self.port_counts.len() * 4
+            + self.domain_counts.capacity() * 8
+            + self.domain_port_counts.capacity() * 12
+            + self.moves.capacity() * 20
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::spec::{BridgeSpec, PortMode, PortSpec, SwitchSpec};
+    use crate::types::VlanId;
+
+    fn plan(limits: &[Option<u32>]) -> ForwardingPlan {
+        let ports = limits
+            .iter()
+            .enumerate()
+            .map(|(i, l)| PortSpec { name: format!("p{i}"), interface: None, bridge: 0, mode: PortMode::Access { vlan: VlanId(10) }, mac_limit: *l })
+            .collect();
+        ForwardingPlan::compile(&SwitchSpec { bridges: vec![BridgeSpec { name: "br0".into() }], ports, ..Default::default() }).unwrap()
+    }
+
+    fn mac(n: u32) -> MacAddr {
+        let b = n.to_be_bytes();
+        MacAddr([2, 0, b[0], b[1], b[2], b[3]])
+    }
+
+    fn ev(bd: BdId, n: u32, port: u16, at: u32) -> LearnEvent {
+        LearnEvent { key: FdbKey::new(bd, mac(n)), port: PortId(port), at }
+    }
+
+    #[test]
+    fn learn_refresh_age() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { aging_secs: 300, ..Default::default() }, &p);
+        w.apply(ev(bd, 1, 0, 10));
+        assert_eq!(w.get(bd, mac(1)).unwrap().port, PortId(0));
+        w.apply(ev(bd, 1, 0, 200));
+        assert_eq!(w.get(bd, mac(1)).unwrap().last_seen, 200);
+        assert_eq!(w.age(499), 0);
+        assert_eq!(w.age(500), 1);
+        assert!(w.get(bd, mac(1)).is_none());
+        let s = w.stats();
+        assert_eq!((s.learned, s.refreshed, s.aged, s.entries), (1, 1, 1, 0));
+    }
+
+    #[test]
+    fn moves_are_logged_and_dampened() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let spec = FdbSpec { move_max: 2, move_window_secs: 10, move_hold_secs: 30, ..Default::default() };
+        let mut w = FdbWriter::new(&spec, &p);
+        let g0 = w.table().generation();
+        w.apply(ev(bd, 1, 0, 0));
+        w.apply(ev(bd, 1, 1, 1)); // move 1
+        assert!(w.table().generation() > g0);
+        w.apply(ev(bd, 1, 0, 2)); // move 2
+        w.apply(ev(bd, 1, 1, 3)); // third in window: dampened, stays on 0
+        assert_eq!(w.get(bd, mac(1)).unwrap().port, PortId(0));
+        w.apply(ev(bd, 1, 1, 20)); // still held
+        assert_eq!(w.get(bd, mac(1)).unwrap().port, PortId(0));
+        w.apply(ev(bd, 1, 1, 40)); // hold over, new window
+        assert_eq!(w.get(bd, mac(1)).unwrap().port, PortId(1));
+        let moves: Vec<_> = w.recent_moves().map(|m| (m.from.0, m.to.0, m.dampened)).collect();
+        assert_eq!(moves, vec![(0, 1, false), (1, 0, false), (0, 1, true), (0, 1, false)]);
+        assert_eq!(w.stats().moves, 3);
+        assert_eq!(w.stats().moves_dampened, 2);
+    }
+
+    #[test]
+    fn statics_never_move_age_or_evict() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { aging_secs: 1, max_entries: 2, ..Default::default() }, &p);
+        w.add_static(bd, mac(9), PortId(1));
+        w.apply(ev(bd, 9, 0, 5));
+        assert_eq!(w.get(bd, mac(9)).unwrap().port, PortId(1));
+        assert_eq!(w.stats().static_move_refused, 1);
+        for n in 0..10 {
+            w.apply(ev(bd, n, 1, 5));
+        }
+        assert!(w.get(bd, mac(9)).unwrap().is_static);
+        assert_eq!(w.age(1000), 2);
+        assert!(w.get(bd, mac(9)).is_some());
+        assert_eq!(w.flush(None, None), 0);
+        assert!(w.remove(bd, mac(9)));
+        assert_eq!(w.stats().static_entries, 0);
+    }
+
+    #[test]
+    fn global_limit_evicts_from_biggest_port() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { max_entries: 4, ..Default::default() }, &p);
+        w.apply(ev(bd, 1, 0, 1));
+        w.apply(ev(bd, 2, 1, 1));
+        w.apply(ev(bd, 3, 1, 2));
+        w.apply(ev(bd, 4, 1, 3));
+        w.apply(ev(bd, 5, 0, 4)); // full: evict oldest of port 1 (mac 2)
+        assert_eq!(w.stats().entries, 4);
+        assert_eq!(w.stats().evicted, 1);
+        assert!(w.get(bd, mac(2)).is_none());
+        assert!(w.get(bd, mac(1)).is_some() && w.get(bd, mac(5)).is_some());
+        assert_eq!(w.port_counts(), &[2, 2]);
+    }
+
+    #[test]
+    fn port_limit_refuses_and_domain_limit_evicts_within_domain() {
+        let p = plan(&[Some(2), None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { max_per_domain: Some(3), ..Default::default() }, &p);
+        for n in 0..5 {
+            w.apply(ev(bd, n, 0, n));
+        }
+        assert_eq!(w.port_counts()[0], 2);
+        assert_eq!(w.stats().refused_port_limit, 3);
+        w.apply(ev(bd, 10, 1, 10));
+        w.apply(ev(bd, 11, 1, 11)); // domain full (3): evict from port 0 (2 > 1)
+        assert_eq!(w.stats().evicted, 1);
+        assert_eq!(w.port_counts(), &[1, 2]);
+    }
+
+    #[test]
+    fn rebuild_keeps_entries_and_publishes() {
+        let p = plan(&[None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { max_entries: 64, ..Default::default() }, &p);
+        let shared = w.shared();
+        for round in 0..20u32 {
+            for n in 0..40 {
+                w.apply(ev(bd, round * 100 + n, 0, round));
+            }
+            w.flush(None, None);
+        }
+        w.apply(ev(bd, 7, 0, 99));
+        assert!(w.stats().rebuilds > 0);
+        assert!(shared.load().lookup(FdbKey::new(bd, mac(7))).is_some());
+        assert_eq!(w.stats().entries, 1);
+    }
+}

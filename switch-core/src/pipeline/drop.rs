@@ -1,0 +1,86 @@
+//! Why frames are dropped: one named counter per reason.
+//!
+//! Every `Verdict::Drop` carries a [`DropReason`]; the output stage counts it
+//! in the worker's counters under [`DropReason::name`], which is also the
+//! `reason` label of `xvs_drops_total` and the key in `xvs replay` summaries.
+
+macro_rules! drop_reasons {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
+        /// Why the pipeline dropped a frame.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum DropReason {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl DropReason {
+            /// Every reason, in counter order.
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant,)*];
+            /// Number of reasons (the length of a counter array).
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Stable snake_case name, used as a metric label and in JSON.
+            pub const fn name(self) -> &'static str {
+                match self { $(DropReason::$variant => $name,)* }
+            }
+
+            /// Index into a counter array.
+            #[inline]
+            pub const fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    /// Shorter than an Ethernet header, or a VLAN tag is cut off.
+    Truncated => "truncated",
+    /// Source MAC is a group (multicast or broadcast) address.
+    SrcMacMulticast => "src_mac_multicast",
+    /// Source MAC is 00:00:00:00:00:00.
+    SrcMacZero => "src_mac_zero",
+    /// Destination is an IEEE 802.1D reserved link-local address
+    /// (01:80:c2:00:00:00-0f: STP, LACP, LLDP...), which bridges never forward.
+    ReservedMulticast => "reserved_multicast",
+    /// Arrived on a port the forwarding plan does not know.
+    UnknownPort => "unknown_port",
+    /// Tagged with a VLAN the ingress port does not carry.
+    VlanNotAllowed => "vlan_not_allowed",
+    /// Untagged on a trunk that has no native VLAN.
+    UntaggedNotAllowed => "untagged_not_allowed",
+    /// Tagged with the reserved VLAN id 4095.
+    ReservedVlan => "reserved_vlan",
+    /// Source MAC is a static entry on another port (spoofing protection).
+    StaticMacMove => "static_mac_move",
+    /// Destination was learned on the ingress port itself.
+    SameSegment => "same_segment",
+    /// The learned egress port is not a member of the frame's domain (the
+    /// plan changed under the entry).
+    EgressNotMember => "egress_not_member",
+    /// A flood found no member port besides the ingress port.
+    FloodNoMembers => "flood_no_members",
+    /// No free buffer to copy a flooded frame into.
+    NoBuffer => "no_buffer",
+    /// Not enough headroom or tailroom to push the egress tag.
+    NoHeadroom => "no_headroom",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        for n in &names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Stage 5, output: rewrite VLAN tags for each egress port, replicate floods,
+//! hand frames to the backend, and recycle drops.
+//!
+//! Tag rewriting works in place in the frame's chunk: popping a tag moves the
+//! 12 address bytes forward by 4, pushing one moves them back into headroom,
+//! and re-tagging overwrites 4 bytes. The payload is never moved.
+
+use super::trace::{Observer, TraceEvent};
+use super::{Batch, DropReason, Verdict, WorkerCounters};
+use crate::bridge::{EgressTag, ForwardingPlan};
+use crate::port::{FramePool, PortTx, TxFrame};
+use crate::types::PortId;
+use crate::wire::vlan;
+
+/// Bytes of destination plus source MAC: what moves when a tag is pushed or
+/// popped.
+const ADDRS: usize = 12;
+/// Bytes of an 802.1Q/802.1ad tag (TPID + TCI).
+const TAG: usize = 4;
+
+/// Rewrites the frame at `chunk[head..head+len]`, which carries `tag_len`
+/// bytes of ingress tag (0 or 4) after its addresses, so that it leaves with
+/// `tag`. Returns the new (head, len).
+///
+/// Fails with [`DropReason::NoHeadroom`] when a push has no room in front of
+/// the frame, and with [`DropReason::EgressNotMember`] for `NotMember`.
+#[inline]
+pub fn apply_egress_tag(chunk: &mut [u8], head: u16, len: u16, tag_len: u8, pcp: u8, tag: EgressTag) -> Result<(u16, u16), DropReason> {
+    let h = head as usize;
+    if h + len as usize > chunk.len() || (len as usize) < ADDRS + tag_len as usize {
+        return Err(DropReason::Truncated);
+    }
+    match (tag, tag_len) {
+        (EgressTag::NotMember, _) => Err(DropReason::EgressNotMember),
+        (EgressTag::Untagged, 0) => Ok((head, len)),
+        (EgressTag::Untagged, _) => {
+            chunk.copy_within(h..h + ADDRS, h + TAG);
+            Ok((head + TAG as u16, len - TAG as u16))
+        }
+        (EgressTag::Tagged { tpid, vid }, 0) => {
+            if h < TAG {
+                return Err(DropReason::NoHeadroom);
+            }
+            chunk.copy_within(h..h + ADDRS, h - TAG);
+            write_tag(&mut chunk[h - TAG + ADDRS..h + ADDRS], tpid, pcp, vid);
+            Ok((head - TAG as u16, len + TAG as u16))
+        }
+        (EgressTag::Tagged { tpid, vid }, _) => {
+            write_tag(&mut chunk[h + ADDRS..h + ADDRS + TAG], tpid, pcp, vid);
+            Ok((head, len))
+        }
+    }
+}
+
+#[inline]
+fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
+    let tci = vlan::tci(pcp, false, vid);
+    dst[..2].copy_from_slice(&tpid.to_be_bytes());
+    dst[2..4].copy_from_slice(&tci.to_be_bytes());
+}
+
+pub(super) fn run<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, batch: &mut Batch, n: usize, io: &mut IO, obs: &mut O)
+where
+    IO: FramePool + PortTx,
+    O: Observer,
+{
+    let mut forwarded = 0;
+    for i in 0..n {
+        let d = batch.descs[i];
+        match batch.verdicts[i] {
+            Verdict::Forward(port) => {
+                let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
+                match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag) {
+                    Ok((head, len)) => {
+                        obs.event(i, TraceEvent::Output { port, tag });
+                        io.send(port, TxFrame { buf: d.buf, head, len });
+                        forwarded += 1;
+                    }
+                    Err(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
+                }
+            }
+            Verdict::Flood => flood(plan, counters, i, &d, io, obs),
+            Verdict::Drop(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
+            Verdict::Pending => drop_frame(io, counters, obs, i, d.buf, DropReason::UnknownPort),
+        }
+    }
+    counters.forwarded.add(forwarded);
+}
+
+#[inline]
+fn drop_frame<IO: FramePool, O: Observer>(io: &mut IO, counters: &WorkerCounters, obs: &mut O, i: usize, buf: crate::port::BufId, reason: DropReason) {
+    obs.event(i, TraceEvent::Dropped(reason));
+    counters.drop(reason);
+    io.release(buf);
+}
+
+/// Head-end replication within the domain, skipping the ingress port (split
+/// horizon). Every member but the last gets a copy; the last gets the
+/// original buffer, so a two-port domain floods without copying.
+fn flood<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, i: usize, d: &super::PktDesc, io: &mut IO, obs: &mut O)
+where
+    IO: FramePool + PortTx,
+    O: Observer,
+{
+    let members = plan.domains.get(d.bd.index()).map(|dp| dp.flood.as_slice()).unwrap_or(&[]);
+    let in_port: PortId = d.in_port;
+    let Some(last) = members.iter().rposition(|m| m.port != in_port) else {
+        drop_frame(io, counters, obs, i, d.buf, DropReason::FloodNoMembers);
+        return;
+    };
+    counters.flooded.add(1);
+    let (start, end) = (d.head as usize, d.head as usize + d.len as usize);
+    for m in &members[..last] {
+        if m.port == in_port {
+            continue;
+        }
+        let Some(copy) = io.alloc() else {
+            obs.event(i, TraceEvent::Dropped(DropReason::NoBuffer));
+            counters.drop(DropReason::NoBuffer);
+            continue;
+        };
+        io.copy_frame(d.buf, copy, start, end - start);
+        counters.flood_copies.add(1);
+        match apply_egress_tag(io.buffer_mut(copy), d.head, d.len, d.tag_len, d.pcp, m.tag) {
+            Ok((head, len)) => {
+                obs.event(i, TraceEvent::Output { port: m.port, tag: m.tag });
+                io.send(m.port, TxFrame { buf: copy, head, len });
+            }
+            Err(reason) => drop_frame(io, counters, obs, i, copy, reason),
+        }
+    }
+    let m = members[last];
+    match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, m.tag) {
+        Ok((head, len)) => {
+            obs.event(i, TraceEvent::Output { port: m.port, tag: m.tag });
+            io.send(m.port, TxFrame { buf: d.buf, head, len });
+        }
+        Err(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(tagged: bool) -> (Vec<u8>, u16, u16) {
+        let mut chunk = vec![0u8; 64];
+        let head = 8usize;
+        let mut f = vec![1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2];
+        if tagged {
+            f.extend_from_slice(&[0x81, 0x00, 0xa0, 0x0a]);
+        }
+        f.extend_from_slice(&[0x08, 0x00, 0xde, 0xad]);
+        chunk[head..head + f.len()].copy_from_slice(&f);
+        (chunk, head as u16, f.len() as u16)
+    }
+
+    fn bytes(chunk: &[u8], r: (u16, u16)) -> Vec<u8> {
+        chunk[r.0 as usize..(r.0 + r.1) as usize].to_vec()
+    }
+
+    #[test]
+    fn push_pop_retag_and_keep() {
+        let (mut c, h, l) = frame(false);
+        let r = apply_egress_tag(&mut c, h, l, 0, 3, EgressTag::Tagged { tpid: 0x88a8, vid: 20 }).unwrap();
+        assert_eq!(bytes(&c, r), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x88, 0xa8, 0x60, 20, 0x08, 0x00, 0xde, 0xad]);
+
+        let (mut c, h, l) = frame(true);
+        let r = apply_egress_tag(&mut c, h, l, 4, 5, EgressTag::Untagged).unwrap();
+        assert_eq!(bytes(&c, r), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x08, 0x00, 0xde, 0xad]);
+
+        let (mut c, h, l) = frame(true);
+        let r = apply_egress_tag(&mut c, h, l, 4, 5, EgressTag::Tagged { tpid: 0x8100, vid: 30 }).unwrap();
+        assert_eq!(bytes(&c, r), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x81, 0x00, 0xa0, 30, 0x08, 0x00, 0xde, 0xad]);
+
+        let (mut c, h, l) = frame(false);
+        assert_eq!(apply_egress_tag(&mut c, h, l, 0, 0, EgressTag::Untagged).unwrap(), (h, l));
+        assert_eq!(apply_egress_tag(&mut c, h, l, 0, 0, EgressTag::NotMember), Err(DropReason::EgressNotMember));
+    }
+
+    #[test]
+    fn push_without_headroom_and_bad_bounds_fail() {
+        let (mut c, _, l) = frame(false);
+        c.copy_within(8..8 + l as usize, 0);
+        assert_eq!(apply_egress_tag(&mut c, 0, l, 0, 0, EgressTag::Tagged { tpid: 0x8100, vid: 1 }), Err(DropReason::NoHeadroom));
+        assert_eq!(apply_egress_tag(&mut c, 60, 10, 0, 0, EgressTag::Untagged), Err(DropReason::Truncated));
+        assert_eq!(apply_egress_tag(&mut c, 0, 13, 4, 0, EgressTag::Untagged), Err(DropReason::Truncated));
+    }
+}

@@ -1,0 +1,95 @@
+//! Hooks that let `xvs trace` watch a frame go through the stages.
+//!
+//! The pipeline is generic over an [`Observer`]. Workers use [`NoTrace`],
+//! whose empty inlined method makes every hook (and the building of its
+//! argument) compile away. `xvs trace` uses [`TraceLog`], which records each
+//! step. Both run the same stage code, so a trace shows exactly what the
+//! dataplane does.
+
+use crate::bridge::EgressTag;
+use crate::fdb::LearnOutcome;
+use crate::types::{BdId, MacAddr, PortId};
+
+use super::DropReason;
+
+/// Why a frame was flooded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloodCause {
+    /// ff:ff:ff:ff:ff:ff.
+    Broadcast,
+    /// Any other group address.
+    Multicast,
+    /// Unicast, not in the FDB.
+    UnknownUnicast,
+}
+
+/// One observable step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceEvent {
+    /// Parse: addresses, outer EtherType, and the TCI when a tag follows.
+    Parsed {
+        /// Destination.
+        dst: MacAddr,
+        /// Source.
+        src: MacAddr,
+        /// EtherType (or TPID) at offset 12.
+        ethertype: u16,
+        /// TCI at offset 14, when the frame is long enough.
+        tci: Option<u16>,
+    },
+    /// Classify: the domain the frame belongs to.
+    Classified {
+        /// Ingress port.
+        port: PortId,
+        /// Domain.
+        bd: BdId,
+        /// Tag bytes consumed.
+        tag_len: u8,
+    },
+    /// Learn step result.
+    Learned(LearnOutcome),
+    /// Destination found in the FDB.
+    LookupHit {
+        /// Egress port.
+        port: PortId,
+    },
+    /// Flood decision.
+    Flood(FloodCause),
+    /// Sent on a port with this tagging.
+    Output {
+        /// Port.
+        port: PortId,
+        /// Tagging.
+        tag: EgressTag,
+    },
+    /// Dropped.
+    Dropped(DropReason),
+}
+
+/// Receives trace events. See the module docs.
+pub trait Observer {
+    /// Called with the frame's index in the batch and the step.
+    fn event(&mut self, pkt: usize, ev: TraceEvent);
+}
+
+/// The no-op observer of the hot path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTrace;
+
+impl Observer for NoTrace {
+    #[inline(always)]
+    fn event(&mut self, _pkt: usize, _ev: TraceEvent) {}
+}
+
+/// Records every event, for `xvs trace` and tests.
+#[derive(Clone, Debug, Default)]
+pub struct TraceLog {
+    /// (frame index, event) in order.
+    pub events: Vec<(usize, TraceEvent)>,
+}
+
+impl Observer for TraceLog {
+    fn event(&mut self, pkt: usize, ev: TraceEvent) {
+        self.events.push((pkt, ev));
+    }
+}
