@@ -1,1 +1,83 @@
-//! Helpers shared by the functional tests.
+//! Helpers shared by the functional tests: frame builders, locating the
+//! `xvs` binary, and golden-file comparison.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use switch_core::MacAddr;
+
+/// A locally administered unicast MAC `02:00:00:00:hi:lo`.
+pub fn mac(n: u16) -> MacAddr {
+    MacAddr([0x02, 0, 0, 0, (n >> 8) as u8, n as u8])
+}
+
+/// An untagged Ethernet frame padded to 60 bytes.
+pub fn eth(dst: MacAddr, src: MacAddr, ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(64);
+    f.extend_from_slice(&dst.0);
+    f.extend_from_slice(&src.0);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    if f.len() < 60 {
+        f.resize(60, 0);
+    }
+    f
+}
+
+/// Inserts a tag (TPID, TCI) after the addresses of `frame`.
+pub fn push_tag(mut frame: Vec<u8>, tpid: u16, tci: u16) -> Vec<u8> {
+    let t = tpid.to_be_bytes();
+    let c = tci.to_be_bytes();
+    frame.splice(12..12, [t[0], t[1], c[0], c[1]]);
+    frame
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Path of the `xvs` binary of this build, building it if needed.
+pub fn xvs_bin() -> PathBuf {
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let bin = profile_dir.join("xvs");
+    if !bin.exists() {
+        let release = profile_dir.ends_with("release");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "-p", "xvs-control", "--bin", "xvs"]).current_dir(repo_root());
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "cargo build of xvs failed");
+    }
+    bin
+}
+
+/// A fresh scratch directory under the system temp dir.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("xvs-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create scratch dir");
+    d
+}
+
+/// Compares `actual` with the golden file `tests/golden/<name>`; with
+/// `XVS_BLESS=1` in the environment, rewrites the golden file instead.
+pub fn check_golden(name: &str, actual: &str) {
+    let path = repo_root().join("tests/golden").join(name);
+    if std::env::var_os("XVS_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).ok();
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden {}; run with XVS_BLESS=1", path.display()));
+    assert_eq!(actual, expected, "golden {} differs (rerun with XVS_BLESS=1 after checking the diff)", path.display());
+}
+
+/// True if `tool` is on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false)
+}
