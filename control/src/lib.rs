@@ -5,6 +5,9 @@
 //! parsing and printing.
 #![warn(missing_docs)]
 
+pub mod api;
+pub mod cli_view;
+pub mod daemon;
 pub mod pcapio;
 pub mod replay;
 pub mod trace;

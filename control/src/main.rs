@@ -1,12 +1,15 @@
 //! `xvs`: run the switch, talk to a running one, or replay and trace offline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use xvs_config::Config;
 use xvs_control::replay::{replay, ReplayInput};
 use xvs_control::trace::{parse_hex, trace};
+use xvs_control::{api::client::call, api::http::encode, cli_view};
 
 #[derive(Parser)]
 #[command(name = "xvs", version, about = "xvs: a poll-mode userspace virtual switch on AF_XDP")]
@@ -17,6 +20,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start the switch on its AF_XDP ports (needs root).
+    Run {
+        /// Config file (default: the embedded default config).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Show or change the forwarding database of a running switch.
+    Fdb {
+        #[command(subcommand)]
+        action: FdbAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// List the ports of a running switch.
+    Port {
+        #[command(subcommand)]
+        action: PortAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Counters of a running switch.
+    Stats {
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Run the pipeline offline over pcap input, one capture per port.
     Replay {
         /// Config file (default: the embedded default config).
@@ -61,6 +89,128 @@ enum Command {
     },
 }
 
+/// How the CLI reaches a running switch.
+#[derive(clap::Args)]
+struct Conn {
+    /// Control socket of the running switch.
+    #[arg(long, global = true, default_value = "/run/xvs/xvs.sock")]
+    socket: PathBuf,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum FdbAction {
+    /// List entries.
+    Show {
+        /// Only this bridge.
+        #[arg(long)]
+        bridge: Option<String>,
+        /// Only this VLAN.
+        #[arg(long)]
+        vlan: Option<u16>,
+        /// Only this port.
+        #[arg(long)]
+        port: Option<String>,
+    },
+    /// Add a static entry.
+    Add {
+        /// Bridge (optional with a single bridge).
+        #[arg(long)]
+        bridge: Option<String>,
+        /// VLAN.
+        #[arg(long)]
+        vlan: u16,
+        /// MAC address.
+        #[arg(long)]
+        mac: String,
+        /// Port.
+        #[arg(long)]
+        port: String,
+    },
+    /// Remove an entry.
+    Del {
+        /// Bridge (optional with a single bridge).
+        #[arg(long)]
+        bridge: Option<String>,
+        /// VLAN.
+        #[arg(long)]
+        vlan: u16,
+        /// MAC address.
+        #[arg(long)]
+        mac: String,
+    },
+    /// Remove dynamic entries (all, or of one VLAN and/or port).
+    Flush {
+        /// Bridge (optional with a single bridge).
+        #[arg(long)]
+        bridge: Option<String>,
+        /// VLAN.
+        #[arg(long)]
+        vlan: Option<u16>,
+        /// Port.
+        #[arg(long)]
+        port: Option<String>,
+    },
+    /// Recent MAC moves.
+    Moves,
+}
+
+#[derive(Subcommand)]
+enum PortAction {
+    /// Ports, their VLAN modes and counters.
+    List,
+}
+
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let q: Vec<String> = pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
+    if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    }
+}
+
+fn print_result(conn: &Conn, value: &serde_json::Value, table: impl Fn(&serde_json::Value) -> String) {
+    if conn.json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        print!("{}", table(value));
+    }
+}
+
+fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
+    let sock: &Path = &conn.socket;
+    match action {
+        FdbAction::Show { bridge, vlan, port } => {
+            let v = call(sock, "GET", &format!("/v1/fdb{}", query(&[("bridge", bridge), ("vlan", vlan.map(|v| v.to_string())), ("port", port)])), None)?;
+            print_result(conn, &v, cli_view::fdb_table);
+        }
+        FdbAction::Add { bridge, vlan, mac, port } => {
+            let v = call(sock, "POST", "/v1/fdb", Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "mac": mac, "port": port})))?;
+            print_result(conn, &v, |v| format!("added {} on {} in {}\n", v["added"]["mac"].as_str().unwrap_or(""), v["added"]["port"].as_str().unwrap_or(""), v["added"]["domain"].as_str().unwrap_or("")));
+        }
+        FdbAction::Del { bridge, vlan, mac } => {
+            let v = call(sock, "DELETE", &format!("/v1/fdb{}", query(&[("bridge", bridge), ("vlan", Some(vlan.to_string())), ("mac", Some(mac))])), None)?;
+            print_result(conn, &v, |v| format!("removed {}\n", v["removed"].as_str().unwrap_or("")));
+        }
+        FdbAction::Flush { bridge, vlan, port } => {
+            let v = call(sock, "POST", "/v1/fdb/flush", Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "port": port})))?;
+            print_result(conn, &v, |v| format!("flushed {} entries\n", v["flushed"]));
+        }
+        FdbAction::Moves => {
+            let v = call(sock, "GET", "/v1/fdb/moves", None)?;
+            print_result(conn, &v, cli_view::moves_table);
+        }
+    }
+    Ok(())
+}
+
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_target(false).init();
+}
+
 fn load_config(path: &Option<PathBuf>) -> Result<Config, String> {
     match path {
         Some(p) => Config::load(p).map_err(|e| e.to_string()),
@@ -81,6 +231,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Run { config } => {
+            init_logging();
+            let config = load_config(&config)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
+            }
+            xvs_control::daemon::run(&config, stop, || {}).map_err(|e| e.to_string())
+        }
+        Command::Fdb { action, conn } => fdb(&conn, action),
+        Command::Port { action: PortAction::List, conn } => {
+            let v = call(&conn.socket, "GET", "/v1/ports", None)?;
+            print_result(&conn, &v, cli_view::ports_table);
+            Ok(())
+        }
+        Command::Stats { conn } => {
+            let v = call(&conn.socket, "GET", "/v1/stats", None)?;
+            print_result(&conn, &v, cli_view::stats_text);
+            Ok(())
+        }
         Command::Replay { config, inputs, out_dir } => {
             let config = load_config(&config)?;
             let summary = replay(&config, &inputs, &out_dir).map_err(|e| e.to_string())?;

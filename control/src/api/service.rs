@@ -1,0 +1,304 @@
+//! The control thread's state and request handling.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switch_core::Nanos;
+
+use arc_swap::ArcSwap;
+use serde_json::{json, Value};
+use switch_core::bridge::plan::IngressRule;
+use switch_core::bridge::{EgressTag, ForwardingPlan};
+use switch_core::fdb::{FdbWriter, LearnQueue};
+use switch_core::pipeline::{CounterSnapshot, WorkerCounters};
+use switch_core::{BdId, MacAddr, PortId};
+
+use super::http::{Request, Response};
+use crate::views;
+
+/// What the I/O backend reports, so the control plane does not depend on
+/// AF_XDP (tests plug in an in-memory backend).
+pub trait DataplaneStats: Send {
+    /// Counters of port `index` (rx/tx packets and bytes, drops...).
+    fn port(&self, index: usize) -> serde_json::Map<String, Value>;
+    /// Backend-wide details: bind mode, UMEM, queues, workers.
+    fn details(&self) -> Value;
+}
+
+/// A backend with nothing to report.
+pub struct NoDataplane;
+
+impl DataplaneStats for NoDataplane {
+    fn port(&self, _index: usize) -> serde_json::Map<String, Value> {
+        serde_json::Map::new()
+    }
+    fn details(&self) -> Value {
+        Value::Null
+    }
+}
+
+/// The control thread's state: the FDB writer, the learn queues it drains,
+/// the published plan, and the counters it aggregates.
+pub struct ControlPlane {
+    /// The plan workers read (published RCU-style).
+    pub plan: Arc<ArcSwap<ForwardingPlan>>,
+    /// The single FDB writer.
+    pub writer: FdbWriter,
+    /// One learn queue per worker.
+    pub queues: Vec<Arc<LearnQueue>>,
+    /// One counter block per worker.
+    pub counters: Vec<Arc<WorkerCounters>>,
+    /// Backend counters.
+    pub dataplane: Box<dyn DataplaneStats>,
+    /// Port interfaces, by index (for listing).
+    pub interfaces: Vec<Option<String>>,
+    clock: Box<dyn Fn() -> Nanos + Send>,
+    last_age: Instant,
+}
+
+/// Learn events applied per housekeeping pass, so a learning storm cannot
+/// starve API requests.
+const DRAIN_BUDGET: usize = 1 << 16;
+
+impl ControlPlane {
+    /// Assembles the control plane. `clock` must be the clock the workers
+    /// pass to the pipeline, so FDB ages agree.
+    pub fn new(
+        plan: Arc<ArcSwap<ForwardingPlan>>,
+        writer: FdbWriter,
+        queues: Vec<Arc<LearnQueue>>,
+        counters: Vec<Arc<WorkerCounters>>,
+        dataplane: Box<dyn DataplaneStats>,
+        interfaces: Vec<Option<String>>,
+        clock: Box<dyn Fn() -> Nanos + Send>,
+    ) -> ControlPlane {
+        ControlPlane { plan, writer, queues, counters, dataplane, interfaces, clock, last_age: Instant::now() }
+    }
+
+    /// Seconds on the workers' clock.
+    pub fn now_secs(&self) -> u32 {
+        (self.clock)().as_secs_u32()
+    }
+
+    /// One housekeeping pass: apply learn events, age once a second.
+    /// Returns the number of learn events applied.
+    pub fn housekeeping(&mut self) -> usize {
+        let n = self.writer.drain(&self.queues, DRAIN_BUDGET);
+        if self.last_age.elapsed() >= Duration::from_secs(1) {
+            self.last_age = Instant::now();
+            self.writer.age(self.now_secs());
+        }
+        n
+    }
+
+    /// Sum of every worker's pipeline counters.
+    pub fn totals(&self) -> CounterSnapshot {
+        let mut t = CounterSnapshot::default();
+        for c in &self.counters {
+            t.accumulate(&c.snapshot());
+        }
+        t
+    }
+
+    /// Routes one API request.
+    pub fn handle(&mut self, req: &Request) -> Response {
+        match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/v1/fdb") => self.fdb_show(req),
+            ("POST", "/v1/fdb") => self.fdb_add(req),
+            ("DELETE", "/v1/fdb") => self.fdb_del(req),
+            ("POST", "/v1/fdb/flush") => self.fdb_flush(req),
+            ("GET", "/v1/fdb/moves") => {
+                let plan = self.plan.load();
+                Response::json(200, &json!({ "moves": views::move_rows(&plan, self.writer.recent_moves()) }))
+            }
+            ("GET", "/v1/ports") => self.ports(),
+            ("GET", "/v1/stats") => self.stats(),
+            (_, "/v1/fdb" | "/v1/fdb/flush" | "/v1/fdb/moves" | "/v1/ports" | "/v1/stats") => Response::error(405, "method not allowed"),
+            _ => Response::error(404, format!("no route {} {}", req.method, req.path)),
+        }
+    }
+
+    /// Resolves `bridge`/`vlan` arguments into a domain. `bridge` may be
+    /// omitted when there is only one.
+    fn domain(&self, plan: &ForwardingPlan, bridge: Option<&str>, vlan: Option<u64>) -> Result<Option<BdId>, Response> {
+        let Some(vlan) = vlan else {
+            return match bridge {
+                Some(_) => Err(Response::error(400, "bridge given without vlan")),
+                None => Ok(None),
+            };
+        };
+        let b = match bridge {
+            Some(name) => plan.bridge_index(name).ok_or_else(|| Response::error(400, format!("no bridge named {name:?}")))?,
+            None if plan.bridges.len() == 1 => 0,
+            None => return Err(Response::error(400, "several bridges: say which with bridge=NAME")),
+        };
+        let vid = u16::try_from(vlan).map_err(|_| Response::error(400, format!("vlan {vlan} is outside 1..=4094")))?;
+        plan.domain(b, vid).map(Some).ok_or_else(|| Response::error(400, format!("VLAN {vid} is not used on bridge {:?}", plan.bridges[b])))
+    }
+
+    fn port(&self, plan: &ForwardingPlan, name: Option<&str>) -> Result<Option<PortId>, Response> {
+        match name {
+            None => Ok(None),
+            Some(n) => plan.port_id(n).map(Some).ok_or_else(|| Response::error(400, format!("no port named {n:?}"))),
+        }
+    }
+
+    fn fdb_show(&self, req: &Request) -> Response {
+        let plan = self.plan.load();
+        let vlan = match req.param("vlan").map(str::parse::<u64>).transpose() {
+            Ok(v) => v,
+            Err(_) => return Response::error(400, "vlan must be a number"),
+        };
+        let bd = match self.domain(&plan, req.param("bridge"), vlan) {
+            Ok(bd) => bd,
+            Err(r) => return r,
+        };
+        let port = match self.port(&plan, req.param("port")) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let entries: Vec<_> = self.writer.entries().into_iter().filter(|e| bd.is_none_or(|b| e.bd == b) && port.is_none_or(|p| e.port == p)).collect();
+        let rows = views::fdb_rows(&plan, &entries, self.now_secs());
+        Response::json(200, &json!({ "entries": rows, "count": rows.len() }))
+    }
+
+    fn body(req: &Request) -> Result<Value, Response> {
+        if req.body.is_empty() {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice(&req.body).map_err(|e| Response::error(400, format!("body is not JSON: {e}")))
+    }
+
+    fn fdb_add(&mut self, req: &Request) -> Response {
+        let plan = self.plan.load_full();
+        let b = match Self::body(req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let Some(mac) = b["mac"].as_str().and_then(|m| m.parse::<MacAddr>().ok()) else {
+            return Response::error(400, "mac: expected a MAC address like 02:00:00:00:00:01");
+        };
+        if mac.is_multicast() || mac.is_zero() {
+            return Response::error(400, format!("mac {mac}: static entries must be unicast"));
+        }
+        let bd = match self.domain(&plan, b["bridge"].as_str(), b["vlan"].as_u64()) {
+            Ok(Some(bd)) => bd,
+            Ok(None) => return Response::error(400, "vlan: required"),
+            Err(r) => return r,
+        };
+        let port = match self.port(&plan, b["port"].as_str()) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Response::error(400, "port: required"),
+            Err(r) => return r,
+        };
+        if plan.ports[port.index()].egress.get(bd.index()).copied().unwrap_or_default() == EgressTag::NotMember {
+            return Response::error(400, format!("port {:?} is not a member of {}", plan.ports[port.index()].name, plan.domain_name(bd)));
+        }
+        self.writer.add_static(bd, mac, port);
+        Response::json(201, &json!({ "added": { "domain": plan.domain_name(bd), "mac": mac.to_string(), "port": plan.ports[port.index()].name } }))
+    }
+
+    fn fdb_del(&mut self, req: &Request) -> Response {
+        let plan = self.plan.load_full();
+        let Some(mac) = req.param("mac").and_then(|m| m.parse::<MacAddr>().ok()) else {
+            return Response::error(400, "mac: expected a MAC address");
+        };
+        let vlan = req.param("vlan").and_then(|v| v.parse::<u64>().ok());
+        let bd = match self.domain(&plan, req.param("bridge"), vlan) {
+            Ok(Some(bd)) => bd,
+            Ok(None) => return Response::error(400, "vlan: required"),
+            Err(r) => return r,
+        };
+        if self.writer.remove(bd, mac) {
+            Response::json(200, &json!({ "removed": mac.to_string() }))
+        } else {
+            Response::error(404, format!("{mac} is not in {}", plan.domain_name(bd)))
+        }
+    }
+
+    fn fdb_flush(&mut self, req: &Request) -> Response {
+        let plan = self.plan.load_full();
+        let b = match Self::body(req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let bd = match self.domain(&plan, b["bridge"].as_str(), b["vlan"].as_u64()) {
+            Ok(bd) => bd,
+            Err(r) => return r,
+        };
+        let port = match self.port(&plan, b["port"].as_str()) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        let n = self.writer.flush(bd, port);
+        Response::json(200, &json!({ "flushed": n }))
+    }
+
+    fn ports(&self) -> Response {
+        let plan = self.plan.load();
+        let counts = self.writer.port_counts();
+        let ports: Vec<Value> = plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (mode, vlans) = describe_mode(&plan, p);
+                let mut o = serde_json::Map::new();
+                o.insert("name".into(), p.name.clone().into());
+                o.insert("interface".into(), self.interfaces.get(i).cloned().flatten().into());
+                o.insert("bridge".into(), plan.bridges[p.bridge].clone().into());
+                o.insert("mode".into(), mode.into());
+                o.insert("vlans".into(), vlans.into());
+                o.insert("fdb_entries".into(), counts.get(i).copied().unwrap_or(0).into());
+                o.extend(self.dataplane.port(i));
+                Value::Object(o)
+            })
+            .collect();
+        Response::json(200, &json!({ "ports": ports }))
+    }
+
+    fn stats(&self) -> Response {
+        let t = self.totals();
+        let workers: Vec<Value> = self.counters.iter().map(|c| Value::Object(views::counter_map(&c.snapshot()))).collect();
+        let plan = self.plan.load();
+        let ports: serde_json::Map<String, Value> = plan.ports.iter().enumerate().map(|(i, p)| (p.name.clone(), Value::Object(self.dataplane.port(i)))).collect();
+        Response::json(
+            200,
+            &json!({
+                "uptime_secs": self.now_secs(),
+                "pipeline": views::counter_map(&t),
+                "drops": views::drop_map(&t),
+                "workers": workers,
+                "fdb": views::fdb_stats_json(&self.writer.stats()),
+                "ports": ports,
+                "dataplane": self.dataplane.details(),
+            }),
+        )
+    }
+}
+
+/// A port's mode and VLANs in words, for listings.
+pub fn describe_mode(plan: &ForwardingPlan, p: &switch_core::bridge::plan::PortPlan) -> (String, String) {
+    let mut tagged = Vec::new();
+    let mut untagged = Vec::new();
+    for (bd, tag) in p.egress.iter().enumerate() {
+        let vlan = plan.domains[bd].vlan.0;
+        match tag {
+            EgressTag::Untagged => untagged.push(vlan),
+            EgressTag::Tagged { .. } => tagged.push(vlan),
+            EgressTag::NotMember => {}
+        }
+    }
+    let list = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    match p.ingress {
+        IngressRule::Tunnel { .. } => ("dot1q-tunnel".into(), format!("s-vlan {}", list(&untagged))),
+        IngressRule::Vlan { tpid, .. } if tagged.is_empty() && untagged.len() == 1 && p.vid_to_bd.iter().all(|b| *b == BdId::NONE) => {
+            let _ = tpid;
+            ("access".into(), list(&untagged))
+        }
+        IngressRule::Vlan { tpid, .. } => {
+            let native = if untagged.is_empty() { String::new() } else { format!(" native {}", list(&untagged)) };
+            (format!("trunk (tpid 0x{tpid:04x})"), format!("tagged {}{native}", list(&tagged)))
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `xvs run`: the switch on AF_XDP ports.
+//!
+//! Threads:
+//! * one poll-mode worker per configured CPU (io-afxdp), each owning some
+//!   (port, queue) sockets, its pipeline, learn cache, learn queue and
+//!   counters. Workers load the plan and FDB snapshots once per batch.
+//! * the control thread (this one): drains learn queues into the FDB writer,
+//!   ages entries once a second, and answers API requests. It is the only
+//!   writer of switch state, so nothing the workers read is ever locked.
+//! * the API listener, which only moves requests to the control thread.
+//!
+//! Start-up validates every interface before touching any, so a typo never
+//! leaves half the ports with XDP attached. Shutdown (SIGINT/SIGTERM) stops
+//! the workers, closes the sockets (which detaches the XDP programs) and
+//! removes the API socket.
+
+mod afxdp_stats;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use io_afxdp::worker::{monotonic_now, spawn_worker, IdleBackoff, PollConfig, WorkerConfig};
+use io_afxdp::{PortSet, PortSetConfig};
+use switch_core::bridge::ForwardingPlan;
+use switch_core::fdb::{FdbWriter, LearnQueue};
+use switch_core::pipeline::{NoTrace, Pipeline, PipelineSettings, WorkerCounters};
+use switch_core::PortId;
+use xvs_config::{Config, Toggle};
+
+use crate::api::server;
+use crate::api::service::ControlPlane;
+
+/// Learn events one worker may have in flight before it starts dropping
+/// (and counting) them.
+const LEARN_QUEUE_LEN: usize = 16384;
+
+/// Why the switch could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A port has no `interface` key.
+    #[error("port {0:?} has no interface; `xvs run` needs one for every port")]
+    NoInterface(String),
+    /// An interface does not exist (checked before any is touched).
+    #[error("{0}")]
+    Interface(io_afxdp::Error),
+    /// The config's switch could not be compiled.
+    #[error("config: {0}")]
+    Plan(#[from] switch_core::bridge::PlanError),
+    /// Opening AF_XDP sockets failed.
+    #[error("AF_XDP: {0}")]
+    Afxdp(io_afxdp::Error),
+    /// The control socket could not be created.
+    #[error("control socket {path}: {source}")]
+    Socket {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A worker thread could not start.
+    #[error("worker: {0}")]
+    Worker(io_afxdp::Error),
+}
+
+/// Maps the config's dataplane section onto the AF_XDP port set settings.
+fn portset_config(config: &Config) -> PortSetConfig {
+    let d = &config.dataplane;
+    let queues: u32 = config.ports.iter().map(|p| p.queues as u32).sum::<u32>().max(1);
+    PortSetConfig {
+        rx_ring: d.rx_ring,
+        tx_ring: d.tx_ring,
+        fill_ring: d.fill_ring,
+        comp_ring: d.comp_ring,
+        batch_size: config.switch.batch_size,
+        // Each queue needs its fill ring's worth of chunks plus room for frames
+        // in flight on TX; the config's total is spread over the queues.
+        frames_per_queue: (d.frames / queues).max(d.fill_ring * 2).next_power_of_two(),
+        xdp_mode: match d.xdp_mode {
+            xvs_config::XdpMode::Auto => io_afxdp::XdpMode::Auto,
+            xvs_config::XdpMode::Native => io_afxdp::XdpMode::Native,
+            xvs_config::XdpMode::Skb => io_afxdp::XdpMode::Skb,
+        },
+        zero_copy: match d.zero_copy {
+            Toggle::Auto => io_afxdp::ZeroCopy::Try,
+            Toggle::On => io_afxdp::ZeroCopy::Require,
+            Toggle::Off => io_afxdp::ZeroCopy::Off,
+        },
+        hugepages: match d.hugepages {
+            Toggle::Auto => io_afxdp::HugePages::Auto,
+            Toggle::On => io_afxdp::HugePages::On,
+            Toggle::Off => io_afxdp::HugePages::Off,
+        },
+        ..PortSetConfig::default()
+    }
+}
+
+/// Runs the switch until `stop` becomes true (the binary sets it from
+/// SIGINT/SIGTERM). `ready` is called once the switch forwards.
+pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Result<(), RunError> {
+    // 1. Validate every interface before touching any.
+    let mut names = Vec::new();
+    for (p, rt) in config.spec.ports.iter().zip(&config.ports) {
+        names.push(rt.interface.clone().ok_or_else(|| RunError::NoInterface(p.name.clone()))?);
+    }
+    io_afxdp::validate_interfaces(&names).map_err(RunError::Interface)?;
+
+    // 2. Tables.
+    let plan = Arc::new(ForwardingPlan::compile(&config.spec)?);
+    let writer = FdbWriter::new(&config.spec.fdb, &plan);
+    let plan_swap = Arc::new(ArcSwap::new(plan.clone()));
+    let fdb_swap = writer.shared();
+
+    // 3. Sockets.
+    let specs: Vec<io_afxdp::PortSpec> = names
+        .iter()
+        .zip(&config.ports)
+        .enumerate()
+        .map(|(i, (iface, rt))| io_afxdp::PortSpec { iface: iface.clone(), port: PortId(i as u16), queues: (0..rt.queues as u32).collect() })
+        .collect();
+    let portset = PortSet::open(&specs, &portset_config(config)).map_err(RunError::Afxdp)?;
+    for q in portset.queue_infos() {
+        log::info!(
+            "port {} ({} queue {}): {} mode, XDP {}",
+            plan.ports[q.port.index()].name,
+            q.iface,
+            q.queue,
+            q.bind_mode.name(),
+            q.xdp_mode.map(|m| m.name()).unwrap_or("shared")
+        );
+    }
+    let cpus = if config.dataplane.worker_cpus.is_empty() { vec![0] } else { config.dataplane.worker_cpus.clone() };
+    let assignment = portset.assign_by_queue_id(cpus.len());
+    let details = afxdp_stats::Details::of(&portset);
+    let ios = portset.into_workers(&assignment).map_err(RunError::Afxdp)?;
+
+    // 4. Workers.
+    let settings = PipelineSettings::for_aging(config.spec.fdb.aging_secs);
+    let poll = PollConfig { idle: (config.dataplane.idle_backoff || !config.dataplane.busy_poll).then(IdleBackoff::default) };
+    let mut handles = Vec::new();
+    let mut queues = Vec::new();
+    let mut counters = Vec::new();
+    let mut io_stats = Vec::new();
+    for (w, io) in ios.into_iter().enumerate() {
+        let queue = Arc::new(LearnQueue::new(LEARN_QUEUE_LEN));
+        let wc = Arc::new(WorkerCounters::default());
+        let mut pipeline = Pipeline::new(settings, queue.clone(), wc.clone());
+        let (plan_swap, fdb_swap) = (plan_swap.clone(), fdb_swap.clone());
+        let processor = move |batch: &mut switch_core::pipeline::Batch, io: &mut io_afxdp::WorkerIo, now| {
+            // One snapshot of each table per batch (RCU read side).
+            let plan = plan_swap.load();
+            let fdb = fdb_swap.load();
+            pipeline.process(&plan, &fdb, batch, io, now, &mut NoTrace);
+        };
+        let cfg = WorkerConfig { name: Some(format!("xvs-pmd-{w}")), core: cpus.get(w).copied(), poll };
+        let h = spawn_worker(cfg, io, processor, stop.clone()).map_err(RunError::Worker)?;
+        io_stats.push(h.stats().clone());
+        handles.push(h);
+        queues.push(queue);
+        counters.push(wc);
+        log::info!("worker {w} pinned to CPU {}", cpus.get(w).copied().unwrap_or(0));
+    }
+
+    // 5. Control thread.
+    let socket = config.control.socket.clone();
+    let (calls, api) = server::start(&socket, stop.clone()).map_err(|source| RunError::Socket { path: socket.display().to_string(), source })?;
+    let dataplane = Box::new(afxdp_stats::AfxdpStats { workers: io_stats, details });
+    let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
+    let mut control = ControlPlane::new(plan_swap, writer, queues, counters, dataplane, interfaces, Box::new(monotonic_now));
+    log::info!("xvs running: {} ports, {} workers, control API on {}", plan.ports.len(), handles.len(), socket.display());
+    ready();
+    while !stop.load(Ordering::Relaxed) {
+        let learned = control.housekeeping();
+        let mut served = 0;
+        while let Ok(call) = calls.try_recv() {
+            let resp = control.handle(&call.request);
+            let _ = call.reply.send(resp);
+            served += 1;
+        }
+        if learned == 0 && served == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    // 6. Shutdown: workers first (they return their sockets), then close.
+    log::info!("xvs stopping");
+    for h in handles {
+        match h.join() {
+            Ok(io) => drop(io),
+            Err(_) => log::error!("a worker panicked"),
+        }
+    }
+    let _ = api.join();
+    log::info!("xvs stopped");
+    Ok(())
+}
