@@ -302,3 +302,96 @@ pub fn describe_mode(plan: &ForwardingPlan, p: &switch_core::bridge::plan::PortP
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switch_core::fdb::{FdbKey, LearnEvent};
+
+    fn control() -> ControlPlane {
+        let config = xvs_config::Config::embedded_default();
+        let plan = Arc::new(ForwardingPlan::compile(&config.spec).unwrap());
+        let writer = FdbWriter::new(&config.spec.fdb, &plan);
+        let q = Arc::new(LearnQueue::new(64));
+        ControlPlane::new(
+            Arc::new(ArcSwap::new(plan)),
+            writer,
+            vec![q],
+            vec![Arc::new(WorkerCounters::default())],
+            Box::new(NoDataplane),
+            config.ports.iter().map(|p| p.interface.clone()).collect(),
+            Box::new(|| Nanos::from_secs(100)),
+        )
+    }
+
+    fn req(method: &str, path: &str, query: &[(&str, &str)], body: Value) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() },
+        }
+    }
+
+    fn json(r: &Response) -> Value {
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    #[test]
+    fn learned_entries_are_listed_with_names_and_ages() {
+        let mut c = control();
+        let plan = c.plan.load_full();
+        let bd = plan.domain(0, 10).unwrap();
+        c.queues[0].push(LearnEvent { key: FdbKey::new(bd, "02:00:00:00:00:01".parse().unwrap()), port: PortId(0), at: 90 });
+        assert_eq!(c.housekeeping(), 1);
+        let r = c.handle(&req("GET", "/v1/fdb", &[], Value::Null));
+        assert_eq!(r.status, 200);
+        let v = json(&r);
+        assert_eq!(v["count"], 1);
+        assert_eq!(v["entries"][0]["port"], "h1");
+        assert_eq!(v["entries"][0]["vlan"], 10);
+        assert_eq!(v["entries"][0]["age_secs"], 10);
+        // Filters.
+        assert_eq!(json(&c.handle(&req("GET", "/v1/fdb", &[("vlan", "20")], Value::Null)))["count"], 0);
+        assert_eq!(json(&c.handle(&req("GET", "/v1/fdb", &[("port", "h1")], Value::Null)))["count"], 1);
+        assert_eq!(c.handle(&req("GET", "/v1/fdb", &[("port", "nope")], Value::Null)).status, 400);
+        assert_eq!(c.handle(&req("GET", "/v1/fdb", &[("vlan", "99")], Value::Null)).status, 400);
+    }
+
+    #[test]
+    fn static_add_delete_and_flush() {
+        let mut c = control();
+        let add = |c: &mut ControlPlane, body: Value| c.handle(&req("POST", "/v1/fdb", &[], body));
+        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "02:00:00:00:00:09", "port": "h2"})).status, 201);
+        // Wrong VLAN for the port, multicast MAC, bad MAC, unknown port.
+        assert_eq!(add(&mut c, json!({"vlan": 20, "mac": "02:00:00:00:00:09", "port": "h2"})).status, 400);
+        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "01:00:00:00:00:09", "port": "h2"})).status, 400);
+        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "zz", "port": "h2"})).status, 400);
+        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "02:00:00:00:00:09", "port": "h9"})).status, 400);
+        let v = json(&c.handle(&req("GET", "/v1/fdb", &[], Value::Null)));
+        assert_eq!(v["entries"][0]["type"], "static");
+        // Flush keeps statics.
+        assert_eq!(json(&c.handle(&req("POST", "/v1/fdb/flush", &[], Value::Null)))["flushed"], 0);
+        let del = req("DELETE", "/v1/fdb", &[("vlan", "10"), ("mac", "02:00:00:00:00:09")], Value::Null);
+        assert_eq!(c.handle(&del).status, 200);
+        assert_eq!(c.handle(&del).status, 404);
+    }
+
+    #[test]
+    fn ports_stats_and_unknown_routes() {
+        let mut c = control();
+        let v = json(&c.handle(&req("GET", "/v1/ports", &[], Value::Null)));
+        assert_eq!(v["ports"][2]["name"], "h3");
+        assert_eq!(v["ports"][2]["mode"], "access");
+        assert_eq!(v["ports"][2]["vlans"], "20");
+        assert_eq!(v["ports"][2]["interface"], "xvs-h3");
+        let v = json(&c.handle(&req("GET", "/v1/stats", &[], Value::Null)));
+        assert_eq!(v["drops"]["truncated"], 0);
+        assert_eq!(v["uptime_secs"], 100);
+        assert_eq!(c.handle(&req("GET", "/v2/nothing", &[], Value::Null)).status, 404);
+        assert_eq!(c.handle(&req("PUT", "/v1/fdb", &[], Value::Null)).status, 405);
+        assert_eq!(c.handle(&req("POST", "/v1/fdb", &[], Value::Null)).status, 400);
+        let bad = Request { body: b"{not json".to_vec(), ..req("POST", "/v1/fdb", &[], Value::Null) };
+        assert_eq!(c.handle(&bad).status, 400);
+    }
+}
