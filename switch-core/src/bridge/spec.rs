@@ -95,6 +95,9 @@ impl VlanSet {
 }
 
 /// How a port maps frames to VLANs (IEEE 802.1Q / 802.1ad port types).
+// The trunk's 512-byte VLAN bitmap makes the variants unequal; specs are
+// built once per config load, so boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PortMode {
     /// Member of one VLAN; frames are untagged on the wire. Priority-tagged

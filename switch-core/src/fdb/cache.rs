@@ -88,15 +88,14 @@ impl LearnCache {
     fn learn_slow(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32, idx: usize) -> LearnOutcome {
         let pack = |stamp: u32| port.0 as u64 | ((stamp as u64) << 32);
         match table.lookup(key) {
-            Some(v) if v.port() == port => {
-                if v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after {
-                    // Confirmed fresh by the table; check again when it would
-                    // be due for refresh.
-                    let stamp = if v.is_static() { now } else { v.last_seen() };
-                    self.slots[idx] = CacheSlot { key: key.0, port_stamp: pack(stamp) };
-                    return LearnOutcome::Known;
-                }
+            Some(v) if v.port() == port && (v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after) => {
+                // Confirmed fresh by the table; check again when it would be
+                // due for refresh.
+                let stamp = if v.is_static() { now } else { v.last_seen() };
+                self.slots[idx] = CacheSlot { key: key.0, port_stamp: pack(stamp) };
+                return LearnOutcome::Known;
             }
+            Some(v) if v.port() == port => {}
             Some(v) if v.is_static() => return LearnOutcome::StaticConflict,
             _ => {}
         }

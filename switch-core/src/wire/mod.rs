@@ -22,3 +22,23 @@ pub mod vlan;
 pub use error::{Error, Layer};
 pub use ethernet::{EtherType, EthernetFrame};
 pub use vlan::VlanTag;
+
+pub mod arp;
+pub mod checksum;
+pub mod geneve;
+pub mod ipip;
+pub mod ipv4;
+pub mod ipv6;
+pub mod udp;
+pub mod vxlan;
+
+pub use arp::{ArpOperation, ArpPacket, ArpRepr};
+pub use geneve::{GeneveOption, GeneveOptionRepr, GeneveOptions, GenevePacket, GeneveRepr};
+pub use ipip::IpipRepr;
+pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+pub use ipv6::{ExtHeaders, Ipv6Fragment, Ipv6Packet, Ipv6Repr};
+pub use udp::{UdpPacket, UdpRepr};
+pub use vxlan::{VxlanPacket, VxlanRepr};
+
+#[cfg(test)]
+mod proptests;
