@@ -212,8 +212,9 @@ impl ForwardingPlan {
                         Some(v) => {
                             let bd = domain_of(b, v.0, &mut domains)?;
                             if !allowed.contains(v.0) {
-                                // Native outside the allowed list still carries
-                                // untagged traffic (the config crate warns).
+                                // The config crate rejects a native VLAN outside
+                                // the allowed list; a hand-built spec still gets a
+                                // consistent plan.
                                 let tag = if *native_tagged { EgressTag::Tagged { tpid: *tpid, vid: v.0 } } else { EgressTag::Untagged };
                                 members.push((bd, tag));
                             }

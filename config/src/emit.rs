@@ -1,0 +1,138 @@
+//! Writes a [`Config`] back as canonical TOML (every key spelled out,
+//! defaults included), so `xvs` can show the effective configuration and
+//! tests can check that parsing and writing round-trip.
+
+use std::fmt::Write;
+
+use switch_core::bridge::PortMode;
+
+use crate::Config;
+
+/// A TOML basic string with the necessary escapes.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub(crate) fn to_toml(c: &Config) -> String {
+    // Writing into a String cannot fail, so the fmt results are ignored.
+    let mut o = String::new();
+    let _ = write_all(c, &mut o);
+    o
+}
+
+fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
+    writeln!(o, "[switch]")?;
+    writeln!(o, "batch_size = {}", c.switch.batch_size)?;
+
+    let d = &c.dataplane;
+    writeln!(o, "\n[dataplane]")?;
+    writeln!(o, "xdp_mode = {}", quote(d.xdp_mode.as_str()))?;
+    writeln!(o, "zero_copy = {}", quote(d.zero_copy.as_str()))?;
+    writeln!(o, "hugepages = {}", quote(d.hugepages.as_str()))?;
+    writeln!(o, "frames = {}", d.frames)?;
+    writeln!(o, "rx_ring = {}", d.rx_ring)?;
+    writeln!(o, "tx_ring = {}", d.tx_ring)?;
+    writeln!(o, "fill_ring = {}", d.fill_ring)?;
+    writeln!(o, "comp_ring = {}", d.comp_ring)?;
+    let cpus: Vec<String> = d.worker_cpus.iter().map(|c| c.to_string()).collect();
+    writeln!(o, "worker_cpus = [{}]", cpus.join(", "))?;
+    writeln!(o, "idle_backoff = {}", d.idle_backoff)?;
+    writeln!(o, "busy_poll = {}", d.busy_poll)?;
+
+    let f = &c.spec.fdb;
+    writeln!(o, "\n[fdb]")?;
+    writeln!(o, "aging_secs = {}", f.aging_secs)?;
+    writeln!(o, "max_entries = {}", f.max_entries)?;
+    if let Some(n) = f.max_per_domain {
+        writeln!(o, "max_per_domain = {n}")?;
+    }
+    writeln!(o, "move_max = {}", f.move_max)?;
+    writeln!(o, "move_window_secs = {}", f.move_window_secs)?;
+    writeln!(o, "move_hold_secs = {}", f.move_hold_secs)?;
+    let bridge_name = |i: usize| c.spec.bridges.get(i).map_or("", |b| b.name.as_str());
+    for s in &f.static_macs {
+        writeln!(o, "\n[[fdb.static]]")?;
+        writeln!(o, "bridge = {}", quote(bridge_name(s.bridge)))?;
+        writeln!(o, "vlan = {}", s.vlan)?;
+        writeln!(o, "mac = {}", quote(&s.mac.to_string()))?;
+        writeln!(o, "port = {}", quote(c.spec.ports.get(s.port).map_or("", |p| p.name.as_str())))?;
+    }
+
+    for b in &c.spec.bridges {
+        writeln!(o, "\n[[bridge]]")?;
+        writeln!(o, "name = {}", quote(&b.name))?;
+    }
+
+    for (i, p) in c.spec.ports.iter().enumerate() {
+        writeln!(o, "\n[[port]]")?;
+        writeln!(o, "name = {}", quote(&p.name))?;
+        if let Some(ifname) = &p.interface {
+            writeln!(o, "interface = {}", quote(ifname))?;
+        }
+        writeln!(o, "bridge = {}", quote(bridge_name(p.bridge)))?;
+        match &p.mode {
+            PortMode::Access { vlan } => {
+                writeln!(o, "mode = \"access\"")?;
+                writeln!(o, "vlan = {vlan}")?;
+            }
+            PortMode::Trunk { allowed, native, native_tagged, tpid } => {
+                writeln!(o, "mode = \"trunk\"")?;
+                writeln!(o, "allowed_vlans = {}", quote(&allowed.to_ranges_string()))?;
+                if let Some(n) = native {
+                    writeln!(o, "native_vlan = {n}")?;
+                }
+                writeln!(o, "native_tagged = {native_tagged}")?;
+                let tpid = match tpid {
+                    0x8100 => "802.1q".to_string(),
+                    0x88a8 => "802.1ad".to_string(),
+                    other => format!("{other:#06x}"),
+                };
+                writeln!(o, "tpid = {}", quote(&tpid))?;
+            }
+            PortMode::Dot1qTunnel { s_vlan } => {
+                writeln!(o, "mode = \"dot1q-tunnel\"")?;
+                writeln!(o, "s_vlan = {s_vlan}")?;
+            }
+        }
+        if let Some(n) = p.mac_limit {
+            writeln!(o, "mac_limit = {n}")?;
+        }
+        let queues = c.ports.get(i).map_or(1, |r| r.queues);
+        writeln!(o, "queues = {queues}")?;
+    }
+
+    writeln!(o, "\n[control]")?;
+    writeln!(o, "socket = {}", quote(&c.control.socket.to_string_lossy()))?;
+    if let Some(a) = c.control.metrics_listen {
+        writeln!(o, "metrics_listen = {}", quote(&a.to_string()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("a\"b\\c\u{1}"), "\"a\\\"b\\\\c\\u0001\"");
+        let v: toml::Table = toml::from_str(&format!("k = {}", quote("x\"\\\t\u{7f}y"))).unwrap();
+        assert_eq!(v["k"].as_str(), Some("x\"\\\t\u{7f}y"));
+    }
+}

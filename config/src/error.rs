@@ -1,0 +1,567 @@
+//! Typed configuration errors.
+//!
+//! Every failure the loader can find has its own [`ConfigError`] variant.
+//! Each variant names where it happened with a [`KeyPath`] (the table, the
+//! port or bridge name when known, the key, and the line in the file) and
+//! carries the offending value, so the message alone is enough to fix the
+//! file:
+//!
+//! ```text
+//! port[2] "h3": vlan = 5000 is outside 1..=4094
+//! ```
+//!
+//! The loader does not stop at the first mistake: it checks everything it
+//! can and returns all errors together as [`ConfigErrors`], sorted by their
+//! position in the file (errors without a position, such as
+//! [`ConfigError::NoPorts`], come last). Checks that depend on a value that
+//! was already wrong are skipped, so one mistake produces one error rather
+//! than a cascade.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A 1-based line and column in the configuration text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    /// Line, counting from 1.
+    pub line: u32,
+    /// Column in characters, counting from 1.
+    pub column: u32,
+}
+
+/// Where in the file a value lives, e.g. `port[2].vlan` for the port named
+/// `h3`.
+///
+/// It displays as `port[2] "h3": vlan` when the port (or bridge) name is
+/// known and as `port[2].vlan` otherwise, and [`KeyPath::dotted`] always
+/// gives the plain dotted form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPath {
+    /// The table: `switch`, `dataplane`, `fdb`, `fdb.static[0]`,
+    /// `bridge[1]`, `port[2]`, `control`, or empty for the top level.
+    pub table: String,
+    /// Name of the port or bridge that `table` describes, when it is known.
+    pub name: Option<String>,
+    /// The key inside the table, possibly with an index, e.g. `vlan` or
+    /// `worker_cpus[1]`; empty when the error is about the table itself.
+    pub key: String,
+    /// Position of the value (or of the table header) in the file.
+    pub pos: Option<Pos>,
+}
+
+impl KeyPath {
+    /// The plain dotted path, e.g. `port[2].vlan`, `switch.batch_size`,
+    /// or `port[2]` for a whole table.
+    pub fn dotted(&self) -> String {
+        match (self.table.is_empty(), self.key.is_empty()) {
+            (true, _) => self.key.clone(),
+            (false, true) => self.table.clone(),
+            (false, false) => format!("{}.{}", self.table, self.key),
+        }
+    }
+
+    /// The table part only, with the name when known: `port[2] "h3"`,
+    /// `dataplane`, or `top level`.
+    pub fn table_display(&self) -> String {
+        let table = if self.table.is_empty() { "top level" } else { self.table.as_str() };
+        match &self.name {
+            Some(n) => format!("{table} {n:?}"),
+            None => table.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) if !self.key.is_empty() => write!(f, "{} {:?}: {}", self.table, n, self.key),
+            Some(n) => write!(f, "{} {:?}", self.table, n),
+            None => f.write_str(&self.dotted()),
+        }
+    }
+}
+
+fn did_you_mean(s: &Option<&'static str>) -> String {
+    match s {
+        Some(k) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    }
+}
+
+/// One thing wrong with a configuration.
+///
+/// Display messages name the key and the offending value; positions are
+/// added by [`ConfigErrors`]'s Display (only [`ConfigError::Toml`] carries
+/// its line and column in its own message).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The text is not valid TOML (nothing else is checked then).
+    #[error("invalid TOML at line {line}, column {column}: {message}")]
+    Toml {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// The TOML parser's description.
+        message: String,
+    },
+
+    /// A key that the schema does not have.
+    #[error("{}: unknown key `{}`{}", at.table_display(), at.key, did_you_mean(suggestion))]
+    UnknownKey {
+        /// The key (in `at.key`) and its table.
+        at: KeyPath,
+        /// A known key with a similar spelling.
+        suggestion: Option<&'static str>,
+    },
+
+    /// A value of the wrong TOML type, e.g. a string where a number belongs.
+    #[error("{at} = {value} has the wrong type: expected {expected}, found {found}")]
+    WrongType {
+        /// Where.
+        at: KeyPath,
+        /// What the schema wants, e.g. "an integer".
+        expected: &'static str,
+        /// The TOML type found, e.g. "a string".
+        found: &'static str,
+        /// The value as written (shortened).
+        value: String,
+    },
+
+    /// A required key is absent.
+    #[error("{}: missing key `{}` ({why})", at.table_display(), at.key)]
+    MissingKey {
+        /// The table, and the missing key in `at.key`.
+        at: KeyPath,
+        /// Why it is required, e.g. `required when mode = "access"`.
+        why: String,
+    },
+
+    /// A number outside its allowed range.
+    #[error("{at} = {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// Where.
+        at: KeyPath,
+        /// The value.
+        value: i64,
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
+
+    /// A VLAN id outside 1..=4094 (0 means "priority tagged" and 4095 is
+    /// reserved, so neither can be a member VLAN).
+    #[error("{at} = {value} is outside 1..=4094")]
+    VlanOutOfRange {
+        /// Where.
+        at: KeyPath,
+        /// The value.
+        value: i64,
+    },
+
+    /// A ring or UMEM size that is not a power of two.
+    #[error("{at} = {value} is not a power of two")]
+    NotPowerOfTwo {
+        /// Where.
+        at: KeyPath,
+        /// The value.
+        value: i64,
+    },
+
+    /// A string that is not one of the allowed words.
+    #[error("{at} = {value:?} is not one of: {}", expected.join(", "))]
+    BadChoice {
+        /// Where.
+        at: KeyPath,
+        /// The value.
+        value: String,
+        /// The allowed words.
+        expected: &'static [&'static str],
+    },
+
+    /// A list that must not be empty is empty.
+    #[error("{at} = [] must not be empty")]
+    EmptyList {
+        /// Where.
+        at: KeyPath,
+    },
+
+    /// A port or bridge name that breaks the naming rule.
+    #[error("{at} = {value:?} is not a valid name: {reason}")]
+    BadName {
+        /// Where.
+        at: KeyPath,
+        /// The name.
+        value: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+
+    /// An interface name Linux would refuse.
+    #[error("{at} = {value:?} is not a valid interface name: {reason}")]
+    BadInterfaceName {
+        /// Where.
+        at: KeyPath,
+        /// The name.
+        value: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+
+    /// Two ports share a name.
+    #[error("{at} = {name:?} is already used by port[{first}]")]
+    DuplicatePort {
+        /// The second port's `name`.
+        at: KeyPath,
+        /// The name.
+        name: String,
+        /// Index of the first port with that name.
+        first: usize,
+    },
+
+    /// Two ports share an interface.
+    #[error("{at} = {interface:?} is already used by port[{first}] {first_name:?}")]
+    DuplicateInterface {
+        /// The second port's `interface`.
+        at: KeyPath,
+        /// The interface.
+        interface: String,
+        /// Index of the first port using it.
+        first: usize,
+        /// Name of the first port using it.
+        first_name: String,
+    },
+
+    /// Two bridges share a name.
+    #[error("{at} = {name:?} is already used by bridge[{first}]")]
+    DuplicateBridge {
+        /// The second bridge's `name`.
+        at: KeyPath,
+        /// The name.
+        name: String,
+        /// Index of the first bridge with that name.
+        first: usize,
+    },
+
+    /// A CPU listed twice in `dataplane.worker_cpus`.
+    #[error("{at} = {cpu} is listed twice (one worker per CPU)")]
+    DuplicateCpu {
+        /// Where the repeat is.
+        at: KeyPath,
+        /// The CPU.
+        cpu: i64,
+    },
+
+    /// The same (bridge, VLAN, MAC) appears in two static entries.
+    #[error("{at} = {mac} in VLAN {vlan} duplicates fdb.static[{first}]")]
+    DuplicateStaticMac {
+        /// The second entry's `mac`.
+        at: KeyPath,
+        /// The address.
+        mac: String,
+        /// The VLAN.
+        vlan: u16,
+        /// Index of the first entry.
+        first: usize,
+    },
+
+    /// A `bridge` reference to a bridge that no `[[bridge]]` defines.
+    #[error("{at} = {name:?} names no bridge (known: {})", known.join(", "))]
+    UnknownBridge {
+        /// Where.
+        at: KeyPath,
+        /// The name used.
+        name: String,
+        /// The bridges that exist.
+        known: Vec<String>,
+    },
+
+    /// A `port` reference to a port that no `[[port]]` defines.
+    #[error("{at} = {name:?} names no port")]
+    UnknownPort {
+        /// Where.
+        at: KeyPath,
+        /// The name used.
+        name: String,
+    },
+
+    /// `bridge` was omitted but several bridges exist.
+    #[error("{}: missing key `{}`; it is required when there are several bridges ({})", at.table_display(), at.key, bridges.join(", "))]
+    AmbiguousBridge {
+        /// The table, and `bridge` in `at.key`.
+        at: KeyPath,
+        /// The bridges to choose from.
+        bridges: Vec<String>,
+    },
+
+    /// A MAC address that does not parse or cannot be a static entry.
+    #[error("{at} = {value:?} is not a valid MAC: {reason}")]
+    BadMac {
+        /// Where.
+        at: KeyPath,
+        /// The text.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A malformed VLAN list (`allowed_vlans`).
+    #[error("{at} = {value} is not a valid VLAN list: {reason}")]
+    BadVlanList {
+        /// Where.
+        at: KeyPath,
+        /// The list as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A key that belongs to another port mode, e.g. `vlan` on a trunk.
+    #[error("{at} is not allowed with mode = {mode:?} (it belongs to mode = {valid_for:?})")]
+    WrongKeyForMode {
+        /// Where.
+        at: KeyPath,
+        /// The port's mode.
+        mode: &'static str,
+        /// The mode the key is for.
+        valid_for: &'static str,
+    },
+
+    /// A trunk's `native_vlan` is not in its `allowed_vlans`.
+    #[error("{at} = {native} is not in allowed_vlans = {allowed:?}; add it to allowed_vlans")]
+    NativeVlanNotAllowed {
+        /// The `native_vlan` key.
+        at: KeyPath,
+        /// The native VLAN.
+        native: u16,
+        /// The allowed set, as ranges.
+        allowed: String,
+    },
+
+    /// A static MAC's port does not carry the entry's VLAN on its bridge.
+    #[error("{at} = {port:?} cannot hold a MAC in VLAN {vlan} on bridge {bridge:?}: {reason}")]
+    StaticMacNotMember {
+        /// The entry's `port` key.
+        at: KeyPath,
+        /// The port.
+        port: String,
+        /// The entry's VLAN.
+        vlan: u16,
+        /// The entry's bridge.
+        bridge: String,
+        /// Why not, e.g. `it is an access port of VLAN 20`.
+        reason: String,
+    },
+
+    /// `control.metrics_listen` is not an `address:port`.
+    #[error("{at} = {value:?} is not a socket address like 127.0.0.1:9464")]
+    BadAddress {
+        /// Where.
+        at: KeyPath,
+        /// The text.
+        value: String,
+    },
+
+    /// `control.socket` is not a usable Unix socket path.
+    #[error("{at} = {value:?} is not a usable socket path: {reason}")]
+    BadSocketPath {
+        /// Where.
+        at: KeyPath,
+        /// The path.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// The UMEM has fewer frames than one socket's fill and TX rings hold.
+    #[error("{at} = {frames} is too small: fill_ring + tx_ring need at least {needed} frames")]
+    UmemTooSmall {
+        /// The `frames` key.
+        at: KeyPath,
+        /// Frames configured.
+        frames: u32,
+        /// Frames needed.
+        needed: u32,
+    },
+
+    /// More ports than the forwarding plan can index (4096).
+    #[error("{at}: {count} ports are defined; at most {max} are supported")]
+    TooManyPorts {
+        /// The first port past the limit.
+        at: KeyPath,
+        /// Ports defined.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// The ports use more (bridge, VLAN) pairs than the forwarding plan has
+    /// bridge domains for (65534).
+    #[error("the ports use {count} (bridge, VLAN) pairs; at most {max} bridge domains are supported (narrow trunks' allowed_vlans)")]
+    TooManyDomains {
+        /// (bridge, VLAN) pairs in use.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// The file defines no `[[port]]` at all.
+    #[error("no [[port]] is defined; a switch needs at least one port")]
+    NoPorts,
+}
+
+impl ConfigError {
+    /// Where the error is in the file, when known.
+    pub fn pos(&self) -> Option<Pos> {
+        match self {
+            ConfigError::Toml { line, column, .. } => Some(Pos { line: *line, column: *column }),
+            other => other.key_path().and_then(|k| k.pos),
+        }
+    }
+
+    /// The key the error is about, when it is about one.
+    pub fn key_path(&self) -> Option<&KeyPath> {
+        use ConfigError::*;
+        match self {
+            Io { .. } | Toml { .. } | NoPorts | TooManyDomains { .. } => None,
+            UnknownKey { at, .. }
+            | WrongType { at, .. }
+            | MissingKey { at, .. }
+            | OutOfRange { at, .. }
+            | VlanOutOfRange { at, .. }
+            | NotPowerOfTwo { at, .. }
+            | BadChoice { at, .. }
+            | EmptyList { at }
+            | BadName { at, .. }
+            | BadInterfaceName { at, .. }
+            | DuplicatePort { at, .. }
+            | DuplicateInterface { at, .. }
+            | DuplicateBridge { at, .. }
+            | DuplicateCpu { at, .. }
+            | DuplicateStaticMac { at, .. }
+            | UnknownBridge { at, .. }
+            | UnknownPort { at, .. }
+            | AmbiguousBridge { at, .. }
+            | BadMac { at, .. }
+            | BadVlanList { at, .. }
+            | WrongKeyForMode { at, .. }
+            | NativeVlanNotAllowed { at, .. }
+            | StaticMacNotMember { at, .. }
+            | BadAddress { at, .. }
+            | BadSocketPath { at, .. }
+            | UmemTooSmall { at, .. }
+            | TooManyPorts { at, .. } => Some(at),
+        }
+    }
+}
+
+/// Every error found in one configuration (never empty), in file order.
+///
+/// Display prints one error per line, each prefixed with its position:
+/// `xvs.toml:14:8: port[2] "h3": vlan = 5000 is outside 1..=4094` when the
+/// file name is known (see [`ConfigErrors::with_origin`]) and
+/// `line 14: ...` otherwise.
+#[derive(Debug)]
+pub struct ConfigErrors {
+    origin: Option<String>,
+    errors: Vec<ConfigError>,
+}
+
+impl ConfigErrors {
+    /// Wraps `errors`, sorting them by position (stable; errors without a
+    /// position go last).
+    ///
+    /// # Panics
+    /// If `errors` is empty: a `ConfigErrors` always holds at least one.
+    pub fn new(mut errors: Vec<ConfigError>) -> ConfigErrors {
+        assert!(!errors.is_empty(), "ConfigErrors needs at least one error");
+        errors.sort_by_key(|e| match e.pos() {
+            Some(p) => (0, p),
+            None => (1, Pos { line: 0, column: 0 }),
+        });
+        ConfigErrors { origin: None, errors }
+    }
+
+    /// Names the file the errors came from, for the Display prefix.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> ConfigErrors {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// The file name given to [`ConfigErrors::with_origin`].
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The errors, in file order.
+    pub fn errors(&self) -> &[ConfigError] {
+        &self.errors
+    }
+
+    /// The first error in file order.
+    pub fn first(&self) -> &ConfigError {
+        &self.errors[0]
+    }
+
+    /// Number of errors (at least 1).
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Always false; present for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors, by value.
+    pub fn into_vec(self) -> Vec<ConfigError> {
+        self.errors
+    }
+}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(e: ConfigError) -> Self {
+        ConfigErrors::new(vec![e])
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            // Toml errors carry their own position in the message.
+            let pos = match e {
+                ConfigError::Toml { .. } => None,
+                _ => e.pos(),
+            };
+            match (&self.origin, pos) {
+                (Some(o), Some(p)) => write!(f, "{o}:{}:{}: ", p.line, p.column)?,
+                (Some(o), None) => write!(f, "{o}: ")?,
+                (None, Some(p)) => write!(f, "line {}: ", p.line)?,
+                (None, None) => {}
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.errors[0])
+    }
+}

@@ -1,0 +1,713 @@
+//! From a checked walk over the TOML tree to [`Config`].
+//!
+//! Sections are read in a fixed order (switch, dataplane, bridges, ports,
+//! fdb, control); each records its errors and carries on, using a
+//! placeholder for a bad value so that later checks still run. Checks that
+//! depend on an already-bad value (for example a static MAC whose port has
+//! no valid mode) are skipped, so each mistake is reported once.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use switch_core::bridge::{BridgeSpec, FdbSpec, PortMode, PortSpec, StaticMacSpec, SwitchSpec, VlanSet};
+use switch_core::pipeline::MAX_BURST;
+use switch_core::types::{MacAddr, VlanId};
+
+use crate::error::ConfigError;
+use crate::settings::{ControlSettings, DataplaneSettings, PortRuntime, SwitchSettings, Toggle, XdpMode};
+use crate::tree::{self, Ctx, Located, Node, Tbl};
+use crate::vlans::parse_vlan_list;
+use crate::Config;
+
+/// Name of the bridge implied when the file has no `[[bridge]]`.
+pub const IMPLICIT_BRIDGE: &str = "br0";
+
+const TOP_KEYS: &[&str] = &["switch", "dataplane", "fdb", "bridge", "port", "control"];
+const SWITCH_KEYS: &[&str] = &["batch_size"];
+const DATAPLANE_KEYS: &[&str] = &[
+    "xdp_mode",
+    "zero_copy",
+    "hugepages",
+    "frames",
+    "rx_ring",
+    "tx_ring",
+    "fill_ring",
+    "comp_ring",
+    "worker_cpus",
+    "idle_backoff",
+    "busy_poll",
+];
+const FDB_KEYS: &[&str] =
+    &["aging_secs", "max_entries", "max_per_domain", "move_max", "move_window_secs", "move_hold_secs", "static"];
+const STATIC_KEYS: &[&str] = &["bridge", "vlan", "mac", "port"];
+const BRIDGE_KEYS: &[&str] = &["name"];
+const PORT_KEYS: &[&str] = &[
+    "name",
+    "interface",
+    "bridge",
+    "mode",
+    "mac_limit",
+    "queues",
+    "vlan",
+    "allowed_vlans",
+    "native_vlan",
+    "native_tagged",
+    "tpid",
+    "s_vlan",
+];
+const CONTROL_KEYS: &[&str] = &["socket", "metrics_listen"];
+
+const MODES: &[&str] = &["access", "trunk", "dot1q-tunnel"];
+/// Mode-specific port keys and the mode each belongs to.
+const MODE_KEYS: &[(&str, &str)] = &[
+    ("vlan", "access"),
+    ("allowed_vlans", "trunk"),
+    ("native_vlan", "trunk"),
+    ("native_tagged", "trunk"),
+    ("tpid", "trunk"),
+    ("s_vlan", "dot1q-tunnel"),
+];
+const TPIDS: &[&str] = &["802.1q", "802.1ad", "0x8100", "0x88a8"];
+const XDP_MODES: &[&str] = &["auto", "native", "skb"];
+const TOGGLES: &[&str] = &["auto", "on", "off"];
+
+/// Largest FDB size accepted anywhere (2^24 entries).
+const MAX_FDB: i64 = 16_777_216;
+/// Largest CPU number accepted (`CPU_SETSIZE` - 1).
+const MAX_CPU: i64 = 1023;
+/// Longest Unix socket path (`sun_path` is 108 bytes with the NUL).
+const MAX_SOCKET_PATH: usize = 107;
+/// Longest interface name (`IFNAMSIZ` - 1).
+const MAX_IFNAME: usize = 15;
+/// Longest port or bridge name.
+const MAX_NAME: usize = 32;
+/// Most ports the forwarding plan indexes (`switch_core` uses a 12-bit
+/// space per port table).
+pub(crate) const MAX_PORTS: usize = 4096;
+/// Most bridge domains the forwarding plan has ids for (0 and 0xffff are
+/// reserved).
+pub(crate) const MAX_DOMAINS: usize = 0xfffe;
+
+/// Reads and validates the whole file.
+pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
+    let root = tree::parse(src).map_err(|e| vec![*e])?;
+    let mut cx = Ctx::new(src);
+    let entries: &[(String, Located)] = match &root.node {
+        Node::Table(entries) => entries,
+        // A TOML document is always a table.
+        _ => &[],
+    };
+    let top = Tbl { entries, span: root.span.clone(), table: String::new(), name: None, index: 0 };
+    cx.check_keys(&top, TOP_KEYS);
+
+    let switch = match section(&mut cx, &top, "switch") {
+        Some(t) => read_switch(&mut cx, &t),
+        None => SwitchSettings::default(),
+    };
+    let dataplane = match section(&mut cx, &top, "dataplane") {
+        Some(t) => read_dataplane(&mut cx, &t),
+        None => DataplaneSettings::default(),
+    };
+    let bridges = read_bridges(&mut cx, &top);
+    let ports = read_ports(&mut cx, &top, &bridges);
+    let fdb = match section(&mut cx, &top, "fdb") {
+        Some(t) => read_fdb(&mut cx, &t, &bridges, &ports),
+        None => FdbSpec::default(),
+    };
+    let control = match section(&mut cx, &top, "control") {
+        Some(t) => read_control(&mut cx, &t),
+        None => ControlSettings::default(),
+    };
+
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    let count = domains_in_use(&ports, bridges.names.len());
+    if count > MAX_DOMAINS {
+        return Err(vec![ConfigError::TooManyDomains { count, max: MAX_DOMAINS }]);
+    }
+
+    let mut spec_ports = Vec::with_capacity(ports.drafts.len());
+    let mut runtime = Vec::with_capacity(ports.drafts.len());
+    for d in ports.drafts {
+        // Every missing piece of a port has been reported as an error above.
+        let (Some(name), Some(bridge), Some(mode)) = (d.name, d.bridge, d.mode) else {
+            unreachable!("an incomplete port always comes with an error");
+        };
+        spec_ports.push(PortSpec { name, interface: d.interface.clone(), bridge, mode, mac_limit: d.mac_limit });
+        runtime.push(PortRuntime { interface: d.interface, queues: d.queues });
+    }
+    let bridges = bridges.names.into_iter().map(|n| BridgeSpec { name: n.unwrap_or_default() }).collect();
+    Ok(Config { switch, dataplane, control, spec: SwitchSpec { bridges, ports: spec_ports, fdb }, ports: runtime })
+}
+
+/// Number of (bridge, VLAN) pairs the ports use, as the forwarding plan
+/// counts bridge domains. Only called on complete ports.
+fn domains_in_use(ports: &Ports, bridges: usize) -> usize {
+    let mut per_bridge = vec![VlanSet::new(); bridges];
+    for d in &ports.drafts {
+        let (Some(b), Some(mode)) = (d.bridge, &d.mode) else { continue };
+        let set = &mut per_bridge[b];
+        match mode {
+            PortMode::Access { vlan } => set.insert(vlan.0),
+            PortMode::Dot1qTunnel { s_vlan } => set.insert(s_vlan.0),
+            PortMode::Trunk { allowed, native, .. } => {
+                for v in allowed.iter().chain(native.map(|n| n.0)) {
+                    set.insert(v);
+                }
+            }
+        }
+    }
+    per_bridge.iter().map(VlanSet::len).sum()
+}
+
+/// The sub-table `key` of `top`, if present and a table.
+fn section<'a>(cx: &mut Ctx<'_>, top: &Tbl<'a>, key: &str) -> Option<Tbl<'a>> {
+    let node = top.get(key)?;
+    let at = cx.at(top, key, &node.span);
+    cx.table(node, key.to_string(), None, at)
+}
+
+fn read_switch(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> SwitchSettings {
+    cx.check_keys(t, SWITCH_KEYS);
+    let mut s = SwitchSettings::default();
+    if let Ok(Some(n)) = cx.int(t, "batch_size", 1, MAX_BURST as i64) {
+        s.batch_size = n as usize;
+    }
+    s
+}
+
+/// `auto | on | off`, or a boolean for on/off.
+fn toggle(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str) -> Option<Toggle> {
+    if let Some(Node::Bool(b)) = t.get(key).map(|v| &v.node) {
+        return Some(if *b { Toggle::On } else { Toggle::Off });
+    }
+    match cx.choice(t, key, TOGGLES) {
+        Ok(Some("on")) => Some(Toggle::On),
+        Ok(Some("off")) => Some(Toggle::Off),
+        Ok(Some(_)) => Some(Toggle::Auto),
+        _ => None,
+    }
+}
+
+fn read_dataplane(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> DataplaneSettings {
+    cx.check_keys(t, DATAPLANE_KEYS);
+    let mut d = DataplaneSettings::default();
+    match cx.choice(t, "xdp_mode", XDP_MODES) {
+        Ok(Some("native")) => d.xdp_mode = XdpMode::Native,
+        Ok(Some("skb")) => d.xdp_mode = XdpMode::Skb,
+        Ok(Some(_)) => d.xdp_mode = XdpMode::Auto,
+        _ => {}
+    }
+    if let Some(z) = toggle(cx, t, "zero_copy") {
+        d.zero_copy = z;
+    }
+    if let Some(h) = toggle(cx, t, "hugepages") {
+        d.hugepages = h;
+    }
+    let frames = cx.pow2(t, "frames", 1024, 1 << 20);
+    let rings = ["rx_ring", "tx_ring", "fill_ring", "comp_ring"].map(|k| cx.pow2(t, k, 64, 16384));
+    if let Ok(Some(n)) = frames {
+        d.frames = n;
+    }
+    for (slot, got) in [&mut d.rx_ring, &mut d.tx_ring, &mut d.fill_ring, &mut d.comp_ring].into_iter().zip(rings) {
+        if let Ok(Some(n)) = got {
+            *slot = n;
+        }
+    }
+    // Only judge the UMEM size when every number involved is valid.
+    if frames.is_ok() && rings[1].is_ok() && rings[2].is_ok() {
+        let needed = d.fill_ring + d.tx_ring;
+        if d.frames < needed {
+            let at = cx.at_key(t, "frames");
+            cx.push(ConfigError::UmemTooSmall { at, frames: d.frames, needed });
+        }
+    }
+    if let Ok(Some(items)) = cx.array(t, "worker_cpus") {
+        if items.is_empty() {
+            let at = cx.at_key(t, "worker_cpus");
+            cx.push(ConfigError::EmptyList { at });
+        }
+        let mut cpus = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let key = format!("worker_cpus[{i}]");
+            let cpu = match &item.node {
+                Node::Int(n) if (0..=MAX_CPU).contains(n) => *n,
+                Node::Int(n) => {
+                    let at = cx.at(t, &key, &item.span);
+                    cx.push(ConfigError::OutOfRange { at, value: *n, min: 0, max: MAX_CPU });
+                    continue;
+                }
+                other => {
+                    let at = cx.at(t, &key, &item.span);
+                    cx.push(ConfigError::WrongType {
+                        at,
+                        expected: "a CPU number (integer)",
+                        found: other.type_name(),
+                        value: other.short(),
+                    });
+                    continue;
+                }
+            };
+            if cpus.contains(&(cpu as usize)) {
+                let at = cx.at(t, &key, &item.span);
+                cx.push(ConfigError::DuplicateCpu { at, cpu });
+                continue;
+            }
+            cpus.push(cpu as usize);
+        }
+        if !cpus.is_empty() {
+            d.worker_cpus = cpus;
+        }
+    }
+    if let Ok(Some(b)) = cx.boolean(t, "idle_backoff") {
+        d.idle_backoff = b;
+    }
+    if let Ok(Some(b)) = cx.boolean(t, "busy_poll") {
+        d.busy_poll = b;
+    }
+    d
+}
+
+/// The bridges, by index. A bridge whose name is missing or not a string is
+/// a `None` hole; `complete` is false then and reference errors are not
+/// reported (they would only echo the first error).
+struct Bridges {
+    names: Vec<Option<String>>,
+    complete: bool,
+}
+
+impl Bridges {
+    fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.as_deref() == Some(name))
+    }
+
+    fn known(&self) -> Vec<String> {
+        self.names.iter().flatten().cloned().collect()
+    }
+}
+
+/// Port and bridge names: `[A-Za-z0-9_.-]{1,32}`.
+fn check_name(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str, value: &str) {
+    let reason = if value.is_empty() || value.len() > MAX_NAME {
+        Some("it must be 1 to 32 characters long")
+    } else if !value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
+        Some("it may contain only letters, digits, '_', '.' and '-'")
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        let at = cx.at_key(t, key);
+        cx.push(ConfigError::BadName { at, value: value.to_string(), reason });
+    }
+}
+
+/// Interface names as Linux accepts them (`dev_valid_name`), ASCII only.
+fn check_interface(cx: &mut Ctx<'_>, t: &Tbl<'_>, value: &str) -> bool {
+    let reason = if value.is_empty() || value.len() > MAX_IFNAME {
+        Some("it must be 1 to 15 characters long (IFNAMSIZ - 1)")
+    } else if value == "." || value == ".." {
+        Some("\".\" and \"..\" are reserved")
+    } else if !value.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':') {
+        Some("it may contain only printable ASCII without '/', ':' or spaces")
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        let at = cx.at_key(t, "interface");
+        cx.push(ConfigError::BadInterfaceName { at, value: value.to_string(), reason });
+        return false;
+    }
+    true
+}
+
+fn read_bridges(cx: &mut Ctx<'_>, top: &Tbl<'_>) -> Bridges {
+    let tables = cx.tables(top, "bridge", "bridge");
+    let mut b = Bridges { names: Vec::new(), complete: true };
+    if top.has("bridge") && tables.len() != array_len(top, "bridge") {
+        b.complete = false;
+    }
+    for t in &tables {
+        cx.check_keys(t, BRIDGE_KEYS);
+        let name = cx.string(t, "name");
+        let name = cx.required(t, "name", "every [[bridge]] needs a name", name);
+        match name {
+            Some(n) => {
+                check_name(cx, t, "name", &n);
+                if let Some(first) = b.index(&n) {
+                    // Left out, so references still resolve to the first
+                    // bridge and the count of bridges is what was meant.
+                    let at = cx.at_key(t, "name");
+                    cx.push(ConfigError::DuplicateBridge { at, name: n, first });
+                } else {
+                    b.names.push(Some(n));
+                }
+            }
+            None => {
+                b.complete = false;
+                b.names.push(None);
+            }
+        }
+    }
+    if b.names.is_empty() && b.complete {
+        b.names.push(Some(IMPLICIT_BRIDGE.to_string()));
+    }
+    b
+}
+
+/// Number of elements of the array `key`, whatever their type (0 if absent
+/// or not an array).
+fn array_len(t: &Tbl<'_>, key: &str) -> usize {
+    match t.get(key).map(|v| &v.node) {
+        Some(Node::Array(a)) => a.len(),
+        _ => 0,
+    }
+}
+
+/// Resolves a table's optional `bridge` key to a bridge index.
+fn resolve_bridge(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges) -> Option<usize> {
+    match cx.string(t, "bridge") {
+        Ok(Some(name)) => {
+            let i = bridges.index(&name);
+            if i.is_none() && bridges.complete {
+                let at = cx.at_key(t, "bridge");
+                cx.push(ConfigError::UnknownBridge { at, name, known: bridges.known() });
+            }
+            i
+        }
+        Ok(None) if bridges.names.len() == 1 => Some(0),
+        Ok(None) => {
+            if bridges.complete {
+                let at = cx.at_key(t, "bridge");
+                cx.push(ConfigError::AmbiguousBridge { at, bridges: bridges.known() });
+            }
+            None
+        }
+        Err(()) => None,
+    }
+}
+
+/// A port as far as it could be read; `None` fields were reported.
+struct PortDraft {
+    /// Index of the `[[port]]` table.
+    index: usize,
+    name: Option<String>,
+    interface: Option<String>,
+    bridge: Option<usize>,
+    mode: Option<PortMode>,
+    mac_limit: Option<u32>,
+    queues: u16,
+}
+
+struct Ports {
+    drafts: Vec<PortDraft>,
+    /// False when some port has no usable name (so unknown-port errors
+    /// could be echoes).
+    complete: bool,
+}
+
+impl Ports {
+    fn index(&self, name: &str) -> Option<usize> {
+        self.drafts.iter().position(|d| d.name.as_deref() == Some(name))
+    }
+}
+
+fn read_ports(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Ports {
+    let tables = cx.tables(top, "port", "port");
+    let mut ports = Ports { drafts: Vec::new(), complete: tables.len() == array_len(top, "port") };
+    match top.get("port").map(|v| &v.node) {
+        None => cx.push(ConfigError::NoPorts),
+        Some(Node::Array(a)) if a.is_empty() => cx.push(ConfigError::NoPorts),
+        _ => {}
+    }
+    if let Some(t) = tables.get(MAX_PORTS) {
+        let at = cx.at(t, "", &t.span);
+        cx.push(ConfigError::TooManyPorts { at, count: array_len(top, "port"), max: MAX_PORTS });
+    }
+    let mut interfaces: HashMap<String, (usize, String)> = HashMap::new();
+    for t in &tables {
+        cx.check_keys(t, PORT_KEYS);
+        let name = cx.string(t, "name");
+        let mut name = cx.required(t, "name", "every [[port]] needs a name", name);
+        if let Some(n) = &name {
+            check_name(cx, t, "name", n);
+            if let Some(first) = ports.index(n) {
+                let at = cx.at_key(t, "name");
+                let first = ports.drafts[first].index;
+                cx.push(ConfigError::DuplicatePort { at, name: n.clone(), first });
+                // Keep the first port as the one references resolve to.
+                name = None;
+            }
+        } else {
+            ports.complete = false;
+        }
+        let interface = match cx.string(t, "interface") {
+            Ok(Some(ifname)) if check_interface(cx, t, &ifname) => {
+                if let Some((first, first_name)) = interfaces.get(&ifname) {
+                    let at = cx.at_key(t, "interface");
+                    let (first, first_name) = (*first, first_name.clone());
+                    cx.push(ConfigError::DuplicateInterface { at, interface: ifname.clone(), first, first_name });
+                } else {
+                    interfaces.insert(ifname.clone(), (t.index, t.name.clone().unwrap_or_default()));
+                }
+                Some(ifname)
+            }
+            _ => None,
+        };
+        let bridge = resolve_bridge(cx, t, bridges);
+        let mode = read_mode(cx, t);
+        let mac_limit = cx.int(t, "mac_limit", 1, MAX_FDB).ok().flatten().map(|n| n as u32);
+        let queues = cx.int(t, "queues", 1, 64).ok().flatten().map_or(1, |n| n as u16);
+        ports.drafts.push(PortDraft { index: t.index, name, interface, bridge, mode, mac_limit, queues });
+    }
+    ports
+}
+
+/// `mode` and the keys that belong to it.
+fn read_mode(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<PortMode> {
+    let mode = cx.choice(t, "mode", MODES);
+    let mode = cx.required(t, "mode", "every [[port]] needs mode = \"access\", \"trunk\" or \"dot1q-tunnel\"", mode)?;
+    let mut ok = true;
+    for (key, valid_for) in MODE_KEYS {
+        if *valid_for != mode && t.has(key) {
+            let at = cx.at_key(t, key);
+            cx.push(ConfigError::WrongKeyForMode { at, mode, valid_for });
+            ok = false;
+        }
+    }
+    let mode = match mode {
+        "access" => {
+            let vlan = cx.vlan(t, "vlan");
+            let vlan = cx.required(t, "vlan", "required when mode = \"access\"", vlan)?;
+            PortMode::Access { vlan: VlanId(vlan) }
+        }
+        "dot1q-tunnel" => {
+            let s_vlan = cx.vlan(t, "s_vlan");
+            let s_vlan = cx.required(t, "s_vlan", "required when mode = \"dot1q-tunnel\"", s_vlan)?;
+            PortMode::Dot1qTunnel { s_vlan: VlanId(s_vlan) }
+        }
+        _ => read_trunk(cx, t)?,
+    };
+    ok.then_some(mode)
+}
+
+fn read_trunk(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<PortMode> {
+    let allowed = read_allowed(cx, t);
+    let native = cx.vlan(t, "native_vlan");
+    let native_tagged = cx.boolean(t, "native_tagged");
+    let tpid = read_tpid(cx, t);
+    if let (Ok(None), Ok(Some(true))) = (&native, &native_tagged) {
+        cx.missing(t, "native_vlan", "required when native_tagged = true");
+        return None;
+    }
+    let (allowed, native, native_tagged, tpid) = (allowed?, native.ok()?, native_tagged.ok()?, tpid?);
+    if let Some(n) = native {
+        if !allowed.contains(n) {
+            let at = cx.at_key(t, "native_vlan");
+            cx.push(ConfigError::NativeVlanNotAllowed { at, native: n, allowed: allowed.to_ranges_string() });
+            return None;
+        }
+    }
+    Some(PortMode::Trunk { allowed, native: native.map(VlanId), native_tagged: native_tagged.unwrap_or(false), tpid })
+}
+
+/// `allowed_vlans`: a string of ranges, or an array of ids; default all.
+fn read_allowed(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<VlanSet> {
+    let Some(v) = t.get("allowed_vlans") else { return Some(VlanSet::all()) };
+    match &v.node {
+        Node::Str(s) => match parse_vlan_list(s) {
+            Ok(set) => Some(set),
+            Err(reason) => {
+                let at = cx.at_key(t, "allowed_vlans");
+                cx.push(ConfigError::BadVlanList { at, value: format!("{s:?}"), reason });
+                None
+            }
+        },
+        Node::Array(items) => {
+            if items.is_empty() {
+                let at = cx.at_key(t, "allowed_vlans");
+                let reason = "the list is empty (omit allowed_vlans to carry every VLAN)".to_string();
+                cx.push(ConfigError::BadVlanList { at, value: "[]".to_string(), reason });
+                return None;
+            }
+            let mut set = VlanSet::new();
+            let mut ok = true;
+            for (i, item) in items.iter().enumerate() {
+                match cx.vlan_node(t, &format!("allowed_vlans[{i}]"), item) {
+                    Ok(vid) => set.insert(vid),
+                    Err(()) => ok = false,
+                }
+            }
+            ok.then_some(set)
+        }
+        other => {
+            let at = cx.at_key(t, "allowed_vlans");
+            cx.push(ConfigError::WrongType {
+                at,
+                expected: "a VLAN list like \"1-100,200\" or an array of VLAN ids",
+                found: other.type_name(),
+                value: other.short(),
+            });
+            None
+        }
+    }
+}
+
+/// `tpid`: 802.1q / 802.1ad / 0x8100 / 0x88a8 (case-insensitive), or the
+/// number itself.
+fn read_tpid(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<u16> {
+    let Some(v) = t.get("tpid") else { return Some(0x8100) };
+    let (text, tpid) = match &v.node {
+        Node::Str(s) => {
+            let tpid = match s.to_ascii_lowercase().as_str() {
+                "802.1q" | "0x8100" => Some(0x8100),
+                "802.1ad" | "0x88a8" => Some(0x88a8),
+                _ => None,
+            };
+            (s.clone(), tpid)
+        }
+        Node::Int(n) => (format!("{n:#x}"), [0x8100, 0x88a8].contains(n).then_some(*n as u16)),
+        other => {
+            let at = cx.at_key(t, "tpid");
+            cx.push(ConfigError::WrongType {
+                at,
+                expected: "a string such as \"802.1q\"",
+                found: other.type_name(),
+                value: other.short(),
+            });
+            return None;
+        }
+    };
+    if tpid.is_none() {
+        let at = cx.at_key(t, "tpid");
+        cx.push(ConfigError::BadChoice { at, value: text, expected: TPIDS });
+    }
+    tpid
+}
+
+fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> FdbSpec {
+    cx.check_keys(t, FDB_KEYS);
+    let mut f = FdbSpec::default();
+    let num = |cx: &mut Ctx<'_>, key: &str, min: i64, max: i64, slot: &mut u32| {
+        if let Ok(Some(n)) = cx.int(t, key, min, max) {
+            *slot = n as u32;
+        }
+    };
+    num(cx, "aging_secs", 1, 1_000_000, &mut f.aging_secs);
+    num(cx, "max_entries", 1, MAX_FDB, &mut f.max_entries);
+    num(cx, "move_max", 1, 1_000_000, &mut f.move_max);
+    num(cx, "move_window_secs", 1, 86_400, &mut f.move_window_secs);
+    num(cx, "move_hold_secs", 1, 86_400, &mut f.move_hold_secs);
+    if let Ok(Some(n)) = cx.int(t, "max_per_domain", 1, MAX_FDB) {
+        f.max_per_domain = Some(n as u32);
+    }
+
+    let mut seen: HashMap<(usize, u16, MacAddr), usize> = HashMap::new();
+    for s in &cx.tables(t, "static", "fdb.static") {
+        cx.check_keys(s, STATIC_KEYS);
+        let bridge = resolve_bridge(cx, s, bridges);
+        let vlan = cx.vlan(s, "vlan");
+        let vlan = cx.required(s, "vlan", "every [[fdb.static]] needs a vlan", vlan);
+        let mac = cx.string(s, "mac");
+        let mac = cx.required(s, "mac", "every [[fdb.static]] needs a mac", mac).and_then(|m| check_mac(cx, s, &m));
+        let port = cx.string(s, "port");
+        let port_name = cx.required(s, "port", "every [[fdb.static]] needs a port", port);
+        let port = port_name.as_ref().and_then(|name| {
+            let p = ports.index(name);
+            if p.is_none() && ports.complete {
+                let at = cx.at_key(s, "port");
+                cx.push(ConfigError::UnknownPort { at, name: name.clone() });
+            }
+            p
+        });
+        let (Some(bridge), Some(vlan), Some(mac), Some(port)) = (bridge, vlan, mac, port) else { continue };
+        let draft = &ports.drafts[port];
+        let port_name = port_name.unwrap_or_default();
+        let bridge_name = bridges.names[bridge].clone().unwrap_or_default();
+        let reason = match (draft.bridge, &draft.mode) {
+            (Some(pb), _) if pb != bridge => {
+                Some(format!("the port is on bridge {:?}", bridges.names[pb].as_deref().unwrap_or_default()))
+            }
+            (Some(_), Some(mode)) => not_member_reason(mode, vlan),
+            // The port's own errors are already reported.
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            let at = cx.at_key(s, "port");
+            cx.push(ConfigError::StaticMacNotMember { at, port: port_name, vlan, bridge: bridge_name, reason });
+            continue;
+        }
+        if let Some(&first) = seen.get(&(bridge, vlan, mac)) {
+            let at = cx.at_key(s, "mac");
+            cx.push(ConfigError::DuplicateStaticMac { at, mac: mac.to_string(), vlan, first });
+            continue;
+        }
+        seen.insert((bridge, vlan, mac), s.index);
+        f.static_macs.push(StaticMacSpec { bridge, vlan: VlanId(vlan), mac, port });
+    }
+    f
+}
+
+/// Why a port in `mode` does not carry `vlan`, or `None` when it does.
+fn not_member_reason(mode: &PortMode, vlan: u16) -> Option<String> {
+    match mode {
+        PortMode::Access { vlan: v } if v.0 != vlan => Some(format!("it is an access port of VLAN {v}")),
+        PortMode::Dot1qTunnel { s_vlan } if s_vlan.0 != vlan => {
+            Some(format!("it is a dot1q-tunnel port of S-VLAN {s_vlan}"))
+        }
+        PortMode::Trunk { allowed, .. } if !allowed.contains(vlan) => {
+            Some(format!("it is a trunk carrying VLANs {}", allowed.to_ranges_string()))
+        }
+        _ => None,
+    }
+}
+
+/// A unicast, non-zero MAC.
+fn check_mac(cx: &mut Ctx<'_>, t: &Tbl<'_>, text: &str) -> Option<MacAddr> {
+    let reason = match text.parse::<MacAddr>() {
+        Err(_) => "expected six hex byte pairs like 02:00:00:00:00:01",
+        Ok(m) if m.is_zero() => "the all-zero address is never a valid station",
+        Ok(m) if m.is_broadcast() => "the broadcast address cannot be a static entry",
+        Ok(m) if m.is_multicast() => "a multicast (group) address cannot be a static entry",
+        Ok(m) => return Some(m),
+    };
+    let at = cx.at_key(t, "mac");
+    cx.push(ConfigError::BadMac { at, value: text.to_string(), reason });
+    None
+}
+
+fn read_control(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> ControlSettings {
+    cx.check_keys(t, CONTROL_KEYS);
+    let mut c = ControlSettings::default();
+    if let Ok(Some(path)) = cx.string(t, "socket") {
+        let reason = if path.is_empty() {
+            Some("it is empty")
+        } else if path.len() > MAX_SOCKET_PATH {
+            Some("Unix socket paths are at most 107 bytes")
+        } else if path.contains('\0') {
+            Some("it contains a NUL byte")
+        } else if path.ends_with('/') {
+            Some("it names a directory")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => {
+                let at = cx.at_key(t, "socket");
+                cx.push(ConfigError::BadSocketPath { at, value: path, reason });
+            }
+            None => c.socket = PathBuf::from(path),
+        }
+    }
+    if let Ok(Some(addr)) = cx.string(t, "metrics_listen") {
+        match addr.parse::<SocketAddr>() {
+            Ok(a) => c.metrics_listen = Some(a),
+            Err(_) => {
+                let at = cx.at_key(t, "metrics_listen");
+                cx.push(ConfigError::BadAddress { at, value: addr });
+            }
+        }
+    }
+    c
+}
