@@ -41,7 +41,8 @@ pub enum LearnOutcome {
 
 /// The per-worker cache. Not shared: each worker owns one.
 pub struct LearnCache {
-    slots: Box<[CacheSlot]>,
+    // A fixed-size array: the index is masked, so no bounds check remains.
+    slots: Box<[CacheSlot; SLOTS]>,
     generation: u64,
     refresh_after: u32,
 }
@@ -56,7 +57,7 @@ impl LearnCache {
     /// A cache that reports a known MAC again after `refresh_after` seconds,
     /// so the writer can keep its last-seen time (and aging) current.
     pub fn new(refresh_after: u32) -> LearnCache {
-        LearnCache { slots: vec![CacheSlot::default(); SLOTS].into_boxed_slice(), generation: u64::MAX, refresh_after: refresh_after.max(1) }
+        LearnCache { slots: Box::new([CacheSlot::default(); SLOTS]), generation: u64::MAX, refresh_after: refresh_after.max(1) }
     }
 
     /// Drops everything the cache knows if the table's generation moved (an
@@ -73,18 +74,35 @@ impl LearnCache {
         }
     }
 
-    /// The learn step for one frame's source.
     #[inline]
-    pub fn learn(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32) -> LearnOutcome {
-        let idx = (fdb_hash(key) >> SHIFT) as usize & (SLOTS - 1);
-        let slot = self.slots[idx];
-        if slot.key == key.0 && slot.port_stamp as u16 == port.0 && now.wrapping_sub((slot.port_stamp >> 32) as u32) < self.refresh_after {
-            return LearnOutcome::Known;
-        }
-        self.learn_slow(table, queue, key, port, now, idx)
+    fn index(key: FdbKey) -> usize {
+        (fdb_hash(key) >> SHIFT) as usize & (SLOTS - 1)
     }
 
-    #[cold]
+    /// The fast path: true when this worker already knows `key` is on `port`
+    /// and fresh, so there is nothing to report. Touches only private memory.
+    #[inline]
+    pub fn probe(&self, key: FdbKey, port: PortId, now: u32) -> bool {
+        let slot = self.slots[Self::index(key)];
+        slot.key == key.0 && slot.port_stamp as u16 == port.0 && now.wrapping_sub((slot.port_stamp >> 32) as u32) < self.refresh_after
+    }
+
+    /// The slow path after a failed [`LearnCache::probe`]: consult the shared
+    /// table and report to the writer if needed.
+    #[inline]
+    pub fn report(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32) -> LearnOutcome {
+        self.learn_slow(table, queue, key, port, now, Self::index(key))
+    }
+
+    /// Probe and, on a miss, report: the learn step for one frame's source.
+    #[inline]
+    pub fn learn(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32) -> LearnOutcome {
+        if self.probe(key, port, now) {
+            return LearnOutcome::Known;
+        }
+        self.report(table, queue, key, port, now)
+    }
+
     fn learn_slow(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32, idx: usize) -> LearnOutcome {
         let pack = |stamp: u32| port.0 as u64 | ((stamp as u64) << 32);
         match table.lookup(key) {

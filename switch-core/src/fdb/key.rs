@@ -19,10 +19,13 @@ impl FdbKey {
         FdbKey(((bd.0 as u64) << 48) | mac.to_u64())
     }
 
-    /// Packs a key from a MAC already in `u64` form.
+    /// Packs a key from a MAC already in `u64` form. The MAC must fit in
+    /// 48 bits (as [`MacAddr::to_u64`] and the Ethernet view's `*_u64`
+    /// accessors guarantee); higher bits would corrupt the domain.
     #[inline]
     pub fn from_parts(bd: BdId, mac48: u64) -> FdbKey {
-        FdbKey(((bd.0 as u64) << 48) | (mac48 & 0xffff_ffff_ffff))
+        debug_assert!(mac48 >> 48 == 0, "MAC wider than 48 bits");
+        FdbKey(((bd.0 as u64) << 48) | mac48)
     }
 
     /// The domain.
@@ -57,5 +60,6 @@ mod tests {
         assert_eq!(k.mac(), mac);
         assert_ne!(k.0, 0);
         assert_eq!(FdbKey::from_parts(BdId(7), mac.to_u64()), k);
+        assert_eq!(k.mac(), MacAddr::from_u64(k.0 & 0xffff_ffff_ffff));
     }
 }

@@ -87,6 +87,9 @@ pub struct FdbTable {
     shift: u32,
     mask: usize,
     generation: Padded,
+    /// Live entries, as last published by the writer: a hint for readers
+    /// (the prefetch pass), never used for correctness.
+    live: Padded,
 }
 
 impl core::fmt::Debug for FdbTable {
@@ -112,7 +115,7 @@ impl FdbTable {
     pub fn with_capacity_for(max_entries: usize) -> FdbTable {
         let cap = (max_entries.max(8) * 2).next_power_of_two();
         let slots = (0..cap).map(|_| Slot { key: AtomicU64::new(EMPTY), value: AtomicU64::new(0) }).collect();
-        FdbTable { slots, shift: 64 - cap.trailing_zeros(), mask: cap - 1, generation: Padded(AtomicU64::new(0)) }
+        FdbTable { slots, shift: 64 - cap.trailing_zeros(), mask: cap - 1, generation: Padded(AtomicU64::new(0)), live: Padded(AtomicU64::new(0)) }
     }
 
     /// Number of slots.
@@ -169,7 +172,18 @@ impl FdbTable {
         self.generation.0.load(Ordering::Acquire)
     }
 
+    /// Live entries as last published by the writer (approximate while it
+    /// works).
+    #[inline]
+    pub fn live_hint(&self) -> u64 {
+        self.live.0.load(Ordering::Relaxed)
+    }
+
     // ---- writer side: only `FdbWriter` calls these (single writer) ----
+
+    pub(crate) fn set_live_hint(&self, live: u64) {
+        self.live.0.store(live, Ordering::Relaxed);
+    }
 
     pub(crate) fn bump_generation(&self) {
         self.generation.0.fetch_add(1, Ordering::AcqRel);

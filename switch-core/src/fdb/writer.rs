@@ -283,6 +283,7 @@ impl FdbWriter {
                     self.tombstones -= 1;
                 }
                 self.live += 1;
+                self.table.set_live_hint(self.live as u64);
                 self.stats.entries += 1;
                 self.count(key.bd(), value.port(), 1);
                 true
@@ -359,6 +360,7 @@ impl FdbWriter {
     fn remove_entry(&mut self, key: FdbKey) -> Option<FdbValue> {
         let v = self.table.remove(key)?;
         self.live -= 1;
+        self.table.set_live_hint(self.live as u64);
         self.tombstones += 1;
         self.stats.entries -= 1;
         if v.is_static() {
@@ -431,6 +433,7 @@ impl FdbWriter {
         for e in self.table.entries() {
             fresh.upsert(e.key, e.value);
         }
+        fresh.set_live_hint(self.live as u64);
         let fresh = Arc::new(fresh);
         fresh.bump_generation();
         self.shared.store(fresh.clone());

@@ -6,65 +6,56 @@
 //! that matches no domain of its port is dropped here, so it can never reach
 //! another VLAN.
 
-use super::trace::{Observer, TraceEvent};
-use super::{Batch, DropReason, Scratch, Verdict};
-use crate::bridge::plan::IngressRule;
-use crate::bridge::ForwardingPlan;
+use super::parse::Parsed;
+use super::DropReason;
+use crate::bridge::plan::{IngressRule, PortPlan};
 use crate::types::BdId;
 
-pub(super) fn run<O: Observer>(plan: &ForwardingPlan, batch: &mut Batch, n: usize, scratch: &Scratch, obs: &mut O) {
-    for i in 0..n {
-        if batch.verdicts[i] != Verdict::Pending {
-            continue;
-        }
-        let d = &mut batch.descs[i];
-        let Some(port) = plan.ports.get(d.in_port.index()) else {
-            batch.verdicts[i] = Verdict::Drop(DropReason::UnknownPort);
-            continue;
-        };
-        let result = match port.ingress {
-            IngressRule::Tunnel { bd } => Ok((bd, 0, 0)),
-            IngressRule::Vlan { tpid, untagged } if scratch.ethertype[i] == tpid => {
-                if !scratch.has_tci[i] {
-                    Err(DropReason::Truncated)
-                } else {
-                    let tci = scratch.tci[i];
-                    let vid = tci & 0x0fff;
-                    let pcp = (tci >> 13) as u8;
-                    if vid == 0 {
-                        // Priority-tagged: the frame belongs to the untagged
-                        // VLAN, and its priority is kept.
-                        if untagged == BdId::NONE {
-                            Err(DropReason::VlanNotAllowed)
-                        } else {
-                            Ok((untagged, 4, pcp))
-                        }
-                    } else if vid == 0x0fff {
-                        Err(DropReason::ReservedVlan)
-                    } else {
-                        match port.vid_to_bd[vid as usize] {
-                            BdId::NONE => Err(DropReason::VlanNotAllowed),
-                            bd => Ok((bd, 4, pcp)),
-                        }
-                    }
-                }
+/// The domain a frame belongs to, and the tag bytes it arrived with.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Class {
+    /// Bridge domain.
+    pub bd: BdId,
+    /// Bytes of tag consumed (0 or 4).
+    pub tag_len: u8,
+    /// Priority of the consumed tag.
+    pub pcp: u8,
+}
+
+/// Classifies one parsed frame received on `port`.
+#[inline(always)]
+pub(super) fn classify(port: &PortPlan, p: &Parsed) -> Result<Class, DropReason> {
+    match port.ingress {
+        IngressRule::Tunnel { bd } => Ok(Class { bd, tag_len: 0, pcp: 0 }),
+        IngressRule::Vlan { tpid, untagged } if p.ethertype == tpid => {
+            if !p.has_tci {
+                return Err(DropReason::Truncated);
             }
-            IngressRule::Vlan { untagged, .. } => {
+            let vid = p.tci & 0x0fff;
+            let pcp = (p.tci >> 13) as u8;
+            if vid == 0 {
+                // Priority-tagged: the frame belongs to the untagged VLAN,
+                // and its priority is kept.
                 if untagged == BdId::NONE {
-                    Err(DropReason::UntaggedNotAllowed)
+                    Err(DropReason::VlanNotAllowed)
                 } else {
-                    Ok((untagged, 0, 0))
+                    Ok(Class { bd: untagged, tag_len: 4, pcp })
+                }
+            } else if vid == 0x0fff {
+                Err(DropReason::ReservedVlan)
+            } else {
+                match port.vid_to_bd.get(vid as usize) {
+                    Some(&bd) if bd != BdId::NONE => Ok(Class { bd, tag_len: 4, pcp }),
+                    _ => Err(DropReason::VlanNotAllowed),
                 }
             }
-        };
-        match result {
-            Ok((bd, tag_len, pcp)) => {
-                d.bd = bd;
-                d.tag_len = tag_len;
-                d.pcp = pcp;
-                obs.event(i, TraceEvent::Classified { port: d.in_port, bd, tag_len });
+        }
+        IngressRule::Vlan { untagged, .. } => {
+            if untagged == BdId::NONE {
+                Err(DropReason::UntaggedNotAllowed)
+            } else {
+                Ok(Class { bd: untagged, tag_len: 0, pcp: 0 })
             }
-            Err(reason) => batch.verdicts[i] = Verdict::Drop(reason),
         }
     }
 }

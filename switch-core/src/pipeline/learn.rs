@@ -2,13 +2,19 @@
 //! learn cache. Frames are never held back by learning; the one exception is
 //! a source that is a static entry on another port, which is dropped as a
 //! spoof.
+//!
+//! Two halves: the ingress pass probes every source against the private
+//! learn cache (`LearnCache::probe`) and marks the misses, the common case
+//! being all hits; [`report`] then handles the misses against the shared
+//! table, after the prefetch pass has touched their slots.
 
 use super::trace::{Observer, TraceEvent};
 use super::{Batch, DropReason, Scratch, Verdict, WorkerCounters};
 use crate::fdb::{FdbKey, FdbTable, LearnCache, LearnOutcome, LearnQueue};
 
+/// Reports the sources the ingress pass marked as learn-cache misses.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn run<O: Observer>(
+pub(super) fn report<O: Observer>(
     fdb: &FdbTable,
     cache: &mut LearnCache,
     queue: &LearnQueue,
@@ -21,18 +27,19 @@ pub(super) fn run<O: Observer>(
 ) {
     let mut reported = 0;
     let mut lost = 0;
-    for i in 0..n {
-        if batch.verdicts[i] != Verdict::Pending {
+    for (i, (d, verdict)) in batch.descs[..n].iter().zip(batch.verdicts[..n].iter_mut()).enumerate() {
+        if !scratch.learn_miss[i] || !matches!(*verdict, Verdict::Pending) {
             continue;
         }
-        let d = &batch.descs[i];
-        let outcome = cache.learn(fdb, queue, FdbKey::from_parts(d.bd, scratch.src[i]), d.in_port, now);
-        obs.event(i, TraceEvent::Learned(outcome));
+        let outcome = cache.report(fdb, queue, FdbKey::from_parts(d.bd, scratch.src[i]), d.in_port, now);
+        if O::ENABLED {
+            obs.event(i, TraceEvent::Learned(outcome));
+        }
         match outcome {
             LearnOutcome::Known => {}
             LearnOutcome::Reported => reported += 1,
             LearnOutcome::QueueFull => lost += 1,
-            LearnOutcome::StaticConflict => batch.verdicts[i] = Verdict::Drop(DropReason::StaticMacMove),
+            LearnOutcome::StaticConflict => *verdict = Verdict::Drop(DropReason::StaticMacMove),
         }
     }
     if reported != 0 {

@@ -6,7 +6,7 @@
 //! and re-tagging overwrites 4 bytes. The payload is never moved.
 
 use super::trace::{Observer, TraceEvent};
-use super::{Batch, DropReason, Verdict, WorkerCounters};
+use super::{DropReason, PktDesc, Verdict, WorkerCounters};
 use crate::bridge::{EgressTag, ForwardingPlan};
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::PortId;
@@ -59,37 +59,58 @@ fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
     dst[2..4].copy_from_slice(&tci.to_be_bytes());
 }
 
-pub(super) fn run<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, batch: &mut Batch, n: usize, io: &mut IO, obs: &mut O)
+/// Sends, floods or recycles frame `i` according to its verdict. Returns
+/// true when it was forwarded to a single port.
+#[inline(always)]
+pub(super) fn output<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, i: usize, d: &PktDesc, verdict: Verdict, io: &mut IO, obs: &mut O) -> bool
 where
     IO: FramePool + PortTx,
     O: Observer,
 {
-    let mut forwarded = 0;
-    for i in 0..n {
-        let d = batch.descs[i];
-        match batch.verdicts[i] {
-            Verdict::Forward(port) => {
-                let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
-                match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag) {
-                    Ok((head, len)) => {
+    match verdict {
+        Verdict::Forward(port) => {
+            let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
+            // Untagged in, untagged out (every access-to-access frame):
+            // nothing to rewrite, so the frame's bytes are not touched.
+            let rewritten = if tag == EgressTag::Untagged && d.tag_len == 0 {
+                Ok((d.head, d.len))
+            } else {
+                apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag)
+            };
+            match rewritten {
+                Ok((head, len)) => {
+                    if O::ENABLED {
                         obs.event(i, TraceEvent::Output { port, tag });
-                        io.send(port, TxFrame { buf: d.buf, head, len });
-                        forwarded += 1;
                     }
-                    Err(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
+                    io.send(port, TxFrame { buf: d.buf, head, len });
+                    true
+                }
+                Err(reason) => {
+                    drop_frame(io, counters, obs, i, d.buf, reason);
+                    false
                 }
             }
-            Verdict::Flood => flood(plan, counters, i, &d, io, obs),
-            Verdict::Drop(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
-            Verdict::Pending => drop_frame(io, counters, obs, i, d.buf, DropReason::UnknownPort),
+        }
+        Verdict::Flood => {
+            flood(plan, counters, i, d, io, obs);
+            false
+        }
+        Verdict::Drop(reason) => {
+            drop_frame(io, counters, obs, i, d.buf, reason);
+            false
+        }
+        Verdict::Pending => {
+            drop_frame(io, counters, obs, i, d.buf, DropReason::UnknownPort);
+            false
         }
     }
-    counters.forwarded.add(forwarded);
 }
 
 #[inline]
 fn drop_frame<IO: FramePool, O: Observer>(io: &mut IO, counters: &WorkerCounters, obs: &mut O, i: usize, buf: crate::port::BufId, reason: DropReason) {
-    obs.event(i, TraceEvent::Dropped(reason));
+    if O::ENABLED {
+        obs.event(i, TraceEvent::Dropped(reason));
+    }
     counters.drop(reason);
     io.release(buf);
 }
@@ -97,7 +118,7 @@ fn drop_frame<IO: FramePool, O: Observer>(io: &mut IO, counters: &WorkerCounters
 /// Head-end replication within the domain, skipping the ingress port (split
 /// horizon). Every member but the last gets a copy; the last gets the
 /// original buffer, so a two-port domain floods without copying.
-fn flood<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, i: usize, d: &super::PktDesc, io: &mut IO, obs: &mut O)
+fn flood<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, i: usize, d: &PktDesc, io: &mut IO, obs: &mut O)
 where
     IO: FramePool + PortTx,
     O: Observer,

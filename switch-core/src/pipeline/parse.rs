@@ -2,48 +2,49 @@
 //! outer EtherType and (when present) the TCI, and reject sources that must
 //! never be learned and destinations a bridge must never forward.
 
-use super::trace::{Observer, TraceEvent};
-use super::{Batch, DropReason, Scratch, Verdict};
-use crate::port::FramePool;
-use crate::types::MacAddr;
+use super::DropReason;
 use crate::wire::ethernet::{self, EthernetFrame};
 
 /// 01:80:c2:00:00:00 - 01:80:c2:00:00:0f, as the top 44 bits of a u64 MAC.
 const RESERVED_PREFIX: u64 = 0x0180_c200_0000 >> 4;
+/// The I/G (group) bit of a MAC in `u64` form: bit 0 of the first octet.
+pub(super) const GROUP_BIT: u64 = 1 << 40;
+/// A tag is usable only with its inner EtherType: 14 + 4 bytes.
+const TAGGED_MIN: usize = ethernet::HEADER_LEN + 4;
 
-pub(super) fn run<P: FramePool, O: Observer>(batch: &mut Batch, n: usize, io: &P, scratch: &mut Scratch, obs: &mut O) {
-    for i in 0..n {
-        let d = batch.descs[i];
-        let start = d.head as usize;
-        let Some(bytes) = io.buffer(d.buf).get(start..start + d.len as usize) else {
-            batch.verdicts[i] = Verdict::Drop(DropReason::Truncated);
-            continue;
-        };
-        let Ok(frame) = EthernetFrame::new_checked(bytes) else {
-            batch.verdicts[i] = Verdict::Drop(DropReason::Truncated);
-            continue;
-        };
-        let src = frame.src_addr();
-        let dst = frame.dst_addr();
-        let ethertype = frame.ethertype();
-        let tci = bytes.get(ethernet::HEADER_LEN..ethernet::HEADER_LEN + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-        // A tag must be followed by its inner EtherType to be usable.
-        let has_tci = bytes.len() >= ethernet::HEADER_LEN + 4;
-        obs.event(i, TraceEvent::Parsed { dst, src, ethertype, tci });
-        let (s, t) = (src.to_u64(), dst.to_u64());
-        scratch.src[i] = s;
-        scratch.dst[i] = t;
-        scratch.ethertype[i] = ethertype;
-        scratch.tci[i] = tci.unwrap_or(0);
-        scratch.has_tci[i] = has_tci;
-        batch.verdicts[i] = if src.is_multicast() {
-            Verdict::Drop(DropReason::SrcMacMulticast)
-        } else if s == MacAddr::ZERO.to_u64() {
-            Verdict::Drop(DropReason::SrcMacZero)
-        } else if t >> 4 == RESERVED_PREFIX {
-            Verdict::Drop(DropReason::ReservedMulticast)
-        } else {
-            Verdict::Pending
-        };
+/// What parse learns about a frame.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Parsed {
+    /// Destination MAC, low 48 bits.
+    pub dst: u64,
+    /// Source MAC, low 48 bits.
+    pub src: u64,
+    /// EtherType (or TPID) at offset 12.
+    pub ethertype: u16,
+    /// TCI at offset 14, when `has_tci`.
+    pub tci: u16,
+    /// The frame is long enough for a tag and its inner EtherType.
+    pub has_tci: bool,
+}
+
+/// Parses one frame (the bytes from its first to its last).
+#[inline(always)]
+pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, DropReason> {
+    let frame = EthernetFrame::new_checked(bytes).map_err(|_| DropReason::Truncated)?;
+    let src = frame.src_addr_u64();
+    let dst = frame.dst_addr_u64();
+    // EtherType and TCI in one load when a tag can be there.
+    let (ethertype, tci, has_tci) = match bytes.get(12..16) {
+        Some(&[a, b, c, d]) if bytes.len() >= TAGGED_MIN => (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]), true),
+        _ => (frame.ethertype(), 0, false),
+    };
+    if src & GROUP_BIT != 0 {
+        Err(DropReason::SrcMacMulticast)
+    } else if src == 0 {
+        Err(DropReason::SrcMacZero)
+    } else if dst >> 4 == RESERVED_PREFIX {
+        Err(DropReason::ReservedMulticast)
+    } else {
+        Ok(Parsed { dst, src, ethertype, tci, has_tci })
     }
 }

@@ -68,6 +68,10 @@ pub enum TraceEvent {
 
 /// Receives trace events. See the module docs.
 pub trait Observer {
+    /// False for observers that ignore every event, so stages can skip
+    /// building them (the compiler would mostly do so anyway; this makes it
+    /// certain).
+    const ENABLED: bool = true;
     /// Called with the frame's index in the batch and the step.
     fn event(&mut self, pkt: usize, ev: TraceEvent);
 }
@@ -77,6 +81,7 @@ pub trait Observer {
 pub struct NoTrace;
 
 impl Observer for NoTrace {
+    const ENABLED: bool = false;
     #[inline(always)]
     fn event(&mut self, _pkt: usize, _ev: TraceEvent) {}
 }

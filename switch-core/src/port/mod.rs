@@ -32,6 +32,12 @@ pub struct BufId(pub u64);
 pub trait FramePool {
     /// The whole chunk behind `buf`, headroom included.
     fn buffer(&self, buf: BufId) -> &[u8];
+    /// The frame `buf[head .. head + len]`, or `None` when it does not fit the
+    /// chunk. Backends may override this with a single bounds check.
+    #[inline]
+    fn frame(&self, buf: BufId, head: u16, len: u16) -> Option<&[u8]> {
+        self.buffer(buf).get(head as usize..head as usize + len as usize)
+    }
     /// The whole chunk behind `buf`, writable.
     fn buffer_mut(&mut self, buf: BufId) -> &mut [u8];
     /// A free chunk, or `None` when the pool is empty (the caller counts it).
