@@ -33,7 +33,7 @@ pub struct TraceReport {
 /// Parses hex, ignoring spaces, colons and a leading `0x`.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     let clean: String = s.trim().trim_start_matches("0x").chars().filter(|c| !c.is_whitespace() && *c != ':').collect();
-    if clean.len() % 2 != 0 {
+    if !clean.len().is_multiple_of(2) {
         return Err("hex frame has an odd number of digits".into());
     }
     (0..clean.len())

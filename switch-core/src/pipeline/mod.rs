@@ -2,16 +2,19 @@
 //! learn (report) → forward/flood → output.
 //!
 //! Each stage is a function in its own file. They are composed statically
-//! into four passes over the batch:
+//! into passes over the batch:
 //!
 //! 1. ingress: [`parse`](parse) → [`classify`](classify) → learn probe
-//!    (the worker's private learn cache), per frame;
-//! 2. prefetch: touch the shared-table slots the next passes will read, for
-//!    the whole batch, so their cache misses overlap;
+//!    (the worker's private learn cache), per frame. A frame whose source
+//!    the cache vouches for continues straight to egress (step 4) while its
+//!    header is hot, unless the table is large (then step 2 pays off);
+//! 2. prefetch (large tables only): touch the shared-table slots the next
+//!    steps will read, for the whole batch, so their cache misses overlap;
 //! 3. learn report: learn-cache misses go to the shared table and, when new,
 //!    moved or stale, to the FDB writer's queue;
 //! 4. egress: [`forward`](forward) (destination lookup) → [`output`](output)
-//!    (tag rewrite, flood replication, send or recycle), per frame.
+//!    (tag rewrite, flood replication, send or recycle), per frame, for the
+//!    frames that waited.
 //!
 //! Why not one loop per stage (VPP's vectors)? A batch of 32-64 descriptors
 //! sits in L1 either way; per-stage loops only add a reload and re-check of
@@ -57,11 +60,13 @@ pub(crate) struct Scratch {
     pub dst: [u64; MAX_BURST],
     /// The learn cache did not vouch for the source.
     pub learn_miss: [bool; MAX_BURST],
+    /// Egress waits for the batch-wide passes.
+    pub deferred: [bool; MAX_BURST],
 }
 
 impl Default for Scratch {
     fn default() -> Self {
-        Scratch { src: [0; MAX_BURST], dst: [0; MAX_BURST], learn_miss: [false; MAX_BURST] }
+        Scratch { src: [0; MAX_BURST], dst: [0; MAX_BURST], learn_miss: [false; MAX_BURST], deferred: [false; MAX_BURST] }
     }
 }
 
@@ -132,46 +137,92 @@ impl Pipeline {
         self.counters.batches.add(1);
         self.counters.packets.add(n as u64);
         let now_s = now.as_secs_u32();
-        let (descs, verdicts) = (&mut batch.descs[..n], &mut batch.verdicts[..n]);
+        // Tables whose live entries spill out of the CPU caches get the
+        // batch-wide prefetch; then every frame takes the deferred path.
+        let big_table = prefetch::wanted(fdb);
+        let mut tally = Tally::default();
 
-        // Pass 1, ingress: parse → classify → learn probe (private cache).
+        // Pass 1: ingress (parse → classify → learn probe). A frame whose
+        // source the learn cache vouches for goes straight on to egress
+        // (forward → output); the rest wait for the batch-wide passes. All
+        // frames from one source in a batch get the same probe result, so
+        // per-source order is kept.
+        let mut deferred = 0;
         let mut misses = 0;
-        for (i, (d, verdict)) in descs.iter_mut().zip(verdicts.iter_mut()).enumerate() {
+        for (i, (d, verdict)) in batch.descs[..n].iter_mut().zip(batch.verdicts[..n].iter_mut()).enumerate() {
             *verdict = ingress(plan, &self.cache, &mut self.scratch, i, d, io, now_s, obs);
-            misses += self.scratch.learn_miss[i] as usize;
-        }
-        // Pass 2: overlap the shared-table cache misses of the whole batch.
-        prefetch::run(fdb, batch, n, &self.scratch);
-        // Pass 3: report unknown, moved or stale sources to the FDB writer.
-        if misses != 0 {
-            learn::report(fdb, &mut self.cache, &self.queue, &self.counters, batch, n, &self.scratch, now_s, obs);
-        }
-        // Pass 4, egress: forward (destination lookup) → output.
-        let mut forwarded = 0;
-        let mut unknown = 0;
-        for (i, (d, verdict)) in batch.descs[..n].iter().zip(batch.verdicts[..n].iter_mut()).enumerate() {
-            if matches!(*verdict, Verdict::Pending) {
-                let (v, flood_cause) = forward::forward(fdb, d.bd, self.scratch.dst[i], d.in_port);
-                if let Some(trace::FloodCause::UnknownUnicast) = flood_cause {
-                    unknown += 1;
-                }
-                if O::ENABLED {
-                    match (v, flood_cause) {
-                        (_, Some(cause)) => obs.event(i, TraceEvent::Flood(cause)),
-                        (Verdict::Forward(port), None) => obs.event(i, TraceEvent::LookupHit { port }),
-                        _ => {}
-                    }
-                }
-                *verdict = v;
+            let miss = self.scratch.learn_miss[i];
+            misses += miss as usize;
+            let defer = matches!(*verdict, Verdict::Pending) && (miss || big_table);
+            self.scratch.deferred[i] = defer;
+            if defer {
+                deferred += 1;
+            } else {
+                egress(plan, fdb, &self.counters, &self.scratch, i, d, verdict, io, obs, &mut tally);
             }
-            forwarded += output::output(plan, &self.counters, i, d, *verdict, io, obs) as u64;
         }
-        self.counters.forwarded.add(forwarded);
-        if unknown != 0 {
-            self.counters.unknown_unicast.add(unknown);
+        if deferred != 0 {
+            // Pass 2: overlap the shared-table cache misses of the batch.
+            if big_table {
+                prefetch::run(fdb, batch, n, &self.scratch);
+            }
+            // Pass 3: report unknown, moved or stale sources to the writer.
+            if misses != 0 {
+                learn::report(fdb, &mut self.cache, &self.queue, &self.counters, batch, n, &self.scratch, now_s, obs);
+            }
+            // Pass 4: egress for the deferred frames.
+            for (i, (d, verdict)) in batch.descs[..n].iter().zip(batch.verdicts[..n].iter_mut()).enumerate() {
+                if self.scratch.deferred[i] {
+                    egress(plan, fdb, &self.counters, &self.scratch, i, d, verdict, io, obs, &mut tally);
+                }
+            }
+        }
+        self.counters.forwarded.add(tally.forwarded);
+        if tally.unknown != 0 {
+            self.counters.unknown_unicast.add(tally.unknown);
         }
         batch.len = 0;
     }
+}
+
+/// Per-batch counts, added to the worker's counters once per batch.
+#[derive(Default)]
+struct Tally {
+    forwarded: u64,
+    unknown: u64,
+}
+
+/// Egress for one frame: destination lookup (if still undecided), then
+/// output.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn egress<IO: FramePool + PortTx, O: Observer>(
+    plan: &ForwardingPlan,
+    fdb: &FdbTable,
+    counters: &WorkerCounters,
+    scratch: &Scratch,
+    i: usize,
+    d: &PktDesc,
+    verdict: &mut Verdict,
+    io: &mut IO,
+    obs: &mut O,
+    tally: &mut Tally,
+) {
+    if matches!(*verdict, Verdict::Pending) {
+        let (v, flood_cause) = forward::forward(fdb, d.bd, scratch.dst[i], d.in_port);
+        if let Some(trace::FloodCause::UnknownUnicast) = flood_cause {
+            tally.unknown += 1;
+        }
+        if O::ENABLED {
+            match (v, flood_cause) {
+                (_, Some(cause)) => obs.event(i, TraceEvent::Flood(cause)),
+                (Verdict::Forward(port), None) => obs.event(i, TraceEvent::LookupHit { port }),
+                _ => {}
+            }
+        }
+        *verdict = v;
+    }
+    tally.forwarded += output::output(plan, counters, i, d, *verdict, io, obs) as u64;
 }
 
 /// Pass 1 for one frame: parse, classify, probe the learn cache. Leaves

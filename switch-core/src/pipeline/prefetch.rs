@@ -17,13 +17,16 @@ use crate::fdb::{FdbKey, FdbTable};
 /// instructions.
 const MIN_ENTRIES: u64 = 1 << 14;
 
+/// True when the table's live entries are too many to stay cache-resident.
+#[inline]
+pub(super) fn wanted(fdb: &FdbTable) -> bool {
+    fdb.live_hint() >= MIN_ENTRIES
+}
+
 pub(super) fn run(fdb: &FdbTable, batch: &Batch, n: usize, scratch: &Scratch) {
-    if fdb.live_hint() < MIN_ENTRIES {
-        return;
-    }
     let mut sink = 0u64;
     for (i, (d, v)) in batch.descs[..n].iter().zip(&batch.verdicts[..n]).enumerate() {
-        if !matches!(v, Verdict::Pending) {
+        if !matches!(v, Verdict::Pending) || !scratch.deferred[i] {
             continue;
         }
         if scratch.learn_miss[i] {
