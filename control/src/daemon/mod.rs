@@ -62,6 +62,16 @@ pub enum RunError {
     /// A worker thread could not start.
     #[error("worker: {0}")]
     Worker(io_afxdp::Error),
+    /// A port has fewer queues than there are workers.
+    #[error("port {port:?} has {queues} queue(s) but there are {workers} workers: a worker transmits only through queues it owns, so every port needs at least one queue per worker (set `queues = {workers}` or use fewer worker_cpus)")]
+    TooFewQueues {
+        /// Port name.
+        port: String,
+        /// Its queues.
+        queues: u16,
+        /// Configured workers.
+        workers: usize,
+    },
 }
 
 /// Maps the config's dataplane section onto the AF_XDP port set settings.
@@ -105,6 +115,12 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         names.push(rt.interface.clone().ok_or_else(|| RunError::NoInterface(p.name.clone()))?);
     }
     io_afxdp::validate_interfaces(&names).map_err(RunError::Interface)?;
+    let workers = config.dataplane.worker_cpus.len().max(1);
+    for (p, rt) in config.spec.ports.iter().zip(&config.ports) {
+        if (rt.queues as usize) < workers {
+            return Err(RunError::TooFewQueues { port: p.name.clone(), queues: rt.queues, workers });
+        }
+    }
 
     // 2. Tables.
     let plan = Arc::new(ForwardingPlan::compile(&config.spec)?);
