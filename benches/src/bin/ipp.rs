@@ -1,0 +1,187 @@
+//! Instructions per packet, for running under callgrind.
+//!
+//! ```text
+//! ipp <hit-1k|hit-100k|hit-1m|learn|flood> [packets]   one case (default 200000 packets)
+//! ipp mem                                               FDB bytes per entry at 1K/100K/1M
+//! ```
+//!
+//! A case builds its switch and pre-fills the FDB, runs a warm-up, then runs
+//! `packets` frames in batches of 32. For every batch, the frames are written
+//! into `MemIo` and moved into the batch first (not measured), then
+//! [`xvs_ipp_measured`] runs. `scripts/ipp.sh` runs this binary under
+//! `valgrind --tool=callgrind --toggle-collect=xvs_ipp_measured`, so the
+//! counted instructions are exactly those executed inside that function
+//! (inclusive of its callees) during the measured batches; the script divides
+//! by the packets that went through it, which this binary prints as
+//! `measured_packets`.
+//!
+//! What `xvs_ipp_measured` contains, per batch:
+//! * the FDB snapshot load (`ArcSwap::load`, once per batch, as a worker);
+//! * `Pipeline::process`: parse, classify, learn (learn cache, shared-table
+//!   lookup on a learn-cache miss, learn-event push), forward (prefetch pass
+//!   and lookup), output, and `MemIo::send`/`release` (tx count + recycle);
+//! * for the `learn` case only, `FdbWriter::drain` applying the batch's learn
+//!   events (the single-writer insert path).
+//!
+//! Not counted: setup and prefill, frame generation, `MemIo::inject` and
+//! `fill_batch` (the rx side).
+
+use std::process::ExitCode;
+
+use switch_core::fdb::FdbStats;
+use switch_core::pipeline::CounterSnapshot;
+use xvs_benches::{Driver, Scenario, BATCH};
+
+/// Packets run through the pipeline before the measured ones, so the learn
+/// cache and the CPU caches are warm. The warm-up calls `Driver::step`
+/// directly, not [`xvs_ipp_measured`], so callgrind does not count it.
+const WARM_PACKETS: u64 = 32_768;
+
+/// One batch through the dataplane. Never inlined and not mangled, so
+/// callgrind's `--toggle-collect=xvs_ipp_measured` finds it.
+#[inline(never)]
+#[no_mangle]
+pub fn xvs_ipp_measured(d: &mut Driver) {
+    d.process_batch();
+}
+
+fn scenario(case: &str) -> Option<Scenario> {
+    Some(match case {
+        "hit-1k" => Scenario::Hit { macs: 1_000 },
+        "hit-100k" => Scenario::Hit { macs: 100_000 },
+        "hit-1m" => Scenario::Hit { macs: 1_000_000 },
+        // Room for the warm-up plus 967k packets before the first reset.
+        "learn" => Scenario::Learn { capacity: 1_000_000 },
+        "flood" => Scenario::Flood,
+        _ => return None,
+    })
+}
+
+fn mem() {
+    println!("{:>10} {:>12} {:>14} {:>14}", "entries", "table_slots", "memory_bytes", "bytes/entry");
+    for macs in [1_000u32, 100_000, 1_000_000] {
+        let d = Driver::new(Scenario::Hit { macs }, 1);
+        println!(
+            "{:>10} {:>12} {:>14} {:>14.1}",
+            d.fdb_entries(),
+            d.sim.writer.table().capacity(),
+            d.sim.writer.memory_bytes(),
+            d.fdb_bytes_per_entry()
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(case) = args.get(1) else {
+        eprintln!("usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood> [packets] | ipp mem");
+        return ExitCode::from(2);
+    };
+    if case == "mem" {
+        mem();
+        return ExitCode::SUCCESS;
+    }
+    let Some(sc) = scenario(case) else {
+        eprintln!("unknown case {case:?}");
+        return ExitCode::from(2);
+    };
+    let packets: u64 = match args.get(2).map(|s| s.parse()) {
+        None => 200_000,
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            eprintln!("bad packet count: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let warm_batches = WARM_PACKETS / BATCH as u64;
+    let batches = packets.div_ceil(BATCH as u64);
+
+    let mut d = Driver::new(sc, 0x5eed);
+    for _ in 0..warm_batches {
+        d.step();
+    }
+    let c0 = d.sim.pipeline.counters().snapshot();
+    let w0 = d.sim.writer.stats();
+    for _ in 0..batches {
+        if d.batches_before_reset() == 0 {
+            // Learn case only: the table would fill; start over with an empty
+            // one (not measured). The default 200k packets never get here.
+            d.reset();
+        }
+        d.inject_batch();
+        xvs_ipp_measured(&mut d);
+    }
+    let c1 = d.sim.pipeline.counters().snapshot();
+    let w1 = d.sim.writer.stats();
+    let run = batches * BATCH as u64;
+    let tx: u64 = d.sim.io.port_stats().iter().map(|s| s.tx_packets).sum();
+
+    let mut problems = Vec::new();
+    if d.resets > 0 {
+        // Counters restarted with each new switch; only the last one's can
+        // be checked.
+        eprintln!("note: the learn switch was reset {} times; per-run checks skipped", d.resets);
+        if w1.evicted != 0 || c1.total_drops() != 0 {
+            problems.push(format!("evicted {} / dropped {}", w1.evicted, c1.total_drops()));
+        }
+    } else {
+        check(sc, run, &c0, &c1, &w0, &w1, &mut problems);
+    }
+    eprintln!(
+        "case={case} run_packets={run} warm_packets={} forwarded={} flooded={} flood_copies={} learn_events={} tx_frames={tx} fdb_entries={} fdb_bytes_per_entry={:.1} resets={}",
+        warm_batches * BATCH as u64,
+        c1.forwarded,
+        c1.flooded,
+        c1.flood_copies,
+        c1.learn_events,
+        d.fdb_entries(),
+        d.fdb_bytes_per_entry(),
+        d.resets,
+    );
+    println!("measured_packets={run}");
+    if !problems.is_empty() {
+        for p in problems {
+            eprintln!("CHECK FAILED: {p}");
+        }
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Checks the case did what its name says, so a wrong fixture cannot produce
+/// a flattering number.
+fn check(
+    sc: Scenario,
+    run: u64,
+    c0: &CounterSnapshot,
+    c1: &CounterSnapshot,
+    w0: &FdbStats,
+    w1: &FdbStats,
+    problems: &mut Vec<String>,
+) {
+    let mut expect = |what: &str, got: u64, want: u64| {
+        if got != want {
+            problems.push(format!("{what}: got {got}, want {want}"));
+        }
+    };
+    expect("packets", c1.packets - c0.packets, run);
+    expect("drops", c1.total_drops(), 0);
+    match sc {
+        Scenario::Hit { .. } => {
+            expect("forwarded", c1.forwarded - c0.forwarded, run);
+            expect("learn events", c1.learn_events - c0.learn_events, 0);
+            expect("fdb refreshes", w1.refreshed, 0);
+        }
+        Scenario::Learn { .. } => {
+            expect("forwarded", c1.forwarded - c0.forwarded, run);
+            expect("learn events", c1.learn_events - c0.learn_events, run);
+            expect("learned", w1.learned - w0.learned, run);
+            expect("evicted", w1.evicted, 0);
+        }
+        Scenario::Flood => {
+            expect("flooded", c1.flooded - c0.flooded, run);
+            expect("flood copies", c1.flood_copies - c0.flood_copies, run * 2);
+            expect("learn events", c1.learn_events - c0.learn_events, 0);
+        }
+    }
+}

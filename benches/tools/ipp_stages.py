@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Per-stage instruction counts from a callgrind profile of `ipp`.
+
+    python3 benches/tools/ipp_stages.py CALLGRIND_OUT BINARY PACKETS
+
+The profile must be recorded with `--dump-instr=yes` (scripts/ipp.sh does).
+Each instruction's self cost is attributed to a pipeline stage by walking its
+inlining chain (addr2line -i), innermost frame first, and taking the first
+frame that names a known stage or component. The stages are inlined into one
+big function, so callgrind_annotate alone cannot separate them.
+"""
+import collections
+import re
+import subprocess
+import sys
+
+# (regex on a demangled frame name, label). Checked per frame, innermost
+# frame first; within a frame, the first matching pattern wins.
+PATTERNS = [
+    # FDB writer (learn case: runs inside the measured function).
+    (r"FdbTable::upsert", "writer: FdbTable::upsert"),
+    (r"hash_one|DefaultHasher|sip::|hashbrown|HashMap", "writer: std HashMap (SipHash) bookkeeping"),
+    (r"FdbWriter", "writer: FdbWriter drain/apply (rest)"),
+    (r"ArrayQueue|LearnQueue", "learn queue (crossbeam ArrayQueue push/pop)"),
+    # Learning.
+    (r"LearnCache::learn_slow|pipeline::learn::report", "learn: report pass (shared-table lookup, event push)"),
+    (r"LearnCache::(probe|learn)\b|pipeline::learn::run", "learn: learn-cache probe"),
+    (r"pipeline::prefetch::run", "prefetch pass (large tables)"),
+    # Ingress.
+    (r"pipeline::parse::", "parse"),
+    (r"pipeline::classify::", "classify"),
+    # Egress.
+    (r"pipeline::forward::", "forward (dst lookup)"),
+    (r"output::apply_egress_tag", "output: apply_egress_tag"),
+    (r"pipeline::output::flood", "output: flood replication"),
+    (r"MemIo::port_stats_mut|MemIo as switch_core::port::PortTx>::send", "MemIo::send (in-memory backend tx)"),
+    (r"MemIo as switch_core::port::FramePool>::(release|alloc|copy_frame)", "MemIo alloc/release/copy_frame"),
+    (r"MemIo as switch_core::port::FramePool>::", "MemIo frame access (rx side of FramePool)"),
+    (r"pipeline::output::", "output (dispatch, egress tag lookup)"),
+    # Glue.
+    (r"pipeline::ingress", "ingress glue (frame bounds, scratch)"),
+    (r"pipeline::egress", "egress glue"),
+    (r"arc_swap", "ArcSwap::load (FDB snapshot, per batch)"),
+    (r"Pipeline::process", "process (pass loops, per-batch counters, cache sync)"),
+]
+
+
+def self_costs(path):
+    """Self Ir per instruction address, and callgrind's function name per address."""
+    positions = None
+    last = [0, 0]
+    skip_call_line = False
+    names = {}
+    cur_fn = "?"
+    costs = collections.Counter()
+    fn_of = {}
+
+    def sub(tok, i):
+        if tok == "*":
+            return last[i]
+        if tok[0] in "+-":
+            return last[i] + int(tok, 0)
+        return int(tok, 0)
+
+    for line in open(path):
+        line = line.rstrip("\n")
+        if line.startswith("positions:"):
+            positions = line.split()[1:]
+            continue
+        if line.startswith(("fn=", "cfn=")):
+            key, _, rest = line.partition("=")
+            m = re.match(r"\((\d+)\)(?: (.*))?", rest)
+            name = rest
+            if m:
+                if m.group(2):
+                    names[m.group(1)] = m.group(2)
+                name = names.get(m.group(1), "?")
+            if key == "fn":
+                cur_fn = name
+            continue
+        if line.startswith("calls="):
+            skip_call_line = True
+            continue
+        if not line or not (line[0].isdigit() or line[0] in "+-*"):
+            continue
+        if positions is None or "instr" not in positions:
+            sys.exit("profile has no instruction positions: record with --dump-instr=yes")
+        toks = line.split()
+        n = len(positions)
+        vals = [sub(toks[i], i) for i in range(n)]
+        last[:n] = vals
+        if skip_call_line:  # inclusive cost of a call, not self cost
+            skip_call_line = False
+            continue
+        costs[vals[0]] += int(toks[n]) if len(toks) > n else 0
+        fn_of[vals[0]] = cur_fn
+    return costs, fn_of
+
+
+def inline_chains(binary, addrs):
+    out = subprocess.run(
+        ["addr2line", "-a", "-i", "-f", "-C", "-e", binary] + [hex(a) for a in addrs],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    chains, cur, i = {}, None, 0
+    while i < len(out):
+        if out[i].startswith("0x"):
+            cur = int(out[i], 16)
+            chains[cur] = []
+            i += 1
+        else:
+            chains[cur].append(out[i])
+            i += 2  # skip the file:line line
+    return chains
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    path, binary, packets = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    costs, fn_of = self_costs(path)
+    chains = inline_chains(binary, sorted(costs))
+    agg = collections.Counter()
+    for addr, c in costs.items():
+        label = None
+        for frame in chains.get(addr, []):
+            for pat, name in PATTERNS:
+                if re.search(pat, frame):
+                    label = name
+                    break
+            if label:
+                break
+        if label is None:
+            label = "other: " + fn_of.get(addr, "?")
+        agg[label] += c
+    total = sum(agg.values())
+    print(f"{'stage / component':58s} {'Ir':>12s} {'Ir/pkt':>8s} {'share':>6s}")
+    for k, v in agg.most_common():
+        if v / packets < 0.05:
+            continue
+        print(f"{k[:58]:58s} {v:12d} {v / packets:8.1f} {100 * v / total:5.1f}%")
+    print(f"{'total':58s} {total:12d} {total / packets:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
