@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::stats::BindMode;
 use crate::txring::TxRing;
 use crate::umem::UmemArea;
-use crate::xdp::{prog_name, xdp_detach_all, xdp_query, XdpAttachMode, XdpMode};
+use crate::xdp::{probe_native_xdp, prog_name, xdp_detach_all, xdp_query, XdpAttachMode, XdpMode};
 
 /// Everything needed to bind one socket.
 pub(crate) struct BindRequest<'a> {
@@ -121,9 +121,29 @@ impl XskQueue {
                 ZeroCopy::Require => vec![BindFlags::XDP_ZEROCOPY | wake],
             }
         };
+        // `auto` asks for native mode explicitly when the interface takes a
+        // native program and for generic mode otherwise: left to itself
+        // (flags 0) the kernel picks native on veth and then refuses it
+        // outright when, for example, the MTU does not fit a page. A later
+        // queue of an interface whose program is already attached keeps that
+        // program's mode.
+        let xdp_mode = match req.xdp_mode {
+            XdpMode::Auto if req.inhibit_prog_load => XdpMode::Auto,
+            XdpMode::Auto => match xdp_query(req.ifindex).ok().and_then(|s| s.mode) {
+                Some(XdpAttachMode::Skb) => XdpMode::Skb,
+                Some(XdpAttachMode::Native) => XdpMode::Native,
+                _ => match probe_native_xdp(req.ifindex) {
+                    Ok(()) => XdpMode::Native,
+                    Err(e) => {
+                        log::warn!("{}: native XDP refused ({e}), falling back to generic (skb) mode", req.iface);
+                        XdpMode::Skb
+                    }
+                },
+            },
+            mode => mode,
+        };
         let ifname: Interface =
             req.iface.parse().map_err(|_| Error::BadInterfaceName { name: req.iface.to_string() })?;
-        let xdp_flags = XdpFlags::from_bits_truncate(req.xdp_mode.flags());
         let libxdp_flags =
             if req.inhibit_prog_load { LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD } else { LibxdpFlags::empty() };
         let qs = |n: u32| QueueSize::new(n).map_err(|e| Error::Config(format!("ring size: {e}")));
@@ -133,7 +153,7 @@ impl XskQueue {
             let config = SocketConfig::builder()
                 .rx_queue_size(qs(req.rx_ring)?)
                 .tx_queue_size(qs(req.tx_ring)?)
-                .xdp_flags(xdp_flags)
+                .xdp_flags(XdpFlags::from_bits_truncate(xdp_mode.flags()))
                 .libxdp_flags(libxdp_flags)
                 .bind_flags(bind_flags)
                 .build();
@@ -204,17 +224,16 @@ impl XskQueue {
                         source,
                     };
                     let more = i + 1 < attempts.len();
-                    if more && bind_flags.contains(BindFlags::XDP_ZEROCOPY) {
-                        log::info!(
-                            "{} queue {}: zero-copy refused ({}), falling back to copy mode",
-                            req.iface,
-                            req.queue,
-                            errno.map(|n| io::Error::from_raw_os_error(n).to_string()).unwrap_or_else(|| e.to_string())
-                        );
-                        last_err = Some(err);
-                        continue;
+                    if !(more && bind_flags.contains(BindFlags::XDP_ZEROCOPY)) {
+                        return Err(err);
                     }
-                    return Err(err);
+                    log::info!(
+                        "{} queue {}: zero-copy refused ({}), falling back to copy mode",
+                        req.iface,
+                        req.queue,
+                        errno.map(|n| io::Error::from_raw_os_error(n).to_string()).unwrap_or_else(|| e.to_string())
+                    );
+                    last_err = Some(err);
                 }
             }
         }

@@ -26,8 +26,10 @@ const XDP_FLAGS_HW_MODE: u32 = 1 << 3;
 /// Which XDP hook to ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub enum XdpMode {
-    /// Let the kernel choose: native (driver) mode when the driver supports
-    /// it, generic (skb) mode otherwise.
+    /// Native (driver) mode, falling back to generic (skb) mode when the
+    /// native attach fails (no driver support, or an MTU native XDP cannot
+    /// take). Sockets ask for each mode explicitly; `flags()` of `Auto` is 0,
+    /// the kernel's own choice, which is what the drop sink uses.
     #[default]
     Auto,
     /// Native/driver mode (`XDP_FLAGS_DRV_MODE`). veth supports it.
@@ -205,9 +207,21 @@ pub fn prog_name(id: u32) -> io::Result<String> {
 
 /// Loads `r0 = XDP_DROP; exit`: the smallest possible XDP program.
 pub fn load_xdp_drop() -> Result<OwnedFd, Error> {
+    const XDP_DROP: i32 = 1;
+    load_xdp_return(XDP_DROP, c"xvs_xdp_drop")
+}
+
+/// Loads `r0 = XDP_PASS; exit`: a program that changes nothing, for probing
+/// whether a hook accepts a program at all.
+pub fn load_xdp_pass() -> Result<OwnedFd, Error> {
+    const XDP_PASS: i32 = 2;
+    load_xdp_return(XDP_PASS, c"xvs_xdp_pass")
+}
+
+/// Loads a two-instruction XDP program that returns `action`.
+fn load_xdp_return(action: i32, name: &'static CStr) -> Result<OwnedFd, Error> {
     const BPF_ALU64_MOV_K: u8 = 0x07 | 0xb0; // BPF_ALU64 | BPF_MOV | BPF_K
     const BPF_JMP_EXIT: u8 = 0x05 | 0x90; // BPF_JMP | BPF_EXIT
-    const XDP_DROP: i32 = 1;
     let insn = |code: u8, imm: i32| libxdp_sys::bpf_insn {
         code,
         _bitfield_align_1: [],
@@ -215,14 +229,14 @@ pub fn load_xdp_drop() -> Result<OwnedFd, Error> {
         off: 0,
         imm,
     };
-    let prog = [insn(BPF_ALU64_MOV_K, XDP_DROP), insn(BPF_JMP_EXIT, 0)];
-    // SAFETY: the name and license are NUL-terminated literals, `prog` is a
-    // valid two-instruction array that outlives the call, and null options
-    // are allowed by libbpf.
+    let prog = [insn(BPF_ALU64_MOV_K, action), insn(BPF_JMP_EXIT, 0)];
+    // SAFETY: the name and license are NUL-terminated, `prog` is a valid
+    // two-instruction array that outlives the call, and null options are
+    // allowed by libbpf.
     let fd = unsafe {
         libxdp_sys::bpf_prog_load(
             libxdp_sys::bpf_prog_type_BPF_PROG_TYPE_XDP,
-            c"xvs_xdp_drop".as_ptr(),
+            name.as_ptr(),
             c"GPL".as_ptr(),
             prog.as_ptr(),
             prog.len(),
@@ -230,10 +244,23 @@ pub fn load_xdp_drop() -> Result<OwnedFd, Error> {
         )
     };
     if fd < 0 {
-        return Err(Error::BpfLoad { name: "xvs_xdp_drop", source: libbpf_err(fd) });
+        return Err(Error::BpfLoad { name: "xvs_xdp_return", source: libbpf_err(fd) });
     }
     // SAFETY: `fd` is a fresh program descriptor that we now own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Checks that `ifindex` accepts a program on its native (driver) hook, by
+/// attaching an `XDP_PASS` program there and detaching it again. On veth the
+/// native attach fails (ERANGE) when the peer's MTU does not fit one page,
+/// and on drivers without XDP support it fails with EOPNOTSUPP. The probe
+/// runs before any AF_XDP socket is bound, because a socket whose program
+/// attach fails leaves its UMEM's descriptor bound to the queue (EBUSY for
+/// every retry).
+pub fn probe_native_xdp(ifindex: u32) -> io::Result<()> {
+    let prog = load_xdp_pass().map_err(|e| io::Error::other(e.to_string()))?;
+    xdp_attach(ifindex, prog.as_fd(), XdpMode::Native, false)?;
+    xdp_detach(ifindex, XdpMode::Native)
 }
 
 /// An `XDP_DROP` program attached to an interface: everything arriving there

@@ -6,6 +6,8 @@ use std::process::Command;
 
 use switch_core::MacAddr;
 
+pub mod netns;
+
 /// A locally administered unicast MAC `02:00:00:00:hi:lo`.
 pub fn mac(n: u16) -> MacAddr {
     MacAddr([0x02, 0, 0, 0, (n >> 8) as u8, n as u8])
@@ -37,23 +39,27 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Path of the `xvs` binary of this build, building it if needed.
+/// Path of the `xvs` binary of this build. The first call in a test process
+/// runs `cargo build` for it (a no-op when it is up to date), because
+/// `cargo test -p xvs-tests` alone does not rebuild another package's binary
+/// and a stale one would test old code.
 pub fn xvs_bin() -> PathBuf {
-    // Test executables live in target/<profile>/deps/.
-    let exe = std::env::current_exe().unwrap_or_default();
-    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
-    let bin = profile_dir.join("xvs");
-    if !bin.exists() {
-        let release = profile_dir.ends_with("release");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "-p", "xvs-control", "--bin", "xvs"]).current_dir(repo_root());
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "cargo build of xvs failed");
-    }
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // Test executables live in target/<profile>/deps/.
+            let exe = std::env::current_exe().unwrap_or_default();
+            let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+            let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            cmd.args(["build", "--quiet", "-p", "xvs-control", "--bin", "xvs"]).current_dir(repo_root());
+            if profile_dir.ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("run cargo build");
+            assert!(status.success(), "cargo build of xvs failed");
+            profile_dir.join("xvs")
+        })
+        .clone()
 }
 
 /// A fresh scratch directory under the system temp dir.
@@ -73,7 +79,8 @@ pub fn check_golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).expect("write golden");
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden {}; run with XVS_BLESS=1", path.display()));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden {}; run with XVS_BLESS=1", path.display()));
     assert_eq!(actual, expected, "golden {} differs (rerun with XVS_BLESS=1 after checking the diff)", path.display());
 }
 
