@@ -13,7 +13,8 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let line = |cells: Vec<String>| {
-        let mut s = cells.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = widths[i])).collect::<Vec<_>>().join("  ");
+        let mut s =
+            cells.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = widths[i])).collect::<Vec<_>>().join("  ");
         s.truncate(s.trim_end().len());
         s + "\n"
     };
@@ -36,7 +37,13 @@ fn s(v: &Value) -> String {
 pub fn fdb_table(v: &Value) -> String {
     let rows: Vec<Vec<String>> = v["entries"]
         .as_array()
-        .map(|a| a.iter().map(|e| vec![s(&e["bridge"]), s(&e["vlan"]), s(&e["mac"]), s(&e["port"]), s(&e["type"]), s(&e["age_secs"])]).collect())
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    vec![s(&e["bridge"]), s(&e["vlan"]), s(&e["mac"]), s(&e["port"]), s(&e["type"]), s(&e["age_secs"])]
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = table(&["BRIDGE", "VLAN", "MAC", "PORT", "TYPE", "AGE"], &rows);
     out += &format!("{} entries\n", rows.len());
@@ -47,7 +54,20 @@ pub fn fdb_table(v: &Value) -> String {
 pub fn moves_table(v: &Value) -> String {
     let rows: Vec<Vec<String>> = v["moves"]
         .as_array()
-        .map(|a| a.iter().map(|m| vec![s(&m["at"]), s(&m["domain"]), s(&m["mac"]), s(&m["from"]), s(&m["to"]), if m["dampened"] == true { "dampened".into() } else { "moved".into() }]).collect())
+        .map(|a| {
+            a.iter()
+                .map(|m| {
+                    vec![
+                        s(&m["at"]),
+                        s(&m["domain"]),
+                        s(&m["mac"]),
+                        s(&m["from"]),
+                        s(&m["to"]),
+                        if m["dampened"] == true { "dampened".into() } else { "moved".into() },
+                    ]
+                })
+                .collect()
+        })
         .unwrap_or_default();
     table(&["AT", "DOMAIN", "MAC", "FROM", "TO", "RESULT"], &rows)
 }
@@ -83,13 +103,24 @@ pub fn stats_text(v: &Value) -> String {
         .as_object()
         .map(|m| {
             m.iter()
-                .map(|(name, p)| vec![name.clone(), s(&p["rx_packets"]), s(&p["rx_bytes"]), s(&p["tx_packets"]), s(&p["tx_bytes"]), s(&p["tx_ring_full"])])
+                .map(|(name, p)| {
+                    vec![
+                        name.clone(),
+                        s(&p["rx_packets"]),
+                        s(&p["rx_bytes"]),
+                        s(&p["tx_packets"]),
+                        s(&p["tx_bytes"]),
+                        s(&p["tx_ring_full"]),
+                    ]
+                })
                 .collect()
         })
         .unwrap_or_default();
     out += &table(&["PORT", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "TX_RING_FULL"], &ports);
     out += "\npipeline\n";
-    let kv = |o: &Value| -> Vec<Vec<String>> { o.as_object().map(|m| m.iter().map(|(k, v)| vec![format!("  {k}"), s(v)]).collect()).unwrap_or_default() };
+    let kv = |o: &Value| -> Vec<Vec<String>> {
+        o.as_object().map(|m| m.iter().map(|(k, v)| vec![format!("  {k}"), s(v)]).collect()).unwrap_or_default()
+    };
     out += &table(&["  COUNTER", "VALUE"], &kv(&v["pipeline"]));
     let drops: Vec<Vec<String>> = kv(&v["drops"]).into_iter().filter(|r| r[1] != "0").collect();
     out += "\ndrops (non-zero)\n";

@@ -184,19 +184,52 @@ fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
     let sock: &Path = &conn.socket;
     match action {
         FdbAction::Show { bridge, vlan, port } => {
-            let v = call(sock, "GET", &format!("/v1/fdb{}", query(&[("bridge", bridge), ("vlan", vlan.map(|v| v.to_string())), ("port", port)])), None)?;
+            let v = call(
+                sock,
+                "GET",
+                &format!(
+                    "/v1/fdb{}",
+                    query(&[("bridge", bridge), ("vlan", vlan.map(|v| v.to_string())), ("port", port)])
+                ),
+                None,
+            )?;
             print_result(conn, &v, cli_view::fdb_table);
         }
         FdbAction::Add { bridge, vlan, mac, port } => {
-            let v = call(sock, "POST", "/v1/fdb", Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "mac": mac, "port": port})))?;
-            print_result(conn, &v, |v| format!("added {} on {} in {}\n", v["added"]["mac"].as_str().unwrap_or(""), v["added"]["port"].as_str().unwrap_or(""), v["added"]["domain"].as_str().unwrap_or("")));
+            let v = call(
+                sock,
+                "POST",
+                "/v1/fdb",
+                Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "mac": mac, "port": port})),
+            )?;
+            print_result(conn, &v, |v| {
+                format!(
+                    "added {} on {} in {}\n",
+                    v["added"]["mac"].as_str().unwrap_or(""),
+                    v["added"]["port"].as_str().unwrap_or(""),
+                    v["added"]["domain"].as_str().unwrap_or("")
+                )
+            });
         }
         FdbAction::Del { bridge, vlan, mac } => {
-            let v = call(sock, "DELETE", &format!("/v1/fdb{}", query(&[("bridge", bridge), ("vlan", Some(vlan.to_string())), ("mac", Some(mac))])), None)?;
+            let v = call(
+                sock,
+                "DELETE",
+                &format!(
+                    "/v1/fdb{}",
+                    query(&[("bridge", bridge), ("vlan", Some(vlan.to_string())), ("mac", Some(mac))])
+                ),
+                None,
+            )?;
             print_result(conn, &v, |v| format!("removed {}\n", v["removed"].as_str().unwrap_or("")));
         }
         FdbAction::Flush { bridge, vlan, port } => {
-            let v = call(sock, "POST", "/v1/fdb/flush", Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "port": port})))?;
+            let v = call(
+                sock,
+                "POST",
+                "/v1/fdb/flush",
+                Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "port": port})),
+            )?;
             print_result(conn, &v, |v| format!("flushed {} entries\n", v["flushed"]));
         }
         FdbAction::Moves => {
@@ -264,7 +297,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 (None, Some(path)) => {
                     let frames = xvs_control::pcapio::read_capture(&path).map_err(|e| e.to_string())?;
                     let n = frames.len();
-                    frames.into_iter().nth(index).ok_or_else(|| format!("{}: has {n} frame(s), no index {index}", path.display()))?.data
+                    frames
+                        .into_iter()
+                        .nth(index)
+                        .ok_or_else(|| format!("{}: has {n} frame(s), no index {index}", path.display()))?
+                        .data
                 }
                 (None, None) => return Err("give --frame HEX or --pcap FILE".into()),
             };

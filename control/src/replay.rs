@@ -110,7 +110,11 @@ pub(crate) fn drive(sim: &mut SwitchSim, frames: &[Timed], mut out: impl FnMut(P
         aged_at = Some(second);
         sim.now = Nanos(ts.as_nanos() as u64);
         let mut n = 0;
-        while i < frames.len() && n < sim.batch_size && frames[i].ts.as_secs() == second && frames[i].ts - ts <= BATCH_WINDOW {
+        while i < frames.len()
+            && n < sim.batch_size
+            && frames[i].ts.as_secs() == second
+            && frames[i].ts - ts <= BATCH_WINDOW
+        {
             sim.inject(frames[i].port, &frames[i].data);
             i += 1;
             n += 1;

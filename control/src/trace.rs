@@ -57,7 +57,8 @@ pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput
     let mut log = TraceLog::default();
     sim.inject(port, frame);
     sim.run_observed(&mut log);
-    let outputs: Vec<(String, Vec<u8>)> = sim.take_all_tx().into_iter().map(|(p, f)| (port_name(&sim.plan, p.index()), f)).collect();
+    let outputs: Vec<(String, Vec<u8>)> =
+        sim.take_all_tx().into_iter().map(|(p, f)| (port_name(&sim.plan, p.index()), f)).collect();
 
     let mut lines = vec![format!("Frame: {} bytes received on port {}", frame.len(), in_port)];
     let mut steps = Vec::new();
@@ -66,11 +67,18 @@ pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput
         lines.push(format!("  {stage:<9} {text}"));
         steps.push(json!({"stage": stage, "detail": text}));
     }
-    let verdict = match (outputs.len(), log.events.iter().rev().find_map(|(_, e)| if let TraceEvent::Dropped(r) = e { Some(*r) } else { None })) {
+    let verdict = match (
+        outputs.len(),
+        log.events.iter().rev().find_map(|(_, e)| if let TraceEvent::Dropped(r) = e { Some(*r) } else { None }),
+    ) {
         (0, Some(r)) => format!("dropped: {}", r.name()),
         (0, None) => "dropped".to_string(),
-        (1, _) if !log.events.iter().any(|(_, e)| matches!(e, TraceEvent::Flood(_))) => format!("forwarded to {}", outputs[0].0),
-        (n, _) => format!("flooded to {n} port(s): {}", outputs.iter().map(|o| o.0.as_str()).collect::<Vec<_>>().join(", ")),
+        (1, _) if !log.events.iter().any(|(_, e)| matches!(e, TraceEvent::Flood(_))) => {
+            format!("forwarded to {}", outputs[0].0)
+        }
+        (n, _) => {
+            format!("flooded to {n} port(s): {}", outputs.iter().map(|o| o.0.as_str()).collect::<Vec<_>>().join(", "))
+        }
     };
     lines.push(format!("Verdict: {verdict}"));
     let json = json!({
@@ -112,7 +120,14 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
                 IngressRule::Vlan { .. } => "vlan",
             };
             let how = if tag_len > 0 { "tag consumed" } else { "untagged" };
-            ("classify", format!("port {} ({mode}, {how}) -> bridge domain {}", plan.ports[port.index()].name, plan.domain_name(bd)))
+            (
+                "classify",
+                format!(
+                    "port {} ({mode}, {how}) -> bridge domain {}",
+                    plan.ports[port.index()].name,
+                    plan.domain_name(bd)
+                ),
+            )
         }
         TraceEvent::Learned(o) => (
             "learn",
@@ -123,7 +138,9 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
                 LearnOutcome::StaticConflict => "source is a static MAC of another port".into(),
             },
         ),
-        TraceEvent::LookupHit { port } => ("forward", format!("destination learned on port {}", port_name(plan, port.index()))),
+        TraceEvent::LookupHit { port } => {
+            ("forward", format!("destination learned on port {}", port_name(plan, port.index())))
+        }
         TraceEvent::Flood(c) => (
             "forward",
             match c {
@@ -132,14 +149,15 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
                 FloodCause::UnknownUnicast => "destination unknown -> flood".into(),
             },
         ),
-        TraceEvent::Output { port, tag } => ("output", format!("port {} {}", port_name(plan, port.index()), tag_text(tag))),
+        TraceEvent::Output { port, tag } => {
+            ("output", format!("port {} {}", port_name(plan, port.index()), tag_text(tag)))
+        }
         TraceEvent::Dropped(r) => {
             let _ = in_port;
             ("drop", format!("reason {}", r.name()))
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

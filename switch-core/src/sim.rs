@@ -50,7 +50,11 @@ impl SwitchSim {
         let plan = Arc::new(ForwardingPlan::compile(spec)?);
         let writer = FdbWriter::new(&spec.fdb, &plan);
         let queue = Arc::new(LearnQueue::new(4096));
-        let pipeline = Pipeline::new(PipelineSettings::for_aging(spec.fdb.aging_secs), queue.clone(), Arc::new(WorkerCounters::default()));
+        let pipeline = Pipeline::new(
+            PipelineSettings::for_aging(spec.fdb.aging_secs),
+            queue.clone(),
+            Arc::new(WorkerCounters::default()),
+        );
         Ok(SwitchSim {
             io: MemIo::new(plan.ports.len(), chunks, SIM_CHUNK, SIM_HEADROOM),
             plan,

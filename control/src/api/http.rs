@@ -173,7 +173,12 @@ pub fn write_response<S: Write>(mut stream: S, resp: &Response) -> std::io::Resu
 }
 
 /// Client side: sends a request and reads the response.
-pub fn exchange<S: Read + Write>(mut stream: S, method: &str, target: &str, body: Option<&serde_json::Value>) -> std::io::Result<Response> {
+pub fn exchange<S: Read + Write>(
+    mut stream: S,
+    method: &str,
+    target: &str,
+    body: Option<&serde_json::Value>,
+) -> std::io::Result<Response> {
     let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default()).unwrap_or_default();
     write!(stream, "{method} {target} HTTP/1.1\r\nHost: xvs\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
     stream.write_all(&body)?;
@@ -189,7 +194,13 @@ pub fn exchange<S: Read + Write>(mut stream: S, method: &str, target: &str, body
 /// Encodes a query-string value.
 pub fn encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 

@@ -35,7 +35,10 @@ pub fn start(path: &Path, stop: Arc<AtomicBool>) -> std::io::Result<(Receiver<Ap
     if path.exists() {
         // A live switch answers; a stale socket from a crash does not.
         if UnixStream::connect(path).is_ok() {
-            return Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, format!("{} is in use by a running xvs", path.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("{} is in use by a running xvs", path.display()),
+            ));
         }
         std::fs::remove_file(path)?;
     }
@@ -66,7 +69,9 @@ fn serve(stream: UnixStream, tx: &Sender<ApiCall>) {
             if tx.send(ApiCall { request, reply }).is_err() {
                 Response::error(503, "control thread is gone")
             } else {
-                answer.recv_timeout(REPLY_TIMEOUT).unwrap_or_else(|_| Response::error(503, "control thread did not answer"))
+                answer
+                    .recv_timeout(REPLY_TIMEOUT)
+                    .unwrap_or_else(|_| Response::error(503, "control thread did not answer"))
             }
         }
         Err(e) => Response::error(400, format!("bad request: {e}")),

@@ -113,7 +113,9 @@ impl ControlPlane {
             }
             ("GET", "/v1/ports") => self.ports(),
             ("GET", "/v1/stats") => self.stats(),
-            (_, "/v1/fdb" | "/v1/fdb/flush" | "/v1/fdb/moves" | "/v1/ports" | "/v1/stats") => Response::error(405, "method not allowed"),
+            (_, "/v1/fdb" | "/v1/fdb/flush" | "/v1/fdb/moves" | "/v1/ports" | "/v1/stats") => {
+                Response::error(405, "method not allowed")
+            }
             _ => Response::error(404, format!("no route {} {}", req.method, req.path)),
         }
     }
@@ -128,12 +130,16 @@ impl ControlPlane {
             };
         };
         let b = match bridge {
-            Some(name) => plan.bridge_index(name).ok_or_else(|| Response::error(400, format!("no bridge named {name:?}")))?,
+            Some(name) => {
+                plan.bridge_index(name).ok_or_else(|| Response::error(400, format!("no bridge named {name:?}")))?
+            }
             None if plan.bridges.len() == 1 => 0,
             None => return Err(Response::error(400, "several bridges: say which with bridge=NAME")),
         };
         let vid = u16::try_from(vlan).map_err(|_| Response::error(400, format!("vlan {vlan} is outside 1..=4094")))?;
-        plan.domain(b, vid).map(Some).ok_or_else(|| Response::error(400, format!("VLAN {vid} is not used on bridge {:?}", plan.bridges[b])))
+        plan.domain(b, vid)
+            .map(Some)
+            .ok_or_else(|| Response::error(400, format!("VLAN {vid} is not used on bridge {:?}", plan.bridges[b])))
     }
 
     fn port(&self, plan: &ForwardingPlan, name: Option<&str>) -> Result<Option<PortId>, Response> {
@@ -157,7 +163,12 @@ impl ControlPlane {
             Ok(p) => p,
             Err(r) => return r,
         };
-        let entries: Vec<_> = self.writer.entries().into_iter().filter(|e| bd.is_none_or(|b| e.bd == b) && port.is_none_or(|p| e.port == p)).collect();
+        let entries: Vec<_> = self
+            .writer
+            .entries()
+            .into_iter()
+            .filter(|e| bd.is_none_or(|b| e.bd == b) && port.is_none_or(|p| e.port == p))
+            .collect();
         let rows = views::fdb_rows(&plan, &entries, self.now_secs());
         Response::json(200, &json!({ "entries": rows, "count": rows.len() }))
     }
@@ -192,10 +203,16 @@ impl ControlPlane {
             Err(r) => return r,
         };
         if plan.ports[port.index()].egress.get(bd.index()).copied().unwrap_or_default() == EgressTag::NotMember {
-            return Response::error(400, format!("port {:?} is not a member of {}", plan.ports[port.index()].name, plan.domain_name(bd)));
+            return Response::error(
+                400,
+                format!("port {:?} is not a member of {}", plan.ports[port.index()].name, plan.domain_name(bd)),
+            );
         }
         self.writer.add_static(bd, mac, port);
-        Response::json(201, &json!({ "added": { "domain": plan.domain_name(bd), "mac": mac.to_string(), "port": plan.ports[port.index()].name } }))
+        Response::json(
+            201,
+            &json!({ "added": { "domain": plan.domain_name(bd), "mac": mac.to_string(), "port": plan.ports[port.index()].name } }),
+        )
     }
 
     fn fdb_del(&mut self, req: &Request) -> Response {
@@ -259,9 +276,15 @@ impl ControlPlane {
 
     fn stats(&self) -> Response {
         let t = self.totals();
-        let workers: Vec<Value> = self.counters.iter().map(|c| Value::Object(views::counter_map(&c.snapshot()))).collect();
+        let workers: Vec<Value> =
+            self.counters.iter().map(|c| Value::Object(views::counter_map(&c.snapshot()))).collect();
         let plan = self.plan.load();
-        let ports: serde_json::Map<String, Value> = plan.ports.iter().enumerate().map(|(i, p)| (p.name.clone(), Value::Object(self.dataplane.port(i)))).collect();
+        let ports: serde_json::Map<String, Value> = plan
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), Value::Object(self.dataplane.port(i))))
+            .collect();
         Response::json(
             200,
             &json!({
@@ -292,7 +315,9 @@ pub fn describe_mode(plan: &ForwardingPlan, p: &switch_core::bridge::plan::PortP
     let list = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
     match p.ingress {
         IngressRule::Tunnel { .. } => ("dot1q-tunnel".into(), format!("s-vlan {}", list(&untagged))),
-        IngressRule::Vlan { tpid, .. } if tagged.is_empty() && untagged.len() == 1 && p.vid_to_bd.iter().all(|b| *b == BdId::NONE) => {
+        IngressRule::Vlan { tpid, .. }
+            if tagged.is_empty() && untagged.len() == 1 && p.vid_to_bd.iter().all(|b| *b == BdId::NONE) =>
+        {
             let _ = tpid;
             ("access".into(), list(&untagged))
         }
@@ -342,7 +367,11 @@ mod tests {
         let mut c = control();
         let plan = c.plan.load_full();
         let bd = plan.domain(0, 10).unwrap();
-        c.queues[0].push(LearnEvent { key: FdbKey::new(bd, "02:00:00:00:00:01".parse().unwrap()), port: PortId(0), at: 90 });
+        c.queues[0].push(LearnEvent {
+            key: FdbKey::new(bd, "02:00:00:00:00:01".parse().unwrap()),
+            port: PortId(0),
+            at: 90,
+        });
         assert_eq!(c.housekeeping(), 1);
         let r = c.handle(&req("GET", "/v1/fdb", &[], Value::Null));
         assert_eq!(r.status, 200);

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use io_afxdp::WorkerStats;
 use io_afxdp::PortSet;
+use io_afxdp::WorkerStats;
 use serde_json::{json, Value};
 use switch_core::PortId;
 
@@ -36,7 +36,12 @@ impl DataplaneStats for AfxdpStats {
         for w in &self.workers {
             t += w.port_totals(port);
             for q in w.queues.iter().filter(|q| q.port == port) {
-                modes.push(format!("q{}:{}/{}", q.queue, q.bind_mode.name(), q.xdp_mode.map(|m| m.name()).unwrap_or("-")));
+                modes.push(format!(
+                    "q{}:{}/{}",
+                    q.queue,
+                    q.bind_mode.name(),
+                    q.xdp_mode.map(|m| m.name()).unwrap_or("-")
+                ));
             }
         }
         let v = json!({

@@ -133,7 +133,11 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         .iter()
         .zip(&config.ports)
         .enumerate()
-        .map(|(i, (iface, rt))| io_afxdp::PortSpec { iface: iface.clone(), port: PortId(i as u16), queues: (0..rt.queues as u32).collect() })
+        .map(|(i, (iface, rt))| io_afxdp::PortSpec {
+            iface: iface.clone(),
+            port: PortId(i as u16),
+            queues: (0..rt.queues as u32).collect(),
+        })
         .collect();
     let portset = PortSet::open(&specs, &portset_config(config)).map_err(RunError::Afxdp)?;
     for q in portset.queue_infos() {
@@ -153,7 +157,8 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
 
     // 4. Workers.
     let settings = PipelineSettings::for_aging(config.spec.fdb.aging_secs);
-    let poll = PollConfig { idle: (config.dataplane.idle_backoff || !config.dataplane.busy_poll).then(IdleBackoff::default) };
+    let poll =
+        PollConfig { idle: (config.dataplane.idle_backoff || !config.dataplane.busy_poll).then(IdleBackoff::default) };
     let mut handles = Vec::new();
     let mut queues = Vec::new();
     let mut counters = Vec::new();
@@ -180,11 +185,18 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
 
     // 5. Control thread.
     let socket = config.control.socket.clone();
-    let (calls, api) = server::start(&socket, stop.clone()).map_err(|source| RunError::Socket { path: socket.display().to_string(), source })?;
+    let (calls, api) = server::start(&socket, stop.clone())
+        .map_err(|source| RunError::Socket { path: socket.display().to_string(), source })?;
     let dataplane = Box::new(afxdp_stats::AfxdpStats { workers: io_stats, details });
     let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
-    let mut control = ControlPlane::new(plan_swap, writer, queues, counters, dataplane, interfaces, Box::new(monotonic_now));
-    log::info!("xvs running: {} ports, {} workers, control API on {}", plan.ports.len(), handles.len(), socket.display());
+    let mut control =
+        ControlPlane::new(plan_swap, writer, queues, counters, dataplane, interfaces, Box::new(monotonic_now));
+    log::info!(
+        "xvs running: {} ports, {} workers, control API on {}",
+        plan.ports.len(),
+        handles.len(),
+        socket.display()
+    );
     ready();
     while !stop.load(Ordering::Relaxed) {
         let learned = control.housekeeping();

@@ -215,7 +215,11 @@ impl ForwardingPlan {
                                 // The config crate rejects a native VLAN outside
                                 // the allowed list; a hand-built spec still gets a
                                 // consistent plan.
-                                let tag = if *native_tagged { EgressTag::Tagged { tpid: *tpid, vid: v.0 } } else { EgressTag::Untagged };
+                                let tag = if *native_tagged {
+                                    EgressTag::Tagged { tpid: *tpid, vid: v.0 }
+                                } else {
+                                    EgressTag::Untagged
+                                };
                                 members.push((bd, tag));
                             }
                             bd
@@ -348,7 +352,12 @@ mod tests {
     #[test]
     fn static_must_be_member() {
         let mut s = spec();
-        s.fdb.static_macs.push(StaticMacSpec { bridge: 0, vlan: VlanId(20), mac: MacAddr([2, 0, 0, 0, 0, 1]), port: 0 });
+        s.fdb.static_macs.push(StaticMacSpec {
+            bridge: 0,
+            vlan: VlanId(20),
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            port: 0,
+        });
         assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::StaticNotMember { .. })));
         s.fdb.static_macs[0].port = 1;
         let plan = ForwardingPlan::compile(&s).unwrap();

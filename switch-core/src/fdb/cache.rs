@@ -57,7 +57,11 @@ impl LearnCache {
     /// A cache that reports a known MAC again after `refresh_after` seconds,
     /// so the writer can keep its last-seen time (and aging) current.
     pub fn new(refresh_after: u32) -> LearnCache {
-        LearnCache { slots: Box::new([CacheSlot::default(); SLOTS]), generation: u64::MAX, refresh_after: refresh_after.max(1) }
+        LearnCache {
+            slots: Box::new([CacheSlot::default(); SLOTS]),
+            generation: u64::MAX,
+            refresh_after: refresh_after.max(1),
+        }
     }
 
     /// Drops everything the cache knows if the table's generation moved (an
@@ -84,13 +88,22 @@ impl LearnCache {
     #[inline]
     pub fn probe(&self, key: FdbKey, port: PortId, now: u32) -> bool {
         let slot = self.slots[Self::index(key)];
-        slot.key == key.0 && slot.port_stamp as u16 == port.0 && now.wrapping_sub((slot.port_stamp >> 32) as u32) < self.refresh_after
+        slot.key == key.0
+            && slot.port_stamp as u16 == port.0
+            && now.wrapping_sub((slot.port_stamp >> 32) as u32) < self.refresh_after
     }
 
     /// The slow path after a failed [`LearnCache::probe`]: consult the shared
     /// table and report to the writer if needed.
     #[inline]
-    pub fn report(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32) -> LearnOutcome {
+    pub fn report(
+        &mut self,
+        table: &FdbTable,
+        queue: &LearnQueue,
+        key: FdbKey,
+        port: PortId,
+        now: u32,
+    ) -> LearnOutcome {
         self.learn_slow(table, queue, key, port, now, Self::index(key))
     }
 
@@ -103,7 +116,15 @@ impl LearnCache {
         self.report(table, queue, key, port, now)
     }
 
-    fn learn_slow(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32, idx: usize) -> LearnOutcome {
+    fn learn_slow(
+        &mut self,
+        table: &FdbTable,
+        queue: &LearnQueue,
+        key: FdbKey,
+        port: PortId,
+        now: u32,
+        idx: usize,
+    ) -> LearnOutcome {
         let pack = |stamp: u32| port.0 as u64 | ((stamp as u64) << 32);
         match table.lookup(key) {
             Some(v) if v.port() == port && (v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after) => {

@@ -115,7 +115,13 @@ impl FdbTable {
     pub fn with_capacity_for(max_entries: usize) -> FdbTable {
         let cap = (max_entries.max(8) * 2).next_power_of_two();
         let slots = (0..cap).map(|_| Slot { key: AtomicU64::new(EMPTY), value: AtomicU64::new(0) }).collect();
-        FdbTable { slots, shift: 64 - cap.trailing_zeros(), mask: cap - 1, generation: Padded(AtomicU64::new(0)), live: Padded(AtomicU64::new(0)) }
+        FdbTable {
+            slots,
+            shift: 64 - cap.trailing_zeros(),
+            mask: cap - 1,
+            generation: Padded(AtomicU64::new(0)),
+            live: Padded(AtomicU64::new(0)),
+        }
     }
 
     /// Number of slots.
@@ -285,7 +291,9 @@ mod tests {
         assert_eq!(t.lookup(k(1)), None);
         assert_eq!(t.upsert(k(1), FdbValue::new(PortId(3), false, 10)), Upsert::Inserted { reused_tombstone: false });
         assert_eq!(t.lookup(k(1)).unwrap().port(), PortId(3));
-        assert!(matches!(t.upsert(k(1), FdbValue::new(PortId(4), false, 11)), Upsert::Updated(v) if v.port() == PortId(3)));
+        assert!(
+            matches!(t.upsert(k(1), FdbValue::new(PortId(4), false, 11)), Upsert::Updated(v) if v.port() == PortId(3))
+        );
         assert_eq!(t.lookup(k(1)).unwrap().last_seen(), 11);
         assert!(t.update(k(1), FdbValue::new(PortId(4), true, 12)));
         assert!(t.lookup(k(1)).unwrap().is_static());

@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use super::events::{LearnEvent, LearnQueue};
 use super::key::FdbKey;
 use super::table::{FdbTable, FdbValue, Upsert};
-use crate::bridge::{ForwardingPlan, FdbSpec};
+use crate::bridge::{FdbSpec, ForwardingPlan};
 use crate::types::{BdId, MacAddr, PortId};
 
 /// How many recent MAC moves the writer remembers for `xvs fdb moves` and
@@ -219,7 +219,8 @@ impl FdbWriter {
 
     fn apply_move(&mut self, key: FdbKey, old: FdbValue, ev: LearnEvent) {
         let st = self.moves.entry(key).or_default();
-        let mut notice = MoveNotice { bd: key.bd(), mac: key.mac(), from: old.port(), to: ev.port, at: ev.at, dampened: false };
+        let mut notice =
+            MoveNotice { bd: key.bd(), mac: key.mac(), from: old.port(), to: ev.port, at: ev.at, dampened: false };
         if st.hold_until > ev.at {
             self.stats.moves_dampened += 1;
             return; // already reported when the hold started
@@ -444,7 +445,13 @@ impl FdbWriter {
 
     /// Looks one MAC up.
     pub fn get(&self, bd: BdId, mac: MacAddr) -> Option<FdbEntryView> {
-        self.table.lookup(FdbKey::new(bd, mac)).map(|v| FdbEntryView { bd, mac, port: v.port(), is_static: v.is_static(), last_seen: v.last_seen() })
+        self.table.lookup(FdbKey::new(bd, mac)).map(|v| FdbEntryView {
+            bd,
+            mac,
+            port: v.port(),
+            is_static: v.is_static(),
+            last_seen: v.last_seen(),
+        })
     }
 
     /// Every entry, sorted by domain then MAC.
@@ -452,7 +459,13 @@ impl FdbWriter {
         let mut out: Vec<_> = self
             .table
             .entries()
-            .map(|e| FdbEntryView { bd: e.key.bd(), mac: e.key.mac(), port: e.value.port(), is_static: e.value.is_static(), last_seen: e.value.last_seen() })
+            .map(|e| FdbEntryView {
+                bd: e.key.bd(),
+                mac: e.key.mac(),
+                port: e.value.port(),
+                is_static: e.value.is_static(),
+                last_seen: e.value.last_seen(),
+            })
             .collect();
         out.sort_by_key(|e| (e.bd, e.mac));
         out
@@ -494,9 +507,20 @@ mod tests {
         let ports = limits
             .iter()
             .enumerate()
-            .map(|(i, l)| PortSpec { name: format!("p{i}"), interface: None, bridge: 0, mode: PortMode::Access { vlan: VlanId(10) }, mac_limit: *l })
+            .map(|(i, l)| PortSpec {
+                name: format!("p{i}"),
+                interface: None,
+                bridge: 0,
+                mode: PortMode::Access { vlan: VlanId(10) },
+                mac_limit: *l,
+            })
             .collect();
-        ForwardingPlan::compile(&SwitchSpec { bridges: vec![BridgeSpec { name: "br0".into() }], ports, ..Default::default() }).unwrap()
+        ForwardingPlan::compile(&SwitchSpec {
+            bridges: vec![BridgeSpec { name: "br0".into() }],
+            ports,
+            ..Default::default()
+        })
+        .unwrap()
     }
 
     fn mac(n: u32) -> MacAddr {

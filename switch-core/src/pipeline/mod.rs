@@ -66,7 +66,12 @@ pub(crate) struct Scratch {
 
 impl Default for Scratch {
     fn default() -> Self {
-        Scratch { src: [0; MAX_BURST], dst: [0; MAX_BURST], learn_miss: [false; MAX_BURST], deferred: [false; MAX_BURST] }
+        Scratch {
+            src: [0; MAX_BURST],
+            dst: [0; MAX_BURST],
+            learn_miss: [false; MAX_BURST],
+            deferred: [false; MAX_BURST],
+        }
     }
 }
 
@@ -122,8 +127,15 @@ impl Pipeline {
     /// released). `plan` and `fdb` are the snapshots the caller loaded for this
     /// batch, so every frame in it sees one consistent configuration.
     #[inline]
-    pub fn process<IO, O>(&mut self, plan: &ForwardingPlan, fdb: &FdbTable, batch: &mut Batch, io: &mut IO, now: Nanos, obs: &mut O)
-    where
+    pub fn process<IO, O>(
+        &mut self,
+        plan: &ForwardingPlan,
+        fdb: &FdbTable,
+        batch: &mut Batch,
+        io: &mut IO,
+        now: Nanos,
+        obs: &mut O,
+    ) where
         IO: FramePool + PortTx,
         O: Observer,
     {

@@ -25,7 +25,14 @@ const TAG: usize = 4;
 /// Fails with [`DropReason::NoHeadroom`] when a push has no room in front of
 /// the frame, and with [`DropReason::EgressNotMember`] for `NotMember`.
 #[inline]
-pub fn apply_egress_tag(chunk: &mut [u8], head: u16, len: u16, tag_len: u8, pcp: u8, tag: EgressTag) -> Result<(u16, u16), DropReason> {
+pub fn apply_egress_tag(
+    chunk: &mut [u8],
+    head: u16,
+    len: u16,
+    tag_len: u8,
+    pcp: u8,
+    tag: EgressTag,
+) -> Result<(u16, u16), DropReason> {
     let h = head as usize;
     if h + len as usize > chunk.len() || (len as usize) < ADDRS + tag_len as usize {
         return Err(DropReason::Truncated);
@@ -62,14 +69,23 @@ fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
 /// Sends, floods or recycles frame `i` according to its verdict. Returns
 /// true when it was forwarded to a single port.
 #[inline(always)]
-pub(super) fn output<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, i: usize, d: &PktDesc, verdict: Verdict, io: &mut IO, obs: &mut O) -> bool
+pub(super) fn output<IO, O>(
+    plan: &ForwardingPlan,
+    counters: &WorkerCounters,
+    i: usize,
+    d: &PktDesc,
+    verdict: Verdict,
+    io: &mut IO,
+    obs: &mut O,
+) -> bool
 where
     IO: FramePool + PortTx,
     O: Observer,
 {
     match verdict {
         Verdict::Forward(port) => {
-            let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
+            let tag =
+                plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
             // Untagged in, untagged out (every access-to-access frame):
             // nothing to rewrite, so the frame's bytes are not touched.
             let rewritten = if tag == EgressTag::Untagged && d.tag_len == 0 {
@@ -107,7 +123,14 @@ where
 }
 
 #[inline]
-fn drop_frame<IO: FramePool, O: Observer>(io: &mut IO, counters: &WorkerCounters, obs: &mut O, i: usize, buf: crate::port::BufId, reason: DropReason) {
+fn drop_frame<IO: FramePool, O: Observer>(
+    io: &mut IO,
+    counters: &WorkerCounters,
+    obs: &mut O,
+    i: usize,
+    buf: crate::port::BufId,
+    reason: DropReason,
+) {
     if O::ENABLED {
         obs.event(i, TraceEvent::Dropped(reason));
     }
@@ -203,7 +226,10 @@ mod tests {
     fn push_without_headroom_and_bad_bounds_fail() {
         let (mut c, _, l) = frame(false);
         c.copy_within(8..8 + l as usize, 0);
-        assert_eq!(apply_egress_tag(&mut c, 0, l, 0, 0, EgressTag::Tagged { tpid: 0x8100, vid: 1 }), Err(DropReason::NoHeadroom));
+        assert_eq!(
+            apply_egress_tag(&mut c, 0, l, 0, 0, EgressTag::Tagged { tpid: 0x8100, vid: 1 }),
+            Err(DropReason::NoHeadroom)
+        );
         assert_eq!(apply_egress_tag(&mut c, 60, 10, 0, 0, EgressTag::Untagged), Err(DropReason::Truncated));
         assert_eq!(apply_egress_tag(&mut c, 0, 13, 4, 0, EgressTag::Untagged), Err(DropReason::Truncated));
     }

@@ -35,7 +35,9 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, DropReason> {
     let dst = frame.dst_addr_u64();
     // EtherType and TCI in one load when a tag can be there.
     let (ethertype, tci, has_tci) = match bytes.get(12..16) {
-        Some(&[a, b, c, d]) if bytes.len() >= TAGGED_MIN => (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]), true),
+        Some(&[a, b, c, d]) if bytes.len() >= TAGGED_MIN => {
+            (u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]), true)
+        }
         _ => (frame.ethertype(), 0, false),
     };
     if src & GROUP_BIT != 0 {

@@ -19,7 +19,13 @@ fn mac(n: u8) -> MacAddr {
 }
 
 fn access(name: &str, vlan: u16) -> PortSpec {
-    PortSpec { name: name.into(), interface: None, bridge: 0, mode: PortMode::Access { vlan: VlanId(vlan) }, mac_limit: None }
+    PortSpec {
+        name: name.into(),
+        interface: None,
+        bridge: 0,
+        mode: PortMode::Access { vlan: VlanId(vlan) },
+        mac_limit: None,
+    }
 }
 
 fn vlans(v: &[u16]) -> VlanSet {
@@ -39,10 +45,21 @@ fn spec() -> SwitchSpec {
                 name: "trunk".into(),
                 interface: None,
                 bridge: 0,
-                mode: PortMode::Trunk { allowed: vlans(&[10, 20]), native: Some(VlanId(10)), native_tagged: false, tpid: 0x8100 },
+                mode: PortMode::Trunk {
+                    allowed: vlans(&[10, 20]),
+                    native: Some(VlanId(10)),
+                    native_tagged: false,
+                    tpid: 0x8100,
+                },
                 mac_limit: None,
             },
-            PortSpec { name: "cust".into(), interface: None, bridge: 0, mode: PortMode::Dot1qTunnel { s_vlan: VlanId(30) }, mac_limit: None },
+            PortSpec {
+                name: "cust".into(),
+                interface: None,
+                bridge: 0,
+                mode: PortMode::Dot1qTunnel { s_vlan: VlanId(30) },
+                mac_limit: None,
+            },
             PortSpec {
                 name: "prov".into(),
                 interface: None,
@@ -159,7 +176,8 @@ fn trunk_without_native_and_native_tagged() {
     assert!(sim.send(TRUNK, &eth(MacAddr::BROADCAST, mac(8), 0x0800)).is_empty());
     assert_eq!(drops(&sim, DropReason::UntaggedNotAllowed), 1);
 
-    s.ports[3].mode = PortMode::Trunk { allowed: vlans(&[10, 20]), native: Some(VlanId(10)), native_tagged: true, tpid: 0x8100 };
+    s.ports[3].mode =
+        PortMode::Trunk { allowed: vlans(&[10, 20]), native: Some(VlanId(10)), native_tagged: true, tpid: 0x8100 };
     let mut sim = SwitchSim::new(&s).unwrap();
     let out = sim.send(H1, &eth(MacAddr::BROADCAST, mac(1), 0x0800));
     assert_eq!(out[1], (TRUNK, tagged(MacAddr::BROADCAST, mac(1), 0x8100, 10, 0x0800)));
@@ -337,18 +355,20 @@ fn learning_works_across_many_batches_and_macs() {
 fn arb_frame() -> impl Strategy<Value = (u16, Vec<u8>)> {
     let mac = prop_oneof![Just(1u8), Just(2), Just(3), Just(5), Just(0xff)];
     let tpid = prop_oneof![Just(0x8100u16), Just(0x88a8), Just(0x0800)];
-    (0u16..6, mac.clone(), mac, tpid, 0u16..40, prop::bool::ANY, 0usize..80).prop_map(|(port, d, s, tpid, vid, double, len)| {
-        let m = |b: u8| if b == 0xff { MacAddr::BROADCAST } else { MacAddr([2, 0, 0, 0, 0, b]) };
-        let mut f = if double {
-            let mut f = tagged(m(d), m(s), tpid, vid, 0x8100);
-            f.splice(18..18, [0, 100, 0x08, 0x00]);
-            f
-        } else {
-            tagged(m(d), m(s), tpid, vid, 0x0800)
-        };
-        f.truncate(len.max(1));
-        (port, f)
-    })
+    (0u16..6, mac.clone(), mac, tpid, 0u16..40, prop::bool::ANY, 0usize..80).prop_map(
+        |(port, d, s, tpid, vid, double, len)| {
+            let m = |b: u8| if b == 0xff { MacAddr::BROADCAST } else { MacAddr([2, 0, 0, 0, 0, b]) };
+            let mut f = if double {
+                let mut f = tagged(m(d), m(s), tpid, vid, 0x8100);
+                f.splice(18..18, [0, 100, 0x08, 0x00]);
+                f
+            } else {
+                tagged(m(d), m(s), tpid, vid, 0x0800)
+            };
+            f.truncate(len.max(1));
+            (port, f)
+        },
+    )
 }
 
 proptest! {
