@@ -257,6 +257,7 @@ struct HostSpec {
 pub struct TopologyBuilder {
     hosts: Vec<HostSpec>,
     mtu: Option<u32>,
+    queues: u32,
 }
 
 impl TopologyBuilder {
@@ -266,6 +267,14 @@ impl TopologyBuilder {
     /// order, where `<n>` is the topology's number in this process.
     pub fn host(mut self, name: &str, mode: PortMode, ip: Option<&str>) -> Self {
         self.hosts.push(HostSpec { name: name.to_string(), mode, ip: ip.map(str::to_string) });
+        self
+    }
+
+    /// Gives every veth end `n` TX and `n` RX queues (default 1). The host's
+    /// stack spreads flows over its TX queues by hash, and veth delivers
+    /// each frame on the peer's RX queue of the same number.
+    pub fn queues(mut self, n: u32) -> Self {
+        self.queues = n.max(1);
         self
     }
 
@@ -281,7 +290,8 @@ impl TopologyBuilder {
         SWEEP.call_once(sweep_stale);
         let pid = std::process::id();
         let n = next_id();
-        let mut topo = Topology { hosts: Vec::new(), dir: scratch_dir(&format!("topo{n}")) };
+        let mut topo = Topology { hosts: Vec::new(), dir: scratch_dir(&format!("topo{n}")), queues: self.queues };
+        let queues = self.queues.to_string();
         for (i, spec) in self.hosts.into_iter().enumerate() {
             let ns = format!("{NS_PREFIX}{pid}-{n}-{}", spec.name);
             let sw_if = format!("{IF_PREFIX}{pid:x}{n:02x}p{i}");
@@ -304,18 +314,18 @@ impl TopologyBuilder {
                 "add",
                 &sw,
                 "numtxqueues",
-                "1",
+                &queues,
                 "numrxqueues",
-                "1",
+                &queues,
                 "type",
                 "veth",
                 "peer",
                 "name",
                 "eth0",
                 "numtxqueues",
-                "1",
+                &queues,
                 "numrxqueues",
-                "1",
+                &queues,
                 "netns",
                 &ns,
             ]);
@@ -581,12 +591,13 @@ impl Drop for Background {
 pub struct Topology {
     hosts: Vec<Host>,
     dir: PathBuf,
+    queues: u32,
 }
 
 impl Topology {
     /// Starts describing a topology.
     pub fn builder() -> TopologyBuilder {
-        TopologyBuilder { hosts: Vec::new(), mtu: None }
+        TopologyBuilder { hosts: Vec::new(), mtu: None, queues: 1 }
     }
 
     /// The host named `name`.
@@ -633,11 +644,21 @@ pub struct XvsOptions {
     pub small_rings: bool,
     /// Extra TOML appended to the file (e.g. `[[fdb.static]]` tables).
     pub extra: String,
+    /// Poll-mode workers: 1 (pinned to CPU 1) or more (pinned to CPUs
+    /// 0, 1, ...). Every port polls as many queues as the topology has.
+    pub workers: usize,
 }
 
 impl Default for XvsOptions {
     fn default() -> Self {
-        XvsOptions { idle_backoff: true, aging_secs: 300, xdp_mode: "auto", small_rings: true, extra: String::new() }
+        XvsOptions {
+            idle_backoff: true,
+            aging_secs: 300,
+            xdp_mode: "auto",
+            small_rings: true,
+            extra: String::new(),
+            workers: 1,
+        }
     }
 }
 
@@ -660,10 +681,22 @@ pub fn config_toml(topo: &Topology, opts: &XvsOptions, socket: &Path) -> String 
     if opts.small_rings {
         let _ = writeln!(s, "frames = 4096\nrx_ring = 512\ntx_ring = 512\nfill_ring = 1024\ncomp_ring = 1024");
     }
-    let _ = writeln!(s, "worker_cpus = [{}]\nidle_backoff = {}\nbusy_poll = true\n", worker_cpu(), opts.idle_backoff);
+    let cpus = if opts.workers > 1 {
+        (0..opts.workers).map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+    } else {
+        worker_cpu().to_string()
+    };
+    let _ = writeln!(s, "worker_cpus = [{cpus}]\nidle_backoff = {}\nbusy_poll = true\n", opts.idle_backoff);
     let _ = writeln!(s, "[fdb]\naging_secs = {}\n", opts.aging_secs);
     for h in topo.hosts() {
-        let _ = writeln!(s, "[[port]]\nname = \"{}\"\ninterface = \"{}\"\n{}", h.name, h.sw_if, h.mode.toml());
+        let _ = writeln!(
+            s,
+            "[[port]]\nname = \"{}\"\ninterface = \"{}\"\nqueues = {}\n{}",
+            h.name,
+            h.sw_if,
+            topo.queues,
+            h.mode.toml()
+        );
     }
     let _ = writeln!(s, "[control]\nsocket = \"{}\"\n", socket.display());
     s.push_str(&opts.extra);
