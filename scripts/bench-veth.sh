@@ -24,6 +24,7 @@
 #   PERF=1        after round 1 of each forwarder, an extra (unmeasured) 3 s run
 #                 per size under `perf record -a`; flat profiles per CPU go
 #                 to OUT's log folder as perf-FORWARDER-SIZE.txt
+#   XVS_DATAPLANE='fill_ring = 1024'   extra [dataplane] lines for xvs's config
 #   NICE=-20      nice value for the generator, the forwarders and the
 #                 ksoftirqd threads (0 to leave priorities alone)
 #
@@ -208,6 +209,7 @@ batch_size = 32
 worker_cpus = [$FWD_CPU]
 idle_backoff = false
 busy_poll = true
+${XVS_DATAPLANE:-}
 [[fdb.static]]
 vlan = 10
 mac = "$DST_MAC"
