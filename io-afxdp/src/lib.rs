@@ -43,8 +43,8 @@ pub use portset::{PortSet, QueueInfo, WorkerIo};
 pub use stats::{BindMode, PortTotals, QueueSnapshot, QueueStats, WorkerStats};
 pub use umem::HugePages;
 pub use worker::{
-    monotonic_now, run_worker, spawn_worker, stop_on_signals, IdleBackoff, PollConfig, Processor, WorkerConfig,
-    WorkerHandle,
+    monotonic_now, pin_current_off, run_worker, spawn_worker, stop_on_signals, IdleBackoff, PollConfig, Processor,
+    WorkerConfig, WorkerHandle,
 };
 pub use xdp::{
     load_xdp_drop, xdp_attach, xdp_detach, xdp_detach_all, xdp_drops, xdp_query, XdpAttachMode, XdpDropSink, XdpMode,

@@ -212,6 +212,23 @@ impl WorkerHandle {
     }
 }
 
+/// Pins the calling thread to the first CPU that no worker uses, so the
+/// control thread (and the threads it spawns, which inherit the mask) never
+/// preempts a poll-mode worker. Returns that CPU, or `None` when every CPU
+/// runs a worker (then the thread is left unpinned) or pinning failed.
+///
+/// Why: a busy-polling worker shares its CPU with nobody. Left to the
+/// scheduler, the control thread's wake-ups (and its once-a-second FDB aging
+/// sweep) land on a worker's CPU about half the time on a 2-CPU machine, and
+/// the worker's RX ring overflows while it waits (seen on the veth bench as
+/// `kernel_rx_ring_full`). OVS keeps its non-PMD threads off `pmd-cpu-mask`
+/// and DPDK its main lcore off the forwarding lcores for the same reason.
+pub fn pin_current_off(worker_cpus: &[usize]) -> Option<usize> {
+    let cores = core_affinity::get_core_ids()?;
+    let free = cores.into_iter().find(|c| !worker_cpus.contains(&c.id))?;
+    core_affinity::set_for_current(free).then_some(free.id)
+}
+
 /// Starts a worker thread that owns `io`, pinned to `cfg.core` if given.
 /// Fails if the thread cannot be created or pinned.
 pub fn spawn_worker<P: Processor>(

@@ -183,7 +183,12 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         log::info!("worker {w} pinned to CPU {}", cpus.get(w).copied().unwrap_or(0));
     }
 
-    // 5. Control thread.
+    // 5. Control thread, off the workers' CPUs (the API thread started
+    // below inherits the mask).
+    match io_afxdp::pin_current_off(&cpus) {
+        Some(c) => log::info!("control thread pinned to CPU {c}, away from the workers"),
+        None => log::warn!("every CPU runs a worker: the control thread shares them"),
+    }
     let socket = config.control.socket.clone();
     let (calls, api) = server::start(&socket, stop.clone())
         .map_err(|source| RunError::Socket { path: socket.display().to_string(), source })?;
