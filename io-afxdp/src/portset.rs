@@ -60,6 +60,22 @@ pub struct QueueInfo {
     pub umem: usize,
 }
 
+impl QueueInfo {
+    /// The description of socket `s`, at `index` in its owner's list.
+    fn of(index: usize, s: &XskQueue) -> QueueInfo {
+        QueueInfo {
+            index,
+            iface: s.iface.clone(),
+            ifindex: s.ifindex,
+            queue: s.queue,
+            port: s.port,
+            bind_mode: s.bind_mode,
+            xdp_mode: s.xdp_mode,
+            umem: s.umem,
+        }
+    }
+}
+
 /// Detaches leftover XDP programs once every socket is gone.
 struct XdpCleanup {
     /// (name, ifindex, had a program before we opened it)
@@ -236,20 +252,7 @@ impl PortSet {
 
     /// The opened queues, in index order.
     pub fn queue_infos(&self) -> Vec<QueueInfo> {
-        self.queues
-            .iter()
-            .enumerate()
-            .map(|(index, s)| QueueInfo {
-                index,
-                iface: s.iface.clone(),
-                ifindex: s.ifindex,
-                queue: s.queue,
-                port: s.port,
-                bind_mode: s.bind_mode,
-                xdp_mode: s.xdp_mode,
-                umem: s.umem,
-            })
-            .collect()
+        self.queues.iter().enumerate().map(|(index, s)| QueueInfo::of(index, s)).collect()
     }
 
     /// The bind mode obtained (of the first socket; with a shared UMEM every
@@ -472,17 +475,7 @@ impl WorkerIo {
 
     /// Description of local queue `i` (its `index` is the local one).
     pub fn queue_info(&self, i: usize) -> QueueInfo {
-        let s = &self.socks[i];
-        QueueInfo {
-            index: i,
-            iface: s.iface.clone(),
-            ifindex: s.ifindex,
-            queue: s.queue,
-            port: s.port,
-            bind_mode: s.bind_mode,
-            xdp_mode: s.xdp_mode,
-            umem: s.umem,
-        }
+        QueueInfo::of(i, &self.socks[i])
     }
 
     /// The worker's counters, for other threads to read.
@@ -538,7 +531,7 @@ impl WorkerIo {
         let qs = &self.stats.queues[i];
         let free = s.fill.nb_free(self.fill_ring) as usize;
         let queued = self.fill_ring as usize - free.min(self.fill_ring as usize);
-        let want = (self.fill_level as usize).saturating_sub(queued);
+        let mut want = (self.fill_level as usize).saturating_sub(queued);
         // Refill in batches to amortise the ring update.
         let wants = want >= self.batch_size;
         if free >= self.fill_ring as usize || (wants && pool.free_len() == 0) {
@@ -549,7 +542,6 @@ impl WorkerIo {
         if !wants || pool.free_len() == 0 {
             return;
         }
-        let mut want = want;
         while want > 0 && pool.free_len() > 0 {
             let k = want.min(self.scratch.len()).min(pool.free_len());
             for d in &mut self.scratch[..k] {
