@@ -154,6 +154,16 @@ fn ping_expect(xvs: &Xvs, from: &Host, to: &str, count: u32, extra: &[&str], wan
     }
 }
 
+/// The start of every test here: `None` (the test skips) without root;
+/// otherwise the suite's lock (held for the whole test, see the crate docs)
+/// and the start time for [`done`].
+fn root_test(test: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Instant)> {
+    if skip_unless_root(test) {
+        return None;
+    }
+    Some((serial(), Instant::now()))
+}
+
 fn done(test: &str, t0: Instant, xvs: &Xvs) {
     eprintln!("{test}: {:.1} s (switch start-up {:.2} s)", t0.elapsed().as_secs_f64(), xvs.startup.as_secs_f64());
 }
@@ -164,11 +174,7 @@ fn done(test: &str, t0: Instant, xvs: &Xvs) {
 /// worker in pure busy-poll mode; ARP (and so ping) across VLANs fails.
 #[test]
 fn ping_and_arp_within_vlan_but_not_across() {
-    if skip_unless_root("ping_and_arp_within_vlan_but_not_across") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("ping_and_arp_within_vlan_but_not_across") else { return };
     let topo = four_hosts();
     let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, ..XvsOptions::default() });
     assert_bind(&xvs, "native");
@@ -198,11 +204,7 @@ fn ping_and_arp_within_vlan_but_not_across() {
 /// static entry added with `xvs fdb add` stays.
 #[test]
 fn fdb_learns_ages_out_and_keeps_static_entries() {
-    if skip_unless_root("fdb_learns_ages_out_and_keeps_static_entries") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("fdb_learns_ages_out_and_keeps_static_entries") else { return };
     const AGING: u64 = 3;
     let topo = four_hosts();
     let xvs = Xvs::start(&topo, &XvsOptions { aging_secs: AGING as u32, ..XvsOptions::default() });
@@ -282,11 +284,7 @@ fn fdb_learns_ages_out_and_keeps_static_entries() {
 /// statically) it goes to that port only.
 #[test]
 fn unknown_unicast_floods_within_its_vlan_only() {
-    if skip_unless_root("unknown_unicast_floods_within_its_vlan_only") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("unknown_unicast_floods_within_its_vlan_only") else { return };
     let topo = Topology::builder()
         .host("h1", access(10), None)
         .host("h2", access(10), None)
@@ -356,11 +354,7 @@ fn unknown_unicast_floods_within_its_vlan_only() {
 /// switch has learned.
 #[test]
 fn vlan_isolation_between_access_ports() {
-    if skip_unless_root("vlan_isolation_between_access_ports") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("vlan_isolation_between_access_ports") else { return };
     let topo = four_hosts();
     let xvs = Xvs::start(&topo, &XvsOptions::default());
     let (h1, h2, h3, h4) = (topo.host("h1"), topo.host("h2"), topo.host("h3"), topo.host("h4"));
@@ -408,11 +402,7 @@ fn vlan_isolation_between_access_ports() {
 /// leave the trunk tagged with their VID (native VLAN untagged).
 #[test]
 fn trunk_port_tags_and_untags() {
-    if skip_unless_root("trunk_port_tags_and_untags") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("trunk_port_tags_and_untags") else { return };
     let topo = Topology::builder()
         .host("a10", access(10), None)
         .host("a20", access(20), None)
@@ -514,11 +504,7 @@ fn iperf3(topo: &Topology, client: &Host, server: &Host, extra: &[&str]) -> Valu
 /// TCP (iperf3, ~3 s) through the switch, with the default ring sizes.
 #[test]
 fn iperf3_tcp_through_the_switch() {
-    if skip_unless_root("iperf3_tcp_through_the_switch") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("iperf3_tcp_through_the_switch") else { return };
     let topo = Topology::builder()
         .host("h1", access(10), Some("10.9.0.1/24"))
         .host("h2", access(10), Some("10.9.0.2/24"))
@@ -547,15 +533,11 @@ fn iperf3_tcp_through_the_switch() {
 /// queue.
 #[test]
 fn two_workers_share_the_queues_of_multi_queue_ports() {
-    if skip_unless_root("two_workers_share_the_queues_of_multi_queue_ports") {
-        return;
-    }
     if std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) < 2 {
         eprintln!("SKIP two_workers_share_the_queues_of_multi_queue_ports: needs 2 CPUs");
         return;
     }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("two_workers_share_the_queues_of_multi_queue_ports") else { return };
     let topo = Topology::builder()
         .host("h1", access(10), Some("10.9.0.1/24"))
         .host("h2", access(10), Some("10.9.0.2/24"))
@@ -676,11 +658,7 @@ fn send_raw(h: &Host, frames: &[Vec<u8>]) {
 /// without harm, and the switch keeps forwarding.
 #[test]
 fn mtu_1500_and_largest_jumbo_in_native_mode() {
-    if skip_unless_root("mtu_1500_and_largest_jumbo_in_native_mode") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("mtu_1500_and_largest_jumbo_in_native_mode") else { return };
     let mtu = NATIVE_MAX_MTU;
     let topo = Topology::builder()
         .host("h1", access(10), Some("10.9.0.1/24"))
@@ -741,11 +719,7 @@ fn mtu_1500_and_largest_jumbo_in_native_mode() {
 /// switch keeps working.
 #[test]
 fn jumbo_limit_in_generic_xdp_mode() {
-    if skip_unless_root("jumbo_limit_in_generic_xdp_mode") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("jumbo_limit_in_generic_xdp_mode") else { return };
     let topo = Topology::builder()
         .host("h1", access(10), Some("10.9.0.1/24"))
         .host("h2", access(10), Some("10.9.0.2/24"))
@@ -777,10 +751,7 @@ fn jumbo_limit_in_generic_xdp_mode() {
 /// allows makes the native attach fail (ERANGE), so auto should fall back.
 #[test]
 fn xdp_auto_falls_back_to_generic_when_native_refuses() {
-    if skip_unless_root("xdp_auto_falls_back_to_generic_when_native_refuses") {
-        return;
-    }
-    let _serial = serial();
+    let Some((_serial, _t0)) = root_test("xdp_auto_falls_back_to_generic_when_native_refuses") else { return };
     let topo = Topology::builder()
         .host("h1", access(10), Some("10.9.0.1/24"))
         .host("h2", access(10), Some("10.9.0.2/24"))
@@ -814,11 +785,7 @@ fn unix_now() -> f64 {
 /// after the restart, and the second start attaches cleanly (no EBUSY).
 #[test]
 fn restart_while_hosts_keep_pinging() {
-    if skip_unless_root("restart_while_hosts_keep_pinging") {
-        return;
-    }
-    let _serial = serial();
-    let t0 = Instant::now();
+    let Some((_serial, t0)) = root_test("restart_while_hosts_keep_pinging") else { return };
     let topo = Topology::builder()
         .host("h1", access(10), Some("10.9.0.1/24"))
         .host("h2", access(10), Some("10.9.0.2/24"))
