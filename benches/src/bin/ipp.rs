@@ -71,8 +71,71 @@ fn mem() {
     }
 }
 
+/// Wall-clock time per packet of two cases, interleaved round by round on
+/// the same core so that drift and noise hit both alike; prints the median
+/// of each and of their per-round ratio. Not run under callgrind.
+fn scale(small: &str, large: &str, rounds: usize, batches: u64) -> ExitCode {
+    let (Some(a), Some(b)) = (scenario(small), scenario(large)) else {
+        eprintln!("unknown case");
+        return ExitCode::from(2);
+    };
+    let mut drivers = [Driver::new(a, 0x5eed), Driver::new(b, 0x5eed)];
+    for d in &mut drivers {
+        for _ in 0..WARM_PACKETS / BATCH as u64 {
+            d.step();
+        }
+    }
+    // Per round and case: ns per packet for the whole step (rx side +
+    // pipeline) and for the rx side alone (inject, then discard).
+    let mut step = [Vec::new(), Vec::new()];
+    let mut rx = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (k, d) in drivers.iter_mut().enumerate() {
+            let t = std::time::Instant::now();
+            for _ in 0..batches {
+                d.step();
+            }
+            step[k].push(t.elapsed().as_nanos() as f64 / (batches * BATCH as u64) as f64);
+            let t = std::time::Instant::now();
+            for _ in 0..batches {
+                d.inject_batch();
+                d.discard_batch();
+            }
+            rx[k].push(t.elapsed().as_nanos() as f64 / (batches * BATCH as u64) as f64);
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let ratios = |num: &dyn Fn(usize) -> f64, den: &dyn Fn(usize) -> f64| {
+        median(&(0..rounds).map(|r| num(r) / den(r)).collect::<Vec<_>>())
+    };
+    let pipe = |k: usize, r: usize| step[k][r] - rx[k][r];
+    println!("{:<10} {:>12} {:>12} {:>14}", "case", "ns/pkt step", "ns/pkt rx", "ns/pkt pipeline");
+    for (k, name) in [small, large].iter().enumerate() {
+        let p: Vec<f64> = (0..rounds).map(|r| pipe(k, r)).collect();
+        println!("{:<10} {:>12.2} {:>12.2} {:>14.2}", name, median(&step[k]), median(&rx[k]), median(&p));
+    }
+    println!(
+        "ratio {large}/{small}: {:.2} (step), {:.2} (pipeline only); median of {rounds} paired rounds of {batches} batches",
+        ratios(&|r| step[1][r], &|r| step[0][r]),
+        ratios(&|r| pipe(1, r), &|r| pipe(0, r)),
+    );
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("scale") {
+        let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
+        let (Ok(rounds), Ok(batches)) = (arg(4, "15").parse(), arg(5, "20000").parse()) else {
+            eprintln!("usage: ipp scale SMALL LARGE [rounds] [batches]");
+            return ExitCode::from(2);
+        };
+        return scale(&arg(2, "hit-1k"), &arg(3, "hit-1m"), rounds, batches);
+    }
     let Some(case) = args.get(1) else {
         eprintln!("usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood> [packets] | ipp mem");
         return ExitCode::from(2);

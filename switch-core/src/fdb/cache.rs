@@ -2,8 +2,9 @@
 //!
 //! Direct-mapped, 2048 slots of 16 bytes (32 KiB, about an L1's worth).
 //! A slot remembers "this worker last confirmed (or reported) that source key
-//! K is on port P at second S". A frame whose source hits the cache with the
-//! same port and a fresh stamp costs no shared-table access and no event,
+//! K is on port P, and needs no report before second U". A frame whose source
+//! hits the cache with the same port before U costs no shared-table access
+//! and no event,
 //! which is the common case. Everything else takes the slow path, which
 //! consults the shared table and emits at most one event per refresh
 //! interval per key.
@@ -22,8 +23,17 @@ const SHIFT: u32 = 64 - SLOTS.trailing_zeros();
 #[derive(Clone, Copy, Default)]
 struct CacheSlot {
     key: u64,
-    /// Port in bits 0-15, stamp (seconds) in bits 32-63.
-    port_stamp: u64,
+    /// Port in bits 0-15; in bits 32-63 the second from which the key is due
+    /// for a refresh report (stamp + refresh interval, so the probe compares
+    /// once instead of subtracting and comparing).
+    port_until: u64,
+}
+
+impl CacheSlot {
+    #[inline]
+    fn new(key: FdbKey, port: PortId, until: u32) -> CacheSlot {
+        CacheSlot { key: key.0, port_until: port.0 as u64 | ((until as u64) << 32) }
+    }
 }
 
 /// What the learn step concluded for one source address.
@@ -88,9 +98,8 @@ impl LearnCache {
     #[inline]
     pub fn probe(&self, key: FdbKey, port: PortId, now: u32) -> bool {
         let slot = self.slots[Self::index(key)];
-        slot.key == key.0
-            && slot.port_stamp as u16 == port.0
-            && now.wrapping_sub((slot.port_stamp >> 32) as u32) < self.refresh_after
+        // Non-short-circuit `&`: three compares, one branch at the caller.
+        (slot.key == key.0) & (slot.port_until as u16 == port.0) & (now < (slot.port_until >> 32) as u32)
     }
 
     /// The slow path after a failed [`LearnCache::probe`]: consult the shared
@@ -125,13 +134,13 @@ impl LearnCache {
         now: u32,
         idx: usize,
     ) -> LearnOutcome {
-        let pack = |stamp: u32| port.0 as u64 | ((stamp as u64) << 32);
+        let until = |stamp: u32| stamp.saturating_add(self.refresh_after);
         match table.lookup(key) {
             Some(v) if v.port() == port && (v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after) => {
                 // Confirmed fresh by the table; check again when it would be
                 // due for refresh.
                 let stamp = if v.is_static() { now } else { v.last_seen() };
-                self.slots[idx] = CacheSlot { key: key.0, port_stamp: pack(stamp) };
+                self.slots[idx] = CacheSlot::new(key, port, until(stamp));
                 return LearnOutcome::Known;
             }
             Some(v) if v.port() == port => {}
@@ -140,7 +149,7 @@ impl LearnCache {
         }
         // New, moved, or due for refresh: report once, and remember that we
         // did so the next frames from this MAC stay on the fast path.
-        self.slots[idx] = CacheSlot { key: key.0, port_stamp: pack(now) };
+        self.slots[idx] = CacheSlot::new(key, port, until(now));
         if queue.push(LearnEvent { key, port, at: now }) {
             LearnOutcome::Reported
         } else {

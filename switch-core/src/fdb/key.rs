@@ -9,7 +9,7 @@ use crate::types::{BdId, MacAddr};
 /// broadcast MAC) means "deleted"; neither can be a learned key because domain
 /// 0 is never assigned, domain 0xffff is reserved and group MACs are never
 /// learned.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Default)]
 pub struct FdbKey(pub u64);
 
 impl FdbKey {

@@ -14,6 +14,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use xvs_mem::HugeZeroed;
+
 use super::key::{fdb_hash, FdbKey};
 use crate::types::PortId;
 
@@ -70,9 +72,20 @@ pub struct Entry {
     pub value: FdbValue,
 }
 
-struct Slot {
-    key: AtomicU64,
-    value: AtomicU64,
+/// A slot: `[key, value]`. An array rather than a struct so it can live in
+/// [`HugeZeroed`] memory (all-zero is a valid, empty slot).
+type Slot = [AtomicU64; 2];
+
+/// The key word of a slot.
+#[inline(always)]
+fn key_of(slot: &Slot) -> &AtomicU64 {
+    &slot[0]
+}
+
+/// The value word of a slot.
+#[inline(always)]
+fn value_of(slot: &Slot) -> &AtomicU64 {
+    &slot[1]
 }
 
 /// Keeps the generation counter off the slots' cache lines: workers read it
@@ -82,7 +95,10 @@ struct Padded(AtomicU64);
 
 /// The shared table. See the module docs for the concurrency protocol.
 pub struct FdbTable {
-    slots: Box<[Slot]>,
+    /// On 2 MiB pages when the table is that big: a 1M-entry table spans
+    /// 32 MiB, and on 4 KiB pages nearly every random lookup would also miss
+    /// the TLB.
+    slots: HugeZeroed<Slot>,
     /// `64 - log2(capacity)`: the hash's top bits index the table.
     shift: u32,
     mask: usize,
@@ -114,7 +130,9 @@ impl FdbTable {
     /// most 1/2.
     pub fn with_capacity_for(max_entries: usize) -> FdbTable {
         let cap = (max_entries.max(8) * 2).next_power_of_two();
-        let slots = (0..cap).map(|_| Slot { key: AtomicU64::new(EMPTY), value: AtomicU64::new(0) }).collect();
+        // EMPTY is 0, so fresh zeroed memory is an empty table.
+        const _: () = assert!(EMPTY == 0);
+        let slots = HugeZeroed::new(cap);
         FdbTable {
             slots,
             shift: 64 - cap.trailing_zeros(),
@@ -143,15 +161,20 @@ impl FdbTable {
     /// while the writer works.
     #[inline]
     pub fn lookup(&self, key: FdbKey) -> Option<FdbValue> {
+        // Locals, so the slice and mask stay in registers across the
+        // Acquire loads.
+        let (slots, mask) = (self.slots.as_slice(), self.mask);
         let mut i = self.home(key);
         // The table is never full (load <= 1/2), so an EMPTY slot ends every
-        // probe chain; the bound only guards against a writer bug.
-        for _ in 0..self.slots.len() {
-            let slot = &self.slots[i];
-            let k = slot.key.load(Ordering::Acquire);
+        // probe chain; the bound (every slot once) only guards against a
+        // writer bug. `mask + 1` is the capacity, never 0.
+        let mut left = mask;
+        loop {
+            let slot = slots.get(i)?;
+            let k = key_of(slot).load(Ordering::Acquire);
             if k == key.0 {
-                let v = slot.value.load(Ordering::Acquire);
-                if slot.key.load(Ordering::Acquire) == key.0 {
+                let v = value_of(slot).load(Ordering::Acquire);
+                if key_of(slot).load(Ordering::Acquire) == key.0 {
                     return Some(FdbValue(v));
                 }
                 // Retired and reused between our loads: the key is gone from
@@ -159,16 +182,21 @@ impl FdbTable {
             } else if k == EMPTY {
                 return None;
             }
-            i = (i + 1) & self.mask;
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            i = (i + 1) & mask;
         }
-        None
     }
 
-    /// A hint for the batch prefetch pass: touch the key's home slot so the
-    /// cache miss overlaps with other packets' work.
+    /// A hint for the batch prefetch pass: start loading the key's home slot
+    /// into the caches, so the miss overlaps with other frames' work.
     #[inline]
-    pub fn touch(&self, key: FdbKey) -> u64 {
-        self.slots[self.home(key)].key.load(Ordering::Relaxed)
+    pub fn prefetch(&self, key: FdbKey) {
+        if let Some(slot) = self.slots.get(self.home(key)) {
+            xvs_mem::prefetch(slot);
+        }
     }
 
     /// The current generation: bumped whenever an entry moves or disappears,
@@ -201,9 +229,9 @@ impl FdbTable {
         let mut first_free: Option<usize> = None;
         for _ in 0..self.slots.len() {
             let slot = &self.slots[i];
-            let k = slot.key.load(Ordering::Relaxed);
+            let k = key_of(slot).load(Ordering::Relaxed);
             if k == key.0 {
-                let old = slot.value.swap(value.0, Ordering::Release);
+                let old = value_of(slot).swap(value.0, Ordering::Release);
                 return Upsert::Updated(FdbValue(old));
             }
             if k == TOMBSTONE && first_free.is_none() {
@@ -228,27 +256,27 @@ impl FdbTable {
 
     fn publish(&self, i: usize, key: FdbKey, value: FdbValue) {
         let slot = &self.slots[i];
-        slot.value.store(value.0, Ordering::Release);
-        slot.key.store(key.0, Ordering::Release);
+        value_of(slot).store(value.0, Ordering::Release);
+        key_of(slot).store(key.0, Ordering::Release);
     }
 
     /// Overwrites the value of an existing key. Single writer only.
     pub(crate) fn update(&self, key: FdbKey, value: FdbValue) -> bool {
-        matches!(self.find_slot(key), Some(i) if { self.slots[i].value.store(value.0, Ordering::Release); true })
+        matches!(self.find_slot(key), Some(i) if { value_of(&self.slots[i]).store(value.0, Ordering::Release); true })
     }
 
     /// Removes a key, leaving a tombstone. Single writer only.
     pub(crate) fn remove(&self, key: FdbKey) -> Option<FdbValue> {
         let i = self.find_slot(key)?;
-        let v = self.slots[i].value.load(Ordering::Relaxed);
-        self.slots[i].key.store(TOMBSTONE, Ordering::Release);
+        let v = value_of(&self.slots[i]).load(Ordering::Relaxed);
+        key_of(&self.slots[i]).store(TOMBSTONE, Ordering::Release);
         Some(FdbValue(v))
     }
 
     fn find_slot(&self, key: FdbKey) -> Option<usize> {
         let mut i = self.home(key);
         for _ in 0..self.slots.len() {
-            let k = self.slots[i].key.load(Ordering::Relaxed);
+            let k = key_of(&self.slots[i]).load(Ordering::Relaxed);
             if k == key.0 {
                 return Some(i);
             }
@@ -263,11 +291,11 @@ impl FdbTable {
     /// The live entry in slot `i`, if any.
     pub(crate) fn entry_at(&self, i: usize) -> Option<Entry> {
         let slot = self.slots.get(i)?;
-        let k = slot.key.load(Ordering::Acquire);
+        let k = key_of(slot).load(Ordering::Acquire);
         if k == EMPTY || k == TOMBSTONE {
             return None;
         }
-        Some(Entry { key: FdbKey(k), value: FdbValue(slot.value.load(Ordering::Acquire)) })
+        Some(Entry { key: FdbKey(k), value: FdbValue(value_of(slot).load(Ordering::Acquire)) })
     }
 
     /// Every live entry, in slot order. A snapshot only if the writer is idle.

@@ -30,12 +30,9 @@ pub struct PktDesc {
     pub pcp: u8,
 }
 
-/// What the pipeline decided for one frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// What the forward stage decided for one frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Not decided yet (the stages still run).
-    #[default]
-    Pending,
     /// Send to one port.
     Forward(PortId),
     /// Send to every member of the frame's bridge domain but the ingress port.
@@ -46,21 +43,19 @@ pub enum Verdict {
 
 /// A burst of frames moving through the stages together.
 ///
-/// Stages loop over `descs[..len]` and `verdicts[..len]`; nothing here
-/// allocates after construction.
+/// Stages loop over `descs[..len]`; nothing here allocates after
+/// construction.
 #[derive(Clone, Debug)]
 pub struct Batch {
     /// Number of valid entries.
     pub len: usize,
     /// The frames.
     pub descs: [PktDesc; MAX_BURST],
-    /// One verdict per frame.
-    pub verdicts: [Verdict; MAX_BURST],
 }
 
 impl Default for Batch {
     fn default() -> Self {
-        Batch { len: 0, descs: [PktDesc::default(); MAX_BURST], verdicts: [Verdict::Pending; MAX_BURST] }
+        Batch { len: 0, descs: [PktDesc::default(); MAX_BURST] }
     }
 }
 
@@ -89,7 +84,6 @@ impl Batch {
             return false;
         }
         self.descs[self.len] = PktDesc { buf, head, len, in_port, ..PktDesc::default() };
-        self.verdicts[self.len] = Verdict::Pending;
         self.len += 1;
         true
     }

@@ -2,23 +2,33 @@
 //! flood; a destination learned on the ingress port is dropped (the frame is
 //! already on its segment).
 
-use super::parse::GROUP_BIT;
+use super::parse::{GROUP_BIT, MAC_MASK};
 use super::trace::FloodCause;
 use super::{DropReason, Verdict};
 use crate::fdb::{FdbKey, FdbTable};
-use crate::types::{BdId, PortId};
+use crate::types::PortId;
 
-/// The forwarding decision for destination `dst` (u64 form) in `bd`, and
-/// why it floods when it does.
+/// The forwarding decision for the (domain, destination) key `dst`.
 #[inline(always)]
-pub(super) fn forward(fdb: &FdbTable, bd: BdId, dst: u64, in_port: PortId) -> (Verdict, Option<FloodCause>) {
-    if dst & GROUP_BIT != 0 {
-        let cause = if dst == 0xffff_ffff_ffff { FloodCause::Broadcast } else { FloodCause::Multicast };
-        return (Verdict::Flood, Some(cause));
+pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, in_port: PortId) -> Verdict {
+    if dst.0 & GROUP_BIT != 0 {
+        return Verdict::Flood;
     }
-    match fdb.lookup(FdbKey::from_parts(bd, dst)) {
-        Some(v) if v.port() == in_port => (Verdict::Drop(DropReason::SameSegment), None),
-        Some(v) => (Verdict::Forward(v.port()), None),
-        None => (Verdict::Flood, Some(FloodCause::UnknownUnicast)),
+    match fdb.lookup(dst) {
+        Some(v) if v.port() == in_port => Verdict::Drop(DropReason::SameSegment),
+        Some(v) => Verdict::Forward(v.port()),
+        None => Verdict::Flood,
+    }
+}
+
+/// Why [`forward`] flooded a frame with destination key `dst`.
+#[inline]
+pub(super) fn flood_cause(dst: FdbKey) -> FloodCause {
+    if dst.0 & GROUP_BIT == 0 {
+        FloodCause::UnknownUnicast
+    } else if dst.0 & MAC_MASK == MAC_MASK {
+        FloodCause::Broadcast
+    } else {
+        FloodCause::Multicast
     }
 }

@@ -3,49 +3,57 @@
 //! a source that is a static entry on another port, which is dropped as a
 //! spoof.
 //!
-//! Two halves: the ingress pass probes every source against the private
-//! learn cache (`LearnCache::probe`) and marks the misses, the common case
-//! being all hits; [`report`] then handles the misses against the shared
-//! table, after the prefetch pass has touched their slots.
+//! Two halves: ingress probes every source against the private learn cache
+//! (`LearnCache::probe`), the common case being a hit that needs nothing
+//! more; [`learn`] handles the misses against the shared table.
+//!
+//! Sources that must never be learned (group and all-zero addresses) are
+//! rejected by [`check_source`] on a learn-cache miss only: the cache holds
+//! nothing but sources that passed it, so a hit proves the check passed.
 
+use super::parse::GROUP_BIT;
 use super::trace::{Observer, TraceEvent};
-use super::{Batch, DropReason, Scratch, Verdict, WorkerCounters};
+use super::{DropReason, WorkerCounters};
 use crate::fdb::{FdbKey, FdbTable, LearnCache, LearnOutcome, LearnQueue};
+use crate::types::PortId;
 
-/// Reports the sources the ingress pass marked as learn-cache misses.
+/// Rejects source MACs that must never be learned: group addresses and
+/// 00:00:00:00:00:00 (`src` in `u64` form).
+#[inline(always)]
+pub(super) fn check_source(src: u64) -> Result<(), DropReason> {
+    if src & GROUP_BIT != 0 {
+        Err(DropReason::SrcMacMulticast)
+    } else if src == 0 {
+        Err(DropReason::SrcMacZero)
+    } else {
+        Ok(())
+    }
+}
+
+/// Learns the source `src` of frame `i`, seen on `port`, after the learn
+/// cache did not vouch for it. Fails only for a spoofed static MAC.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn report<O: Observer>(
+#[inline]
+pub(super) fn learn<O: Observer>(
     fdb: &FdbTable,
     cache: &mut LearnCache,
     queue: &LearnQueue,
     counters: &WorkerCounters,
-    batch: &mut Batch,
-    n: usize,
-    scratch: &Scratch,
+    src: FdbKey,
+    port: PortId,
     now: u32,
+    i: usize,
     obs: &mut O,
-) {
-    let mut reported = 0;
-    let mut lost = 0;
-    for (i, (d, verdict)) in batch.descs[..n].iter().zip(batch.verdicts[..n].iter_mut()).enumerate() {
-        if !scratch.learn_miss[i] || !matches!(*verdict, Verdict::Pending) {
-            continue;
-        }
-        let outcome = cache.report(fdb, queue, FdbKey::from_parts(d.bd, scratch.src[i]), d.in_port, now);
-        if O::ENABLED {
-            obs.event(i, TraceEvent::Learned(outcome));
-        }
-        match outcome {
-            LearnOutcome::Known => {}
-            LearnOutcome::Reported => reported += 1,
-            LearnOutcome::QueueFull => lost += 1,
-            LearnOutcome::StaticConflict => *verdict = Verdict::Drop(DropReason::StaticMacMove),
-        }
+) -> Result<(), DropReason> {
+    let outcome = cache.report(fdb, queue, src, port, now);
+    if O::ENABLED {
+        obs.event(i, TraceEvent::Learned(outcome));
     }
-    if reported != 0 {
-        counters.learn_events.add(reported);
+    match outcome {
+        LearnOutcome::Known => {}
+        LearnOutcome::Reported => counters.learn_events.add(1),
+        LearnOutcome::QueueFull => counters.learn_queue_full.add(1),
+        LearnOutcome::StaticConflict => return Err(DropReason::StaticMacMove),
     }
-    if lost != 0 {
-        counters.learn_queue_full.add(lost);
-    }
+    Ok(())
 }

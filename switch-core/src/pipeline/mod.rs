@@ -1,30 +1,34 @@
-//! The batch pipeline: parse → classify → learn (probe) → prefetch →
-//! learn (report) → forward/flood → output.
+//! The batch pipeline: parse → classify → learn → forward/flood → output.
 //!
-//! Each stage is a function in its own file. They are composed statically
-//! into passes over the batch:
+//! Each stage is a function in its own file, composed statically into two
+//! halves per frame:
 //!
-//! 1. ingress: [`parse`](parse) → [`classify`](classify) → learn probe
-//!    (the worker's private learn cache), per frame. A frame whose source
-//!    the cache vouches for continues straight to egress (step 4) while its
-//!    header is hot, unless the table is large (then step 2 pays off);
-//! 2. prefetch (large tables only): touch the shared-table slots the next
-//!    steps will read, for the whole batch, so their cache misses overlap;
-//! 3. learn report: learn-cache misses go to the shared table and, when new,
-//!    moved or stale, to the FDB writer's queue;
-//! 4. egress: [`forward`](forward) (destination lookup) → [`output`](output)
-//!    (tag rewrite, flood replication, send or recycle), per frame, for the
-//!    frames that waited.
+//! 1. [`ingress`]: [`parse`](parse) → [`classify`](classify) → learn-cache
+//!    probe (the worker's private cache; a miss also checks the source may
+//!    be learned at all);
+//! 2. [`finish`]: [`learn`](learn) (only on a learn-cache miss: the shared
+//!    table, and an event to the FDB writer when the source is new, moved or
+//!    stale) → [`forward`](forward) (destination lookup) →
+//!    [`output`](output) (tag rewrite, flood replication, send or recycle).
+//!
+//! and two ways to run them over a batch, chosen once per batch:
+//!
+//! * [`process_in_cache`]: the FDB's live entries fit in the CPU caches, so
+//!   each frame runs both halves in one go while its header is in registers;
+//! * [`process_prefetched`]: the FDB is far bigger than the caches (1M MACs
+//!   is 32 MiB), so every frame's ingress runs first and
+//!   [prefetches](prefetch) the table slots its lookups will read; the
+//!   second pass then finds them loaded, and the batch's cache misses
+//!   overlap instead of stalling one frame at a time.
 //!
 //! Why not one loop per stage (VPP's vectors)? A batch of 32-64 descriptors
 //! sits in L1 either way; per-stage loops only add a reload and re-check of
 //! each frame's state at every stage (measured: about a third of the
-//! instructions per packet). Batch-wide passes are kept where the whole
-//! batch matters: between the private probe and the shared-table accesses.
+//! instructions per packet). A batch-wide split is kept only where the
+//! whole batch matters: before the shared-table accesses of a large table.
 //! Nothing allocates and nothing locks.
 //!
-//! Overlays add `decap` after classify and `encap` before output; the stage
-//! list below is where they slot in.
+//! Overlays add `decap` after classify and `encap` before output.
 
 mod batch;
 mod classify;
@@ -49,30 +53,32 @@ use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable, LearnCache, LearnQueue};
 use crate::port::{FramePool, PortTx};
 use crate::types::Nanos;
+use output::drop_frame;
 
-/// Per-frame facts the ingress pass leaves for the later passes, indexed
+/// What the large-table path's first pass leaves for its second, indexed
 /// like the batch.
 #[derive(Clone, Debug)]
 pub(crate) struct Scratch {
-    /// Source MAC as u64.
-    pub src: [u64; MAX_BURST],
-    /// Destination MAC as u64.
-    pub dst: [u64; MAX_BURST],
-    /// The learn cache did not vouch for the source.
-    pub learn_miss: [bool; MAX_BURST],
-    /// Egress waits for the batch-wide passes.
-    pub deferred: [bool; MAX_BURST],
+    /// Each frame's ingress result (meaningful where `ready` has its bit).
+    pub frames: [Ingress; MAX_BURST],
 }
 
 impl Default for Scratch {
     fn default() -> Self {
-        Scratch {
-            src: [0; MAX_BURST],
-            dst: [0; MAX_BURST],
-            learn_miss: [false; MAX_BURST],
-            deferred: [false; MAX_BURST],
-        }
+        Scratch { frames: [Ingress::default(); MAX_BURST] }
     }
+}
+
+/// A frame that passed ingress: its FDB keys, and whether the learn cache
+/// vouched for its source.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ingress {
+    /// (domain, source MAC).
+    pub src: FdbKey,
+    /// (domain, destination MAC); the MAC part may be a group address.
+    pub dst: FdbKey,
+    /// The learn cache knows the source on this port and it is fresh.
+    pub known: bool,
 }
 
 /// Tunables of a worker's pipeline.
@@ -148,141 +154,154 @@ impl Pipeline {
         }
         self.counters.batches.add(1);
         self.counters.packets.add(n as u64);
-        let now_s = now.as_secs_u32();
-        // Tables whose live entries spill out of the CPU caches get the
-        // batch-wide prefetch; then every frame takes the deferred path.
-        let big_table = prefetch::wanted(fdb);
-        let mut tally = Tally::default();
+        let Pipeline { cache, queue, counters, scratch } = self;
+        let counters: &WorkerCounters = counters;
+        let ctx = Ctx { plan, fdb, queue, counters, now_s: now.as_secs_u32() };
 
-        // Pass 1: ingress (parse → classify → learn probe). A frame whose
-        // source the learn cache vouches for goes straight on to egress
-        // (forward → output); the rest wait for the batch-wide passes. All
-        // frames from one source in a batch get the same probe result, so
-        // per-source order is kept.
-        let mut deferred = 0;
-        let mut misses = 0;
-        for (i, (d, verdict)) in batch.descs[..n].iter_mut().zip(batch.verdicts[..n].iter_mut()).enumerate() {
-            *verdict = ingress(plan, &self.cache, &mut self.scratch, i, d, io, now_s, obs);
-            let miss = self.scratch.learn_miss[i];
-            misses += miss as usize;
-            let defer = matches!(*verdict, Verdict::Pending) && (miss || big_table);
-            self.scratch.deferred[i] = defer;
-            if defer {
-                deferred += 1;
-            } else {
-                egress(plan, fdb, &self.counters, &self.scratch, i, d, verdict, io, obs, &mut tally);
-            }
-        }
-        if deferred != 0 {
-            // Pass 2: overlap the shared-table cache misses of the batch.
-            if big_table {
-                prefetch::run(fdb, batch, n, &self.scratch);
-            }
-            // Pass 3: report unknown, moved or stale sources to the writer.
-            if misses != 0 {
-                learn::report(fdb, &mut self.cache, &self.queue, &self.counters, batch, n, &self.scratch, now_s, obs);
-            }
-            // Pass 4: egress for the deferred frames.
-            for (i, (d, verdict)) in batch.descs[..n].iter().zip(batch.verdicts[..n].iter_mut()).enumerate() {
-                if self.scratch.deferred[i] {
-                    egress(plan, fdb, &self.counters, &self.scratch, i, d, verdict, io, obs, &mut tally);
-                }
-            }
-        }
-        self.counters.forwarded.add(tally.forwarded);
-        if tally.unknown != 0 {
-            self.counters.unknown_unicast.add(tally.unknown);
+        let frames = &mut batch.descs[..n];
+        if prefetch::wanted(fdb) {
+            process_prefetched(ctx, cache, scratch, frames, io, obs);
+        } else {
+            process_in_cache(ctx, cache, frames, io, obs);
         }
         batch.len = 0;
     }
 }
 
-/// Per-batch counts, added to the worker's counters once per batch.
-#[derive(Default)]
-struct Tally {
-    forwarded: u64,
-    unknown: u64,
-}
-
-/// Egress for one frame: destination lookup (if still undecided), then
-/// output.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn egress<IO: FramePool + PortTx, O: Observer>(
-    plan: &ForwardingPlan,
-    fdb: &FdbTable,
-    counters: &WorkerCounters,
-    scratch: &Scratch,
-    i: usize,
-    d: &PktDesc,
-    verdict: &mut Verdict,
+/// The batch when everything its frames need is cache-resident: one pass,
+/// each frame from parse to output while its header is in registers.
+#[inline(never)]
+fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
 ) {
-    if matches!(*verdict, Verdict::Pending) {
-        let (v, flood_cause) = forward::forward(fdb, d.bd, scratch.dst[i], d.in_port);
-        if let Some(trace::FloodCause::UnknownUnicast) = flood_cause {
-            tally.unknown += 1;
+    for (i, d) in frames.iter_mut().enumerate() {
+        match ingress(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
+            Ok(f) => finish(ctx, cache, i, d, f, io, obs),
+            Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
         }
-        if O::ENABLED {
-            match (v, flood_cause) {
-                (_, Some(cause)) => obs.event(i, TraceEvent::Flood(cause)),
-                (Verdict::Forward(port), None) => obs.event(i, TraceEvent::LookupHit { port }),
-                _ => {}
-            }
-        }
-        *verdict = v;
     }
-    tally.forwarded += output::output(plan, counters, i, d, *verdict, io, obs) as u64;
 }
 
-/// Pass 1 for one frame: parse, classify, probe the learn cache. Leaves
-/// the addresses and the learn-cache verdict in `scratch`.
+/// The batch when the FDB is bigger than the caches: first ingress every
+/// frame and prefetch the slots its lookups will read, so the cache misses of
+/// the whole batch overlap; then finish the frames in order.
+#[inline(never)]
+fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    scratch: &mut Scratch,
+    frames: &mut [PktDesc],
+    io: &mut IO,
+    obs: &mut O,
+) {
+    let mut ready = 0u64;
+    for (i, d) in frames.iter_mut().enumerate() {
+        match ingress(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
+            Ok(f) => {
+                prefetch::prefetch(ctx.fdb, &f);
+                scratch.frames[i] = f;
+                ready |= 1 << i;
+            }
+            Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+        }
+    }
+    while ready != 0 {
+        let i = ready.trailing_zeros() as usize;
+        ready &= ready - 1;
+        if let (Some(d), Some(&f)) = (frames.get(i), scratch.frames.get(i)) {
+            finish(ctx, cache, i, d, f, io, obs);
+        }
+    }
+}
+
+/// What every frame of a batch shares.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    plan: &'a ForwardingPlan,
+    fdb: &'a FdbTable,
+    queue: &'a LearnQueue,
+    counters: &'a WorkerCounters,
+    now_s: u32,
+}
+
+/// Ingress for one frame: parse, classify, probe the learn cache. Sets the
+/// descriptor's domain and tag fields.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn ingress<P: FramePool, O: Observer>(
     plan: &ForwardingPlan,
     cache: &LearnCache,
-    scratch: &mut Scratch,
     i: usize,
     d: &mut PktDesc,
     io: &P,
     now_s: u32,
     obs: &mut O,
-) -> Verdict {
-    scratch.learn_miss[i] = false;
-    let Some(bytes) = io.frame(d.buf, d.head, d.len) else {
-        return Verdict::Drop(DropReason::Truncated);
-    };
+) -> Result<Ingress, DropReason> {
+    let bytes = io.frame(d.buf, d.head, d.len).ok_or(DropReason::Truncated)?;
     if O::ENABLED {
         trace_parsed(obs, i, bytes);
     }
-    let p = match parse::parse(bytes) {
-        Ok(p) => p,
-        Err(reason) => return Verdict::Drop(reason),
-    };
-    let Some(port) = plan.ports.get(d.in_port.index()) else {
-        return Verdict::Drop(DropReason::UnknownPort);
-    };
-    let c = match classify::classify(port, &p) {
-        Ok(c) => c,
-        Err(reason) => return Verdict::Drop(reason),
-    };
+    let p = parse::parse(bytes)?;
+    let port = plan.ports.get(d.in_port.index()).ok_or(DropReason::UnknownPort)?;
+    let c = classify::classify(port, &p)?;
     d.bd = c.bd;
     d.tag_len = c.tag_len;
     d.pcp = c.pcp;
-    scratch.src[i] = p.src;
-    scratch.dst[i] = p.dst;
-    let known = cache.probe(FdbKey::from_parts(c.bd, p.src), d.in_port, now_s);
-    scratch.learn_miss[i] = !known;
+    let src = FdbKey::from_parts(c.bd, p.src);
+    let known = cache.probe(src, d.in_port, now_s);
+    if !known {
+        learn::check_source(p.src)?;
+    }
     if O::ENABLED {
         obs.event(i, TraceEvent::Classified { port: d.in_port, bd: c.bd, tag_len: c.tag_len });
         if known {
             obs.event(i, TraceEvent::Learned(crate::fdb::LearnOutcome::Known));
         }
     }
-    Verdict::Pending
+    Ok(Ingress { src, dst: FdbKey::from_parts(c.bd, p.dst), known })
+}
+
+/// The rest of a frame's way: learn (when the cache did not vouch for the
+/// source), forward (destination lookup), output.
+#[inline(always)]
+fn finish<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    i: usize,
+    d: &PktDesc,
+    f: Ingress,
+    io: &mut IO,
+    obs: &mut O,
+) {
+    if !f.known {
+        if let Err(reason) = learn::learn(ctx.fdb, cache, ctx.queue, ctx.counters, f.src, d.in_port, ctx.now_s, i, obs)
+        {
+            drop_frame(io, ctx.counters, obs, i, d.buf, reason);
+            return;
+        }
+    }
+    match forward::forward(ctx.fdb, f.dst, d.in_port) {
+        Verdict::Forward(port) => {
+            if O::ENABLED {
+                obs.event(i, TraceEvent::LookupHit { port });
+            }
+            output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs);
+        }
+        Verdict::Flood => {
+            let cause = forward::flood_cause(f.dst);
+            if cause == trace::FloodCause::UnknownUnicast {
+                ctx.counters.unknown_unicast.add(1);
+            }
+            if O::ENABLED {
+                obs.event(i, TraceEvent::Flood(cause));
+            }
+            output::flood(ctx.plan, ctx.counters, i, d, io, obs);
+        }
+        Verdict::Drop(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+    }
 }
 
 /// The trace's view of a frame's header, taken before parse judges it, so a

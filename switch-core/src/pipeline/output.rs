@@ -1,12 +1,13 @@
-//! Stage 5, output: rewrite VLAN tags for each egress port, replicate floods,
-//! hand frames to the backend, and recycle drops.
+//! Stage 5, output: rewrite VLAN tags for each egress port ([`unicast`]),
+//! replicate floods ([`flood`]), hand frames to the backend, and recycle drops
+//! ([`drop_frame`]).
 //!
 //! Tag rewriting works in place in the frame's chunk: popping a tag moves the
 //! 12 address bytes forward by 4, pushing one moves them back into headroom,
 //! and re-tagging overwrites 4 bytes. The payload is never moved.
 
 use super::trace::{Observer, TraceEvent};
-use super::{DropReason, PktDesc, Verdict, WorkerCounters};
+use super::{DropReason, PktDesc, WorkerCounters};
 use crate::bridge::{EgressTag, ForwardingPlan};
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::PortId;
@@ -66,64 +67,45 @@ fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
     dst[2..4].copy_from_slice(&tci.to_be_bytes());
 }
 
-/// Sends, floods or recycles frame `i` according to its verdict. Returns
-/// true when it was forwarded to a single port.
+/// Sends frame `i` to `port`, re-tagged for that port, and counts it as
+/// forwarded (or drops and counts it).
 #[inline(always)]
-pub(super) fn output<IO, O>(
+pub(super) fn unicast<IO, O>(
     plan: &ForwardingPlan,
     counters: &WorkerCounters,
     i: usize,
     d: &PktDesc,
-    verdict: Verdict,
+    port: PortId,
     io: &mut IO,
     obs: &mut O,
-) -> bool
-where
+) where
     IO: FramePool + PortTx,
     O: Observer,
 {
-    match verdict {
-        Verdict::Forward(port) => {
-            let tag =
-                plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
-            // Untagged in, untagged out (every access-to-access frame):
-            // nothing to rewrite, so the frame's bytes are not touched.
-            let rewritten = if tag == EgressTag::Untagged && d.tag_len == 0 {
-                Ok((d.head, d.len))
-            } else {
-                apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag)
-            };
-            match rewritten {
-                Ok((head, len)) => {
-                    if O::ENABLED {
-                        obs.event(i, TraceEvent::Output { port, tag });
-                    }
-                    io.send(port, TxFrame { buf: d.buf, head, len });
-                    true
-                }
-                Err(reason) => {
-                    drop_frame(io, counters, obs, i, d.buf, reason);
-                    false
-                }
+    let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
+    // Untagged in, untagged out (every access-to-access frame): nothing to
+    // rewrite, so the frame's bytes are not touched.
+    let rewritten = if tag == EgressTag::Untagged && d.tag_len == 0 {
+        Ok((d.head, d.len))
+    } else {
+        apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag)
+    };
+    match rewritten {
+        Ok((head, len)) => {
+            if O::ENABLED {
+                obs.event(i, TraceEvent::Output { port, tag });
             }
+            // A per-worker counter: one add to a line no other core writes.
+            counters.forwarded.add(1);
+            io.send(port, TxFrame { buf: d.buf, head, len });
         }
-        Verdict::Flood => {
-            flood(plan, counters, i, d, io, obs);
-            false
-        }
-        Verdict::Drop(reason) => {
-            drop_frame(io, counters, obs, i, d.buf, reason);
-            false
-        }
-        Verdict::Pending => {
-            drop_frame(io, counters, obs, i, d.buf, DropReason::UnknownPort);
-            false
-        }
+        Err(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
     }
 }
 
+/// Counts a dropped frame under `reason` and gives its buffer back.
 #[inline]
-fn drop_frame<IO: FramePool, O: Observer>(
+pub(super) fn drop_frame<IO: FramePool, O: Observer>(
     io: &mut IO,
     counters: &WorkerCounters,
     obs: &mut O,
@@ -141,8 +123,14 @@ fn drop_frame<IO: FramePool, O: Observer>(
 /// Head-end replication within the domain, skipping the ingress port (split
 /// horizon). Every member but the last gets a copy; the last gets the
 /// original buffer, so a two-port domain floods without copying.
-fn flood<IO, O>(plan: &ForwardingPlan, counters: &WorkerCounters, i: usize, d: &PktDesc, io: &mut IO, obs: &mut O)
-where
+pub(super) fn flood<IO, O>(
+    plan: &ForwardingPlan,
+    counters: &WorkerCounters,
+    i: usize,
+    d: &PktDesc,
+    io: &mut IO,
+    obs: &mut O,
+) where
     IO: FramePool + PortTx,
     O: Observer,
 {

@@ -1,16 +1,12 @@
-//! Between learn-probe and the shared-table stages: touch the table slots
-//! the rest of the batch will read, so that with a table far bigger than the
-//! CPU caches the misses of all frames overlap instead of stalling one frame
-//! at a time (DPDK's and VPP's batch-prefetch trick).
-//!
-//! switch-core has no `unsafe`, so there is no prefetch instruction here: a
-//! plain load whose result is discarded does the same job on an out-of-order
-//! core, at the price of a few instructions per frame. Tables whose live
-//! entries fit in the caches skip the pass.
+//! For tables far bigger than the CPU caches: prefetch the table slots a
+//! frame's lookups will read as soon as its keys are known, so that the cache
+//! misses of the whole batch overlap instead of stalling one frame at a time
+//! (DPDK's and VPP's batch-prefetch trick). Tables whose live entries fit in
+//! the caches skip the first pass altogether.
 
 use super::parse::GROUP_BIT;
-use super::{Batch, Scratch, Verdict};
-use crate::fdb::{FdbKey, FdbTable};
+use super::Ingress;
+use crate::fdb::FdbTable;
 
 /// Below this many live entries (a cache line each: 1 MiB, an L2's worth)
 /// the entries in use stay cache-resident and the pass would only cost
@@ -23,18 +19,15 @@ pub(super) fn wanted(fdb: &FdbTable) -> bool {
     fdb.live_hint() >= MIN_ENTRIES
 }
 
-pub(super) fn run(fdb: &FdbTable, batch: &Batch, n: usize, scratch: &Scratch) {
-    let mut sink = 0u64;
-    for (i, (d, v)) in batch.descs[..n].iter().zip(&batch.verdicts[..n]).enumerate() {
-        if !matches!(v, Verdict::Pending) || !scratch.deferred[i] {
-            continue;
-        }
-        if scratch.learn_miss[i] {
-            sink ^= fdb.touch(FdbKey::from_parts(d.bd, scratch.src[i]));
-        }
-        if scratch.dst[i] & GROUP_BIT == 0 {
-            sink ^= fdb.touch(FdbKey::from_parts(d.bd, scratch.dst[i]));
-        }
+/// Prefetches the slots the learn step (only when the learn cache did not
+/// vouch for the source) and the destination lookup (only for unicast) will
+/// read.
+#[inline(always)]
+pub(super) fn prefetch(fdb: &FdbTable, f: &Ingress) {
+    if !f.known {
+        fdb.prefetch(f.src);
     }
-    core::hint::black_box(sink);
+    if f.dst.0 & GROUP_BIT == 0 {
+        fdb.prefetch(f.dst);
+    }
 }

@@ -53,7 +53,11 @@ impl MemIo {
             arena: vec![0; chunks * chunk_size],
             chunk_size,
             headroom,
-            free: (0..chunks as u64).rev().map(|i| BufId(i * chunk_size as u64)).collect(),
+            free: {
+                let mut free = Vec::with_capacity(chunks);
+                free.extend((0..chunks as u64).rev().map(|i| BufId(i * chunk_size as u64)));
+                free
+            },
             chunks,
             rx: VecDeque::new(),
             tx: vec![Vec::new(); ports],
@@ -130,12 +134,22 @@ impl MemIo {
 
     /// Keeps a copy of a transmitted frame (off the benchmarks' path).
     #[cold]
-    fn capture_tx(&mut self, port: PortId, frame: TxFrame) {
-        let start = frame.buf.0 as usize + frame.head as usize;
-        let bytes = self.arena.get(start..start + frame.len as usize).map(|b| b.to_vec());
+    #[inline(never)]
+    fn capture_tx(&mut self, port: PortId, buf: BufId, head: u16, len: u16) {
+        let start = buf.0 as usize + head as usize;
+        let bytes = self.arena.get(start..start + len as usize).map(|b| b.to_vec());
         self.port_stats_mut(port);
         if let Some(b) = bytes {
             self.tx[port.index()].push(b);
+        }
+    }
+
+    /// Puts a chunk back on the free list. The list was allocated for every
+    /// chunk, so the push never reallocates.
+    #[inline]
+    fn recycle(&mut self, buf: BufId) {
+        if self.free.len() < self.free.capacity() {
+            self.free.push(buf);
         }
     }
 
@@ -154,12 +168,10 @@ impl FramePool for MemIo {
 
     #[inline]
     fn frame(&self, buf: BufId, head: u16, len: u16) -> Option<&[u8]> {
-        let end = head as usize + len as usize;
-        if end > self.chunk_size {
+        if head as usize + len as usize > self.chunk_size {
             return None;
         }
-        let start = buf.0 as usize + head as usize;
-        self.arena.get(start..start + len as usize)
+        self.arena.get(buf.0 as usize + head as usize..)?.get(..len as usize)
     }
 
     fn buffer_mut(&mut self, buf: BufId) -> &mut [u8] {
@@ -174,7 +186,7 @@ impl FramePool for MemIo {
     #[inline]
     fn release(&mut self, buf: BufId) {
         debug_assert!(!self.free.contains(&buf), "double release of {buf:?}");
-        self.free.push(buf);
+        self.recycle(buf);
     }
 
     fn copy_frame(&mut self, from: BufId, to: BufId, offset: usize, len: usize) {
@@ -194,12 +206,12 @@ impl PortTx for MemIo {
     #[inline]
     fn send(&mut self, port: PortId, frame: TxFrame) {
         if self.capture {
-            self.capture_tx(port, frame);
+            self.capture_tx(port, frame.buf, frame.head, frame.len);
         }
         if let Some(s) = self.stats.get_mut(port.index()) {
             s.tx_packets += 1;
             s.tx_bytes += frame.len as u64;
         }
-        self.free.push(frame.buf);
+        self.recycle(frame.buf);
     }
 }
