@@ -359,6 +359,7 @@ mod tests {
             }
             d.step();
         }
+        d.sim.io.complete_tx();
         d.sim.pipeline.counters().snapshot()
     }
 

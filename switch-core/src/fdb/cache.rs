@@ -14,7 +14,7 @@
 
 use super::events::{LearnEvent, LearnQueue};
 use super::key::{fdb_hash, FdbKey};
-use super::table::FdbTable;
+use super::table::{FdbTable, FdbValue};
 use crate::types::PortId;
 
 const SLOTS: usize = 2048;
@@ -116,6 +116,32 @@ impl LearnCache {
         self.learn_slow(table, queue, key, port, now, Self::index(key))
     }
 
+    /// True when the table's entry `v` has the source on `port` and needs no
+    /// refresh report yet.
+    #[inline]
+    fn fresh_on(&self, v: FdbValue, port: PortId, now: u32) -> bool {
+        v.port() == port && (v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after)
+    }
+
+    /// The learn step for a table far bigger than this cache: the shared
+    /// table first (fresh and on this port: nothing to do, and the cache is
+    /// neither read nor written), then the cache, so a source already
+    /// reported is not reported again before the writer has applied it.
+    #[inline]
+    pub fn learn_table_first(
+        &mut self,
+        table: &FdbTable,
+        queue: &LearnQueue,
+        key: FdbKey,
+        port: PortId,
+        now: u32,
+    ) -> LearnOutcome {
+        match table.lookup(key) {
+            Some(v) if self.fresh_on(v, port, now) => LearnOutcome::Known,
+            _ => self.learn(table, queue, key, port, now),
+        }
+    }
+
     /// Probe and, on a miss, report: the learn step for one frame's source.
     #[inline]
     pub fn learn(&mut self, table: &FdbTable, queue: &LearnQueue, key: FdbKey, port: PortId, now: u32) -> LearnOutcome {
@@ -136,7 +162,7 @@ impl LearnCache {
     ) -> LearnOutcome {
         let until = |stamp: u32| stamp.saturating_add(self.refresh_after);
         match table.lookup(key) {
-            Some(v) if v.port() == port && (v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after) => {
+            Some(v) if self.fresh_on(v, port, now) => {
                 // Confirmed fresh by the table; check again when it would be
                 // due for refresh.
                 let stamp = if v.is_static() { now } else { v.last_seen() };

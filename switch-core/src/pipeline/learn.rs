@@ -31,10 +31,11 @@ pub(super) fn check_source(src: u64) -> Result<(), DropReason> {
 }
 
 /// Learns the source `src` of frame `i`, seen on `port`, after the learn
-/// cache did not vouch for it. Fails only for a spoofed static MAC.
+/// cache did not vouch for it (or, with `TABLE_FIRST`, was not asked: then
+/// the shared table is asked first). Fails only for a spoofed static MAC.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub(super) fn learn<O: Observer>(
+pub(super) fn learn<const TABLE_FIRST: bool, O: Observer>(
     fdb: &FdbTable,
     cache: &mut LearnCache,
     queue: &LearnQueue,
@@ -45,7 +46,11 @@ pub(super) fn learn<O: Observer>(
     i: usize,
     obs: &mut O,
 ) -> Result<(), DropReason> {
-    let outcome = cache.report(fdb, queue, src, port, now);
+    let outcome = if TABLE_FIRST {
+        cache.learn_table_first(fdb, queue, src, port, now)
+    } else {
+        cache.report(fdb, queue, src, port, now)
+    };
     if O::ENABLED {
         obs.event(i, TraceEvent::Learned(outcome));
     }

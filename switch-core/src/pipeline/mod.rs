@@ -3,21 +3,21 @@
 //! Each stage is a function in its own file, composed statically into two
 //! halves per frame:
 //!
-//! 1. [`ingress`]: [`parse`](parse) → [`classify`](classify) → learn-cache
+//! 1. `ingress`: `parse` → `classify` → learn-cache
 //!    probe (the worker's private cache; a miss also checks the source may
 //!    be learned at all);
-//! 2. [`finish`]: [`learn`](learn) (only on a learn-cache miss: the shared
+//! 2. `finish`: `learn` (only on a learn-cache miss: the shared
 //!    table, and an event to the FDB writer when the source is new, moved or
-//!    stale) → [`forward`](forward) (destination lookup) →
-//!    [`output`](output) (tag rewrite, flood replication, send or recycle).
+//!    stale) → `forward` (destination lookup) →
+//!    `output` (tag rewrite, flood replication, send or recycle).
 //!
 //! and two ways to run them over a batch, chosen once per batch:
 //!
-//! * [`process_in_cache`]: the FDB's live entries fit in the CPU caches, so
+//! * `process_in_cache`: the FDB's live entries fit in the CPU caches, so
 //!   each frame runs both halves in one go while its header is in registers;
-//! * [`process_prefetched`]: the FDB is far bigger than the caches (1M MACs
+//! * `process_prefetched`: the FDB is far bigger than the caches (1M MACs
 //!   is 32 MiB), so every frame's ingress runs first and
-//!   [prefetches](prefetch) the table slots its lookups will read; the
+//!   prefetches (`prefetch`) the table slots its lookups will read; the
 //!   second pass then finds them loaded, and the batch's cache misses
 //!   overlap instead of stalling one frame at a time.
 //!
@@ -179,8 +179,8 @@ fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
     obs: &mut O,
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
-        match ingress(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
-            Ok(f) => finish(ctx, cache, i, d, f, io, obs),
+        match ingress::<true, _, _>(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
+            Ok(f) => finish::<false, _, _>(ctx, cache, i, d, f, io, obs),
             Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
         }
     }
@@ -200,7 +200,7 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
 ) {
     let mut ready = 0u64;
     for (i, d) in frames.iter_mut().enumerate() {
-        match ingress(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
+        match ingress::<false, _, _>(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
             Ok(f) => {
                 prefetch::prefetch(ctx.fdb, &f);
                 scratch.frames[i] = f;
@@ -213,7 +213,7 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
         let i = ready.trailing_zeros() as usize;
         ready &= ready - 1;
         if let (Some(d), Some(&f)) = (frames.get(i), scratch.frames.get(i)) {
-            finish(ctx, cache, i, d, f, io, obs);
+            finish::<true, _, _>(ctx, cache, i, d, f, io, obs);
         }
     }
 }
@@ -228,10 +228,15 @@ struct Ctx<'a> {
     now_s: u32,
 }
 
-/// Ingress for one frame: parse, classify, probe the learn cache. Sets the
-/// descriptor's domain and tag fields.
+/// Ingress for one frame: parse, classify, and (with `PROBE`) probe the
+/// learn cache. Sets the descriptor's domain and tag fields.
+///
+/// Without `PROBE` the source counts as not vouched for, and [`finish`]
+/// asks the shared table first: with a table far bigger than the caches the
+/// private cache almost never holds the source, and probing it would only
+/// cost instructions.
 #[inline(always)]
-fn ingress<P: FramePool, O: Observer>(
+fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
     plan: &ForwardingPlan,
     cache: &LearnCache,
     i: usize,
@@ -251,7 +256,7 @@ fn ingress<P: FramePool, O: Observer>(
     d.tag_len = c.tag_len;
     d.pcp = c.pcp;
     let src = FdbKey::from_parts(c.bd, p.src);
-    let known = cache.probe(src, d.in_port, now_s);
+    let known = PROBE && cache.probe(src, d.in_port, now_s);
     if !known {
         learn::check_source(p.src)?;
     }
@@ -265,9 +270,11 @@ fn ingress<P: FramePool, O: Observer>(
 }
 
 /// The rest of a frame's way: learn (when the cache did not vouch for the
-/// source), forward (destination lookup), output.
+/// source), forward (destination lookup), output. With `TABLE_FIRST` the
+/// learn step asks the shared table before the learn cache (see
+/// [`ingress`]).
 #[inline(always)]
-fn finish<IO: FramePool + PortTx, O: Observer>(
+fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
     i: usize,
@@ -277,8 +284,18 @@ fn finish<IO: FramePool + PortTx, O: Observer>(
     obs: &mut O,
 ) {
     if !f.known {
-        if let Err(reason) = learn::learn(ctx.fdb, cache, ctx.queue, ctx.counters, f.src, d.in_port, ctx.now_s, i, obs)
-        {
+        let learned = learn::learn::<TABLE_FIRST, O>(
+            ctx.fdb,
+            cache,
+            ctx.queue,
+            ctx.counters,
+            f.src,
+            d.in_port,
+            ctx.now_s,
+            i,
+            obs,
+        );
+        if let Err(reason) = learned {
             drop_frame(io, ctx.counters, obs, i, d.buf, reason);
             return;
         }

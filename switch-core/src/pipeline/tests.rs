@@ -392,3 +392,45 @@ proptest! {
         prop_assert_eq!(sim.io.chunks_in_use(), 0);
     }
 }
+
+/// The large-table path (prefetch pass, shared table asked before the learn
+/// cache) keeps every rule the small-table tests above check.
+#[test]
+fn large_table_path_learns_moves_floods_and_blocks_spoofing() {
+    use crate::fdb::{FdbKey, LearnEvent};
+    let mut s = spec();
+    s.fdb.static_macs.push(StaticMacSpec { bridge: 0, vlan: VlanId(10), mac: mac(0x42), port: 1 });
+    let mut sim = SwitchSim::new(&s).unwrap();
+    let bd10 = sim.plan.domain(0, 10).unwrap();
+    // Enough filler MACs in VLAN 20 (on h3) that the pipeline takes the
+    // large-table path.
+    for n in 0..(1u64 << 15) {
+        let filler = MacAddr::from_u64(0x0600_0000_0000 | n);
+        sim.writer.apply(LearnEvent { key: FdbKey::new(sim.plan.domain(0, 20).unwrap(), filler), port: H3, at: 0 });
+    }
+    assert!(super::prefetch::wanted(&sim.writer.shared().load()));
+
+    // Unknown unicast floods in VLAN 10 only; the source is learned.
+    assert_eq!(ports(&sim.send(H1, &eth(mac(2), mac(1), 0x0800))), vec![1, 3]);
+    assert_eq!(sim.writer.get(bd10, mac(1)).unwrap().port, H1);
+    // Learned both ways: unicast, and no further learn events for known
+    // sources (table first, no report).
+    assert_eq!(ports(&sim.send(H2, &eth(mac(1), mac(2), 0x0800))), vec![0]);
+    let events = sim.pipeline.counters().snapshot().learn_events;
+    assert_eq!(ports(&sim.send(H1, &eth(mac(2), mac(1), 0x0800))), vec![1]);
+    assert_eq!(sim.pipeline.counters().snapshot().learn_events, events);
+    // A move is reported and followed.
+    sim.now = crate::Nanos::from_secs(5);
+    sim.send(TRUNK, &eth(MacAddr::BROADCAST, mac(1), 0x0800));
+    assert_eq!(sim.writer.get(bd10, mac(1)).unwrap().port, TRUNK);
+    assert_eq!(ports(&sim.send(H2, &eth(mac(1), mac(2), 0x0800))), vec![3]);
+    // Spoofing the static MAC is dropped; a bad source is dropped; a frame
+    // to its own segment is dropped.
+    assert!(sim.send(H1, &eth(mac(2), mac(0x42), 0x0800)).is_empty());
+    assert_eq!(drops(&sim, DropReason::StaticMacMove), 1);
+    assert!(sim.send(H1, &eth(mac(2), MacAddr::BROADCAST, 0x0800)).is_empty());
+    assert_eq!(drops(&sim, DropReason::SrcMacMulticast), 1);
+    assert!(sim.send(H2, &eth(mac(2), mac(7), 0x0800)).is_empty());
+    assert_eq!(drops(&sim, DropReason::SameSegment), 1);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
