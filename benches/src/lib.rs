@@ -359,7 +359,6 @@ mod tests {
             }
             d.step();
         }
-        d.sim.io.complete_tx();
         d.sim.pipeline.counters().snapshot()
     }
 

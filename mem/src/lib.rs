@@ -11,8 +11,9 @@
 //!   every random lookup also pays a page walk (two-dimensional, and much
 //!   slower, under a hypervisor); on 2 MiB pages it needs 16.
 //!
-//! This is the only crate besides `io-afxdp` with `unsafe` code, kept to the
-//! two blocks below, each with its `SAFETY` argument. `switch-core` keeps
+//! This is the only crate besides `io-afxdp` with `unsafe` code, kept to two
+//! blocks (the prefetch and the slice view) and the `Send`/`Sync` impls,
+//! each with its `SAFETY` argument. `switch-core` keeps
 //! `#![forbid(unsafe_code)]` and uses these through safe APIs.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -137,10 +138,9 @@ impl<T: ZeroValid> HugeZeroed<T> {
         if offset + bytes > map.len() {
             return None;
         }
-        // SAFETY: `offset + bytes <= map.len()`, so the range lies inside the
-        // mapping; `base + offset` is aligned for `T` (see `align_offset`).
-        let ptr = unsafe { base.add(offset) }.cast::<T>();
-        let ptr = NonNull::new(ptr)?;
+        // In bounds (`offset + bytes <= map.len()`) and aligned for `T` (see
+        // `align_offset`); `as_slice` relies on both.
+        let ptr = NonNull::new(base.wrapping_add(offset).cast::<T>())?;
         let h = HugeZeroed { ptr, len, backing: Backing::Mapped { huge_advised }, _map: Some(map), _heap: None };
         h.prefault();
         Some(h)

@@ -91,7 +91,6 @@ impl SwitchSim {
             self.pipeline.process(&self.plan, &fdb, &mut self.batch, &mut self.io, self.now, obs);
             self.writer.drain(std::slice::from_ref(&self.queue), usize::MAX);
         }
-        self.io.complete_tx();
     }
 
     /// Sends one frame through and returns what came out, per port.

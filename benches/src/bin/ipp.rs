@@ -20,14 +20,12 @@
 //! * `Pipeline::process`: parse, classify, learn (learn cache, shared-table
 //!   lookup on a learn-cache miss, learn-event push), forward (prefetch pass
 //!   and lookup), output, and the in-memory port's side of it: frame access,
-//!   `MemIo::send` (queueing the frame, a TX-ring write) and `release`;
+//!   `MemIo::send` (tx count + recycle) and `release`;
 //! * for the `learn` case only, `FdbWriter::drain` applying the batch's learn
 //!   events (the single-writer insert path).
 //!
 //! Not counted: setup and prefill, frame generation, `MemIo::inject` and
-//! `fill_batch` (the rx side, which also completes the previous batch's
-//! transmits: counting them and recycling their chunks, the work of an
-//! AF_XDP completion ring).
+//! `fill_batch` (the rx side).
 
 use std::process::ExitCode;
 
@@ -180,7 +178,6 @@ fn main() -> ExitCode {
     let c1 = d.sim.pipeline.counters().snapshot();
     let w1 = d.sim.writer.stats();
     let run = batches * BATCH as u64;
-    d.sim.io.complete_tx();
     let tx: u64 = d.sim.io.port_stats().iter().map(|s| s.tx_packets).sum();
 
     let mut problems = Vec::new();

@@ -2,13 +2,8 @@
 //! out of [`MemIo::take_tx`]. Used by unit tests, `xvs replay`, `xvs trace`
 //! and the benchmarks.
 //!
-//! It is shaped like an AF_XDP port. Chunks live in one arena, like a UMEM,
-//! so the pipeline exercises the same headroom arithmetic it does on real
-//! ports. [`PortTx::send`] only queues the frame, like a write to a TX ring;
-//! the transmit itself (capture, tx counters, recycling the chunk) happens in
-//! [`MemIo::complete_tx`], the completion ring's counterpart, which
-//! [`MemIo::fill_batch`], [`MemIo::inject`] and [`MemIo::take_tx`] run first,
-//! so callers always see every frame sent before them.
+//! Chunks live in one arena, like an AF_XDP UMEM, so the pipeline exercises
+//! the same headroom arithmetic it does on real ports.
 
 use std::collections::VecDeque;
 
@@ -39,10 +34,6 @@ pub struct MemIo {
     free: Vec<BufId>,
     chunks: usize,
     rx: VecDeque<(PortId, BufId, u16)>,
-    /// Frames sent and not yet completed. Never longer than `chunks` (each
-    /// holds a chunk), and allocated for that many, so a send never
-    /// reallocates.
-    sent: Vec<(PortId, TxFrame)>,
     tx: Vec<Vec<Vec<u8>>>,
     capture: bool,
     stats: Vec<MemPortStats>,
@@ -69,7 +60,6 @@ impl MemIo {
             },
             chunks,
             rx: VecDeque::new(),
-            sent: Vec::with_capacity(chunks),
             tx: vec![Vec::new(); ports],
             capture: true,
             stats: vec![MemPortStats::default(); ports],
@@ -90,9 +80,6 @@ impl MemIo {
             self.port_stats_mut(port).rx_no_buffer += 1;
             return false;
         }
-        if self.free.is_empty() {
-            self.complete_tx();
-        }
         let Some(buf) = self.free.pop() else {
             self.port_stats_mut(port).rx_no_buffer += 1;
             return false;
@@ -108,7 +95,6 @@ impl MemIo {
 
     /// Moves up to `max` queued frames into `batch`. Returns how many.
     pub fn fill_batch(&mut self, batch: &mut Batch, max: usize) -> usize {
-        self.complete_tx();
         batch.clear();
         while batch.len < max && !batch.is_full() {
             let Some((port, buf, len)) = self.rx.pop_front() else { break };
@@ -124,34 +110,16 @@ impl MemIo {
 
     /// Takes the frames transmitted on `port` so far.
     pub fn take_tx(&mut self, port: PortId) -> Vec<Vec<u8>> {
-        self.complete_tx();
         self.tx.get_mut(port.index()).map(std::mem::take).unwrap_or_default()
     }
 
-    /// Transmits the frames queued by [`PortTx::send`]: keeps a copy when
-    /// capturing, counts them, and recycles their chunks.
-    pub fn complete_tx(&mut self) {
-        let mut sent = std::mem::take(&mut self.sent);
-        for (port, frame) in sent.drain(..) {
-            if self.capture {
-                self.capture_tx(port, frame.buf, frame.head, frame.len);
-            }
-            if let Some(s) = self.stats.get_mut(port.index()) {
-                s.tx_packets += 1;
-                s.tx_bytes += frame.len as u64;
-            }
-            self.recycle(frame.buf);
-        }
-        self.sent = sent;
-    }
-
-    /// Per-port counters, as of the last [`MemIo::complete_tx`].
+    /// Per-port counters.
     pub fn port_stats(&self) -> &[MemPortStats] {
         &self.stats
     }
 
-    /// Chunks not free: received but unprocessed, sent but not completed,
-    /// or leaked. A test that drained everything (and completed) expects 0.
+    /// Chunks not free: received but unprocessed, or leaked. A test that
+    /// drained everything expects 0.
     pub fn chunks_in_use(&self) -> usize {
         self.chunks - self.free.len()
     }
@@ -212,9 +180,6 @@ impl FramePool for MemIo {
     }
 
     fn alloc(&mut self) -> Option<BufId> {
-        if self.free.is_empty() {
-            self.complete_tx();
-        }
         self.free.pop()
     }
 
@@ -238,14 +203,15 @@ impl FramePool for MemIo {
 }
 
 impl PortTx for MemIo {
-    /// Queues the frame for [`MemIo::complete_tx`] (a TX-ring write).
     #[inline]
     fn send(&mut self, port: PortId, frame: TxFrame) {
-        if self.sent.len() == self.sent.capacity() {
-            // Cannot happen while every queued frame holds a distinct chunk;
-            // complete rather than reallocate on the hot path.
-            self.complete_tx();
+        if self.capture {
+            self.capture_tx(port, frame.buf, frame.head, frame.len);
         }
-        self.sent.push((port, frame));
+        if let Some(s) = self.stats.get_mut(port.index()) {
+            s.tx_packets += 1;
+            s.tx_bytes += frame.len as u64;
+        }
+        self.recycle(frame.buf);
     }
 }
