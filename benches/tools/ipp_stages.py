@@ -23,9 +23,9 @@ PATTERNS = [
     (r"FdbWriter", "writer: FdbWriter drain/apply (rest)"),
     (r"ArrayQueue|LearnQueue", "learn queue (crossbeam ArrayQueue push/pop)"),
     # Learning.
-    (r"LearnCache::learn_slow|pipeline::learn::report", "learn: report pass (shared-table lookup, event push)"),
+    (r"LearnCache::(learn_slow|learn_table_first|fresh_on)|pipeline::learn::(report|learn)\b", "learn: shared-table check, event push"),
     (r"LearnCache::(probe|learn)\b|pipeline::learn::run", "learn: learn-cache probe"),
-    (r"pipeline::prefetch::run", "prefetch pass (large tables)"),
+    (r"pipeline::prefetch::|FdbTable::prefetch|xvs_mem::prefetch", "prefetch (large tables)"),
     # Ingress.
     (r"pipeline::parse::", "parse"),
     (r"pipeline::classify::", "classify"),
@@ -39,9 +39,9 @@ PATTERNS = [
     (r"pipeline::output::", "output (dispatch, egress tag lookup)"),
     # Glue.
     (r"pipeline::ingress", "ingress glue (frame bounds, scratch)"),
-    (r"pipeline::egress", "egress glue"),
+    (r"pipeline::(egress|finish)", "finish glue"),
     (r"arc_swap", "ArcSwap::load (FDB snapshot, per batch)"),
-    (r"Pipeline::process", "process (pass loops, per-batch counters, cache sync)"),
+    (r"Pipeline::process|pipeline::process_(in_cache|prefetched)", "process (pass loops, per-batch counters, cache sync)"),
 ]
 
 
