@@ -11,8 +11,9 @@
 //!   every random lookup also pays a page walk (two-dimensional, and much
 //!   slower, under a hypervisor); on 2 MiB pages it needs 16.
 //!
-//! This is the only crate besides `io-afxdp` with `unsafe` code, kept to two
-//! blocks (the prefetch and the slice view) and the `Send`/`Sync` impls,
+//! This is the only crate besides `io-afxdp` with `unsafe` code, kept to three
+//! blocks (the prefetch, the slice view and the wrapped index, which lets a
+//! hash table replace a bounds check with an AND) and the `Send`/`Sync` impls,
 //! each with its `SAFETY` argument. `switch-core` keeps
 //! `#![forbid(unsafe_code)]` and uses these through safe APIs.
 
@@ -99,6 +100,9 @@ pub enum Backing {
 pub struct HugeZeroed<T: ZeroValid> {
     ptr: NonNull<T>,
     len: usize,
+    /// The largest power of two not above `len`, minus one: `i & wrap_mask`
+    /// is below `len` for every `i`.
+    wrap_mask: usize,
     backing: Backing,
     // Keeps the mapping alive; `ptr` points into it (or into `heap`).
     _map: Option<memmap2::MmapMut>,
@@ -116,7 +120,11 @@ impl<T: ZeroValid> HugeZeroed<T> {
     /// `len` zeroed elements. Large slices are mapped on a 2 MiB boundary
     /// with `MADV_HUGEPAGE`, and every page is touched once here so the
     /// dataplane never takes a page fault on it.
+    ///
+    /// Panics if `len` is 0 (so that [`HugeZeroed::wrapped`] always has an
+    /// element to return) or the size overflows `usize`.
     pub fn new(len: usize) -> HugeZeroed<T> {
+        assert!(len > 0, "HugeZeroed needs at least one element");
         let bytes = len.checked_mul(core::mem::size_of::<T>()).expect("HugeZeroed size overflows usize");
         if bytes >= HUGE_PAGE {
             if let Some(h) = Self::mapped(len, bytes) {
@@ -125,7 +133,7 @@ impl<T: ZeroValid> HugeZeroed<T> {
         }
         let mut heap: Box<[T]> = (0..len).map(|_| T::zero()).collect();
         let ptr = NonNull::new(heap.as_mut_ptr()).unwrap_or(NonNull::dangling());
-        HugeZeroed { ptr, len, backing: Backing::Heap, _map: None, _heap: Some(heap) }
+        HugeZeroed { ptr, len, wrap_mask: wrap_mask(len), backing: Backing::Heap, _map: None, _heap: Some(heap) }
     }
 
     fn mapped(len: usize, bytes: usize) -> Option<HugeZeroed<T>> {
@@ -141,7 +149,14 @@ impl<T: ZeroValid> HugeZeroed<T> {
         // In bounds (`offset + bytes <= map.len()`) and aligned for `T` (see
         // `align_offset`); `as_slice` relies on both.
         let ptr = NonNull::new(base.wrapping_add(offset).cast::<T>())?;
-        let h = HugeZeroed { ptr, len, backing: Backing::Mapped { huge_advised }, _map: Some(map), _heap: None };
+        let h = HugeZeroed {
+            ptr,
+            len,
+            wrap_mask: wrap_mask(len),
+            backing: Backing::Mapped { huge_advised },
+            _map: Some(map),
+            _heap: None,
+        };
         h.prefault();
         Some(h)
     }
@@ -165,6 +180,20 @@ impl<T: ZeroValid> HugeZeroed<T> {
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
+    /// The element at `i & m`, where `m + 1` is the largest power of two not
+    /// above the length: for a power-of-two length (a hash table's), element
+    /// `i` modulo the length. In bounds for every `i` by construction, so a
+    /// hash-table probe costs one AND instead of a compare and a branch.
+    #[inline(always)]
+    pub fn wrapped(&self, i: usize) -> &T {
+        let i = i & self.wrap_mask;
+        debug_assert!(i < self.len);
+        // SAFETY: `wrap_mask < len` (see `wrap_mask()`; `len > 0` is checked
+        // in `new`), so `i & wrap_mask < len`: an element of the slice
+        // `as_slice` describes.
+        unsafe { &*self.ptr.as_ptr().add(i) }
+    }
+
     /// Where the memory came from.
     pub fn backing(&self) -> Backing {
         self.backing
@@ -183,6 +212,12 @@ impl<T: ZeroValid> core::fmt::Debug for HugeZeroed<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("HugeZeroed").field("len", &self.len).field("backing", &self.backing).finish()
     }
+}
+
+/// The largest power of two not above `len` (at least 1), minus one.
+fn wrap_mask(len: usize) -> usize {
+    let pow2 = if len.is_power_of_two() { len } else { len.next_power_of_two() >> 1 };
+    pow2.max(1) - 1
 }
 
 #[cfg(target_os = "linux")]
@@ -222,6 +257,32 @@ mod tests {
         assert_eq!(h[len - 1][0].load(Relaxed), u64::MAX);
         let words = HugeZeroed::<AtomicU64>::new(HUGE_PAGE / 8);
         assert_eq!(words.iter().map(|w| w.load(Relaxed)).sum::<u64>(), 0);
+    }
+
+    #[test]
+    fn wrapped_stays_in_bounds_and_wraps_power_of_two_lengths() {
+        for len in [1usize, 2, 3, 5, 8, 100, 128, 129] {
+            let h = HugeZeroed::<AtomicU64>::new(len);
+            for (i, e) in h.iter().enumerate() {
+                e.store(i as u64, Relaxed);
+            }
+            for i in [0, 1, len - 1, len, len + 1, usize::MAX / 2, usize::MAX] {
+                let v = h.wrapped(i).load(Relaxed) as usize;
+                assert!(v < len, "len {len} i {i}");
+                if len.is_power_of_two() {
+                    assert_eq!(v, i % len, "len {len} i {i}");
+                }
+            }
+        }
+        let big = HugeZeroed::<[AtomicU64; 2]>::new(HUGE_PAGE / 16 * 2);
+        big[5][0].store(9, Relaxed);
+        assert_eq!(big.wrapped(big.len() + 5)[0].load(Relaxed), 9);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least one element")]
+    fn empty_is_refused() {
+        HugeZeroed::<AtomicU64>::new(0);
     }
 
     #[test]

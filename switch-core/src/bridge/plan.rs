@@ -48,6 +48,46 @@ pub enum IngressRule {
     },
 }
 
+/// What the per-frame stages read of a port, packed into 8 bytes (the
+/// [`PortPlan`] it is derived from spans 80 bytes and several pointers):
+/// classify's [`IngressRule`], and the one domain the port sends untagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct PortTagging {
+    /// Domain of untagged (and priority-tagged) frames, or of every frame on
+    /// a dot1q-tunnel port; `BdId::NONE`: drop them.
+    pub untagged_in: BdId,
+    /// The domain whose frames the port sends untagged, when there is
+    /// exactly one (an access port's VLAN, a trunk's untagged native VLAN, a
+    /// dot1q-tunnel port's S-VLAN); otherwise `BdId::NONE`, and output reads
+    /// [`PortPlan::egress`].
+    pub untagged_out: BdId,
+    /// The TPID the port recognises, as its two wire bytes loaded
+    /// little-endian (the form parse reads the EtherType in), or
+    /// [`PortTagging::NO_TPID`], which no EtherType equals.
+    pub tpid_wire: u32,
+}
+
+impl PortTagging {
+    /// Above every 16-bit EtherType: a dot1q-tunnel port takes every frame,
+    /// tagged or not, as payload of its S-VLAN.
+    pub const NO_TPID: u32 = 1 << 16;
+
+    /// The packed form of `port`.
+    pub fn of(port: &PortPlan) -> PortTagging {
+        let (tpid_wire, untagged_in) = match port.ingress {
+            IngressRule::Vlan { tpid, untagged } => (u16::from_le_bytes(tpid.to_be_bytes()) as u32, untagged),
+            IngressRule::Tunnel { bd } => (Self::NO_TPID, bd),
+        };
+        let mut untagged = port.egress.iter().enumerate().filter(|(_, t)| **t == EgressTag::Untagged);
+        let untagged_out = match (untagged.next(), untagged.next()) {
+            (Some((bd, _)), None) => BdId(bd as u16),
+            _ => BdId::NONE,
+        };
+        PortTagging { tpid_wire, untagged_in, untagged_out }
+    }
+}
+
 /// One port of the compiled plan.
 #[derive(Clone, Debug)]
 pub struct PortPlan {
@@ -155,6 +195,9 @@ pub struct ForwardingPlan {
     /// Static FDB entries.
     pub statics: Vec<StaticEntry>,
     by_bridge_vlan: HashMap<(usize, u16), BdId>,
+    /// Per port, what classify and output read per frame (derived from
+    /// `ports`).
+    tagging: Box<[PortTagging]>,
 }
 
 /// Highest usable domain id; 0xffff is reserved by the FDB key encoding.
@@ -267,13 +310,22 @@ impl ForwardingPlan {
             statics.push(StaticEntry { bd, mac: s.mac, port: PortId(s.port as u16) });
         }
 
+        let tagging = port_plans.iter().map(PortTagging::of).collect();
         Ok(ForwardingPlan {
             ports: port_plans,
             domains,
             bridges: spec.bridges.iter().map(|b| b.name.clone()).collect(),
             statics,
             by_bridge_vlan,
+            tagging,
         })
+    }
+
+    /// Port `port`'s packed tagging, or `None` for a port the plan does not
+    /// have.
+    #[inline(always)]
+    pub fn port_tagging(&self, port: PortId) -> Option<PortTagging> {
+        self.tagging.get(port.index()).copied()
     }
 
     /// The domain of (bridge index, VLAN), if any port uses it.
@@ -347,6 +399,36 @@ mod tests {
         assert_eq!(plan.ports[2].vid_to_bd[30], BdId::NONE);
         assert_eq!(plan.ports[0].egress[bd20.index()], EgressTag::NotMember);
         assert_eq!(plan.domain_name(bd20), "br0/20");
+    }
+
+    #[test]
+    fn packed_tagging_agrees_with_the_port_plans() {
+        let mut s = spec();
+        let mut allowed = VlanSet::new();
+        allowed.insert(10);
+        s.ports
+            .push(port("tt", PortMode::Trunk { allowed, native: Some(VlanId(10)), native_tagged: true, tpid: 0x88a8 }));
+        let plan = ForwardingPlan::compile(&s).unwrap();
+        let bd = |v| plan.domain(0, v).unwrap();
+        let t = |p| plan.port_tagging(PortId(p)).unwrap();
+        // The TPID in the form parse reads it: wire bytes loaded little-endian.
+        let wire = |tpid: u16| u16::from_le_bytes(tpid.to_be_bytes()) as u32;
+        assert_eq!(t(0), PortTagging { untagged_in: bd(10), untagged_out: bd(10), tpid_wire: wire(0x8100) });
+        assert_eq!(t(1), PortTagging { untagged_in: bd(20), untagged_out: bd(20), tpid_wire: wire(0x8100) });
+        // Trunk, native VLAN 10 untagged both ways.
+        assert_eq!(t(2), PortTagging { untagged_in: bd(10), untagged_out: bd(10), tpid_wire: wire(0x8100) });
+        // dot1q-tunnel: every frame is payload of the S-VLAN.
+        assert_eq!(t(3), PortTagging { untagged_in: bd(30), untagged_out: bd(30), tpid_wire: PortTagging::NO_TPID });
+        // Native VLAN sent tagged: untagged frames come in, none go out.
+        assert_eq!(t(4), PortTagging { untagged_in: bd(10), untagged_out: BdId::NONE, tpid_wire: wire(0x88a8) });
+        assert_eq!(plan.port_tagging(PortId(5)), None);
+        // Every port's untagged_out is exactly its one Untagged egress entry.
+        for (i, p) in plan.ports.iter().enumerate() {
+            let untagged: Vec<_> = (0..p.egress.len()).filter(|&b| p.egress[b] == EgressTag::Untagged).collect();
+            let out = t(i as u16).untagged_out;
+            assert_eq!(untagged.len() == 1, out != BdId::NONE, "port {i}");
+            assert!(out == BdId::NONE || untagged == [out.index()], "port {i}");
+        }
     }
 
     #[test]

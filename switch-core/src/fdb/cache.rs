@@ -23,16 +23,16 @@ const SHIFT: u32 = 64 - SLOTS.trailing_zeros();
 #[derive(Clone, Copy, Default)]
 struct CacheSlot {
     key: u64,
-    /// Port in bits 0-15; in bits 32-63 the second from which the key is due
-    /// for a refresh report (stamp + refresh interval, so the probe compares
-    /// once instead of subtracting and comparing).
+    /// Port in bits 48-63, and in bits 0-31 the second from which the key is
+    /// due for a refresh report (stamp + refresh interval): laid out so that
+    /// [`LearnCache::probe`] checks both with one subtraction.
     port_until: u64,
 }
 
 impl CacheSlot {
     #[inline]
     fn new(key: FdbKey, port: PortId, until: u32) -> CacheSlot {
-        CacheSlot { key: key.0, port_until: port.0 as u64 | ((until as u64) << 32) }
+        CacheSlot { key: key.0, port_until: ((port.0 as u64) << 48) | until as u64 }
     }
 }
 
@@ -98,8 +98,12 @@ impl LearnCache {
     #[inline]
     pub fn probe(&self, key: FdbKey, port: PortId, now: u32) -> bool {
         let slot = self.slots[Self::index(key)];
-        // Non-short-circuit `&`: three compares, one branch at the caller.
-        (slot.key == key.0) & (slot.port_until as u16 == port.0) & (now < (slot.port_until >> 32) as u32)
+        // With `due` = port in bits 48-63 and now + 1 below, `port_until -
+        // due` is `until - now - 1` (below 2^32) exactly when the ports match
+        // and `now < until`; a different port, or `until <= now`, leaves bits
+        // 32-63 set. So: one subtraction, and one branch at the caller.
+        let due = ((port.0 as u64) << 48) | (now as u64 + 1);
+        ((slot.key ^ key.0) | (slot.port_until.wrapping_sub(due) >> 32)) == 0
     }
 
     /// The slow path after a failed [`LearnCache::probe`]: consult the shared
@@ -188,10 +192,10 @@ impl LearnCache {
 mod tests {
     use super::*;
     use crate::fdb::table::FdbValue;
-    use crate::types::BdId;
+    use crate::types::{BdId, MacAddr};
 
     fn k(n: u64) -> FdbKey {
-        FdbKey::from_parts(BdId(1), 0x0200_0000_0000 | n)
+        FdbKey::new(BdId(1), MacAddr::from_u64(0x0200_0000_0000 | n))
     }
 
     #[test]
@@ -209,6 +213,23 @@ mod tests {
         // Due for refresh: one more event.
         assert_eq!(c.learn(&t, &q, k(1), PortId(1), 110), LearnOutcome::Reported);
         assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn probe_matches_key_port_and_freshness_exactly() {
+        let mut c = LearnCache::new(10);
+        for (port, until) in [(PortId(0), 1), (PortId(7), 500), (PortId(0xffff), u32::MAX)] {
+            let slot = LearnCache::index(k(1));
+            c.slots[slot] = CacheSlot::new(k(1), port, until);
+            assert!(c.probe(k(1), port, until - 1), "{port:?} {until}");
+            assert!(c.probe(k(1), port, 0), "{port:?} {until}");
+            assert!(!c.probe(k(1), port, until), "{port:?} {until}");
+            assert!(!c.probe(k(1), port, u32::MAX), "{port:?} {until}");
+            for other in [PortId(port.0.wrapping_add(1)), PortId(port.0.wrapping_sub(1)), PortId(port.0 ^ 0x8000)] {
+                assert!(!c.probe(k(1), other, 0), "{port:?} vs {other:?}");
+            }
+            assert!(!c.probe(k(2), port, 0));
+        }
     }
 
     #[test]

@@ -5,6 +5,12 @@ use crate::types::{BdId, MacAddr};
 /// (bridge domain, MAC) packed into one word, so a slot compare is one
 /// instruction and the key fits an atomic.
 ///
+/// Layout, as little-endian bytes: the domain (2 bytes), then the MAC's six
+/// octets in wire order. That is exactly what a little-endian load of a
+/// frame's six address bytes becomes after a left shift by 16, so parse
+/// builds a key with one shift and one OR, and no byte swaps
+/// ([`FdbKey::from_wire`]).
+///
 /// Key 0 (domain 0) means "empty slot" and key `u64::MAX` (domain 0xffff,
 /// broadcast MAC) means "deleted"; neither can be a learned key because domain
 /// 0 is never assigned, domain 0xffff is reserved and group MACs are never
@@ -13,39 +19,66 @@ use crate::types::{BdId, MacAddr};
 pub struct FdbKey(pub u64);
 
 impl FdbKey {
+    /// The I/G (group) bit of the MAC: bit 0 of its first octet.
+    pub const GROUP_BIT: u64 = 1 << 16;
+
     /// Packs a key.
     #[inline]
     pub fn new(bd: BdId, mac: MacAddr) -> FdbKey {
-        FdbKey(((bd.0 as u64) << 48) | mac.to_u64())
+        let [b0, b1] = bd.0.to_le_bytes();
+        let [m0, m1, m2, m3, m4, m5] = mac.0;
+        FdbKey(u64::from_le_bytes([b0, b1, m0, m1, m2, m3, m4, m5]))
     }
 
-    /// Packs a key from a MAC already in `u64` form. The MAC must fit in
-    /// 48 bits (as [`MacAddr::to_u64`] and the Ethernet view's `*_u64`
-    /// accessors guarantee); higher bits would corrupt the domain.
-    #[inline]
-    pub fn from_parts(bd: BdId, mac48: u64) -> FdbKey {
-        debug_assert!(mac48 >> 48 == 0, "MAC wider than 48 bits");
-        FdbKey(((bd.0 as u64) << 48) | mac48)
+    /// Packs a key from `word`, a little-endian load of eight frame bytes
+    /// starting at the MAC's first octet. The two bytes after the MAC are
+    /// shifted out.
+    #[inline(always)]
+    pub fn from_wire(bd: BdId, word: u64) -> FdbKey {
+        FdbKey((word << 16) | bd.0 as u64)
     }
 
     /// The domain.
     #[inline]
     pub fn bd(self) -> BdId {
-        BdId((self.0 >> 48) as u16)
+        BdId(self.0 as u16)
     }
 
     /// The MAC.
     #[inline]
     pub fn mac(self) -> MacAddr {
-        MacAddr::from_u64(self.0)
+        let [_, _, m0, m1, m2, m3, m4, m5] = self.0.to_le_bytes();
+        MacAddr([m0, m1, m2, m3, m4, m5])
+    }
+
+    /// True for a group (multicast or broadcast) MAC.
+    #[inline(always)]
+    pub fn is_group(self) -> bool {
+        self.0 & Self::GROUP_BIT != 0
+    }
+
+    /// True for ff:ff:ff:ff:ff:ff.
+    #[inline]
+    pub fn is_broadcast(self) -> bool {
+        self.0 >> 16 == 0xffff_ffff_ffff
+    }
+
+    /// True for 00:00:00:00:00:00.
+    #[inline]
+    pub fn is_zero_mac(self) -> bool {
+        self.0 >> 16 == 0
     }
 }
 
-/// Fibonacci hashing: multiply by 2^64/phi and keep the top bits. One
-/// multiply, and the top bits mix every input bit, so sequential MACs spread.
+/// Fibonacci hashing: multiply by 2^64/phi and keep the top bits. A
+/// product's top bits depend on every input bit, but the low input bits
+/// reach them through the most carries, so the key is byte-swapped first:
+/// that puts the MAC's last octets (what differs between a NIC vendor's
+/// addresses, often sequentially) in the low bits, where the multiply spreads
+/// sequential inputs evenly over the table. One `bswap` and one multiply.
 #[inline]
 pub fn fdb_hash(key: FdbKey) -> u64 {
-    key.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    key.0.swap_bytes().wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 #[cfg(test)]
@@ -59,7 +92,15 @@ mod tests {
         assert_eq!(k.bd(), BdId(7));
         assert_eq!(k.mac(), mac);
         assert_ne!(k.0, 0);
-        assert_eq!(FdbKey::from_parts(BdId(7), mac.to_u64()), k);
-        assert_eq!(k.mac(), MacAddr::from_u64(k.0 & 0xffff_ffff_ffff));
+        // A frame's address bytes, followed by two bytes the shift drops.
+        let wire = u64::from_le_bytes([0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0xaa, 0xbb]);
+        assert_eq!(FdbKey::from_wire(BdId(7), wire), k);
+        assert!(!k.is_group() && !k.is_broadcast() && !k.is_zero_mac());
+        assert!(FdbKey::new(BdId(7), MacAddr([0x01, 0, 0x5e, 0, 0, 1])).is_group());
+        assert!(FdbKey::new(BdId(7), MacAddr([0xff; 6])).is_broadcast());
+        assert!(FdbKey::new(BdId(7), MacAddr([0; 6])).is_zero_mac());
+        // The reserved encodings cannot collide with a learnable key.
+        assert_ne!(FdbKey::new(BdId::NONE, MacAddr([0; 6])).0, k.0);
+        assert_eq!(FdbKey::new(BdId(0xffff), MacAddr([0xff; 6])).0, u64::MAX);
     }
 }

@@ -88,6 +88,16 @@ fn value_of(slot: &Slot) -> &AtomicU64 {
     &slot[1]
 }
 
+/// What one slot says about a looked-up key.
+enum Probe {
+    /// The key, with its value.
+    Found(FdbValue),
+    /// An empty slot: the key is not in the table.
+    Empty,
+    /// Another key or a tombstone: walk on.
+    Other,
+}
+
 /// Keeps the generation counter off the slots' cache lines: workers read it
 /// once per batch and the writer bumps it rarely.
 #[repr(align(128))]
@@ -159,34 +169,53 @@ impl FdbTable {
 
     /// Looks a key up. Lock-free; safe to call from any number of threads
     /// while the writer works.
-    #[inline]
+    ///
+    /// The home slot is checked inline; the collision walk is out of line.
+    /// At the table's load (at most 1/2, usually far less) most lookups end
+    /// at the home slot, and keeping the walk's loop out of the caller's
+    /// body leaves the hot path with fewer registers to juggle.
+    #[inline(always)]
     pub fn lookup(&self, key: FdbKey) -> Option<FdbValue> {
-        // Locals, so the slice and mask stay in registers across the
-        // Acquire loads.
-        let (slots, mask) = (self.slots.as_slice(), self.mask);
-        let mut i = self.home(key);
+        let home = self.home(key);
+        match Self::probe_slot(self.slots.wrapped(home), key) {
+            Probe::Found(v) => Some(v),
+            Probe::Empty => None,
+            Probe::Other => self.lookup_chain(key, home),
+        }
+    }
+
+    /// The rest of [`FdbTable::lookup`]'s walk, from the slot after `home`.
+    #[inline(never)]
+    fn lookup_chain(&self, key: FdbKey, home: usize) -> Option<FdbValue> {
         // The table is never full (load <= 1/2), so an EMPTY slot ends every
         // probe chain; the bound (every slot once) only guards against a
-        // writer bug. `mask + 1` is the capacity, never 0.
-        let mut left = mask;
-        loop {
-            let slot = slots.get(i)?;
-            let k = key_of(slot).load(Ordering::Acquire);
-            if k == key.0 {
-                let v = value_of(slot).load(Ordering::Acquire);
-                if key_of(slot).load(Ordering::Acquire) == key.0 {
-                    return Some(FdbValue(v));
-                }
-                // Retired and reused between our loads: the key is gone from
-                // this slot, keep probing.
-            } else if k == EMPTY {
-                return None;
+        // writer bug.
+        for step in 1..self.slots.len() {
+            match Self::probe_slot(self.slots.wrapped(home + step), key) {
+                Probe::Found(v) => return Some(v),
+                Probe::Empty => return None,
+                Probe::Other => {}
             }
-            if left == 0 {
-                return None;
+        }
+        None
+    }
+
+    /// One slot of a lookup's walk.
+    #[inline(always)]
+    fn probe_slot(slot: &Slot, key: FdbKey) -> Probe {
+        let k = key_of(slot).load(Ordering::Acquire);
+        if k == key.0 {
+            let v = value_of(slot).load(Ordering::Acquire);
+            // Still our key: the value belongs to it. Otherwise the slot was
+            // retired and reused between the loads: keep walking.
+            if key_of(slot).load(Ordering::Acquire) == key.0 {
+                return Probe::Found(FdbValue(v));
             }
-            left -= 1;
-            i = (i + 1) & mask;
+            Probe::Other
+        } else if k == EMPTY {
+            Probe::Empty
+        } else {
+            Probe::Other
         }
     }
 
@@ -194,9 +223,7 @@ impl FdbTable {
     /// into the caches, so the miss overlaps with other frames' work.
     #[inline]
     pub fn prefetch(&self, key: FdbKey) {
-        if let Some(slot) = self.slots.get(self.home(key)) {
-            xvs_mem::prefetch(slot);
-        }
+        xvs_mem::prefetch(self.slots.wrapped(self.home(key)));
     }
 
     /// The current generation: bumped whenever an entry moves or disappears,
@@ -310,7 +337,7 @@ mod tests {
     use crate::types::{BdId, MacAddr};
 
     fn k(n: u64) -> FdbKey {
-        FdbKey::from_parts(BdId(1), 0x0200_0000_0000 | n)
+        FdbKey::new(BdId(1), MacAddr::from_u64(0x0200_0000_0000 | n))
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! that matches no domain of its port is dropped here, so it can never reach
 //! another VLAN.
 
-use super::parse::Parsed;
+use super::parse::{self, Parsed};
 use super::DropReason;
-use crate::bridge::plan::{IngressRule, PortPlan};
-use crate::types::BdId;
+use crate::bridge::{ForwardingPlan, PortTagging};
+use crate::types::{BdId, PortId};
 
 /// The domain a frame belongs to, and the tag bytes it arrived with.
 #[derive(Clone, Copy, Debug)]
@@ -23,39 +23,44 @@ pub(super) struct Class {
 }
 
 /// Classifies one parsed frame received on `port`.
+///
+/// The common frame carries no tag the port recognises and takes the port's
+/// untagged domain: one compare on the packed [`PortTagging`]. Tagged frames
+/// read the port's VLAN array.
 #[inline(always)]
-pub(super) fn classify(port: &PortPlan, p: &Parsed) -> Result<Class, DropReason> {
-    match port.ingress {
-        IngressRule::Tunnel { bd } => Ok(Class { bd, tag_len: 0, pcp: 0 }),
-        IngressRule::Vlan { tpid, untagged } if p.ethertype == tpid => {
-            if !p.has_tci {
-                return Err(DropReason::Truncated);
-            }
-            let vid = p.tci & 0x0fff;
-            let pcp = (p.tci >> 13) as u8;
-            if vid == 0 {
-                // Priority-tagged: the frame belongs to the untagged VLAN,
-                // and its priority is kept.
-                if untagged == BdId::NONE {
-                    Err(DropReason::VlanNotAllowed)
-                } else {
-                    Ok(Class { bd: untagged, tag_len: 4, pcp })
-                }
-            } else if vid == 0x0fff {
-                Err(DropReason::ReservedVlan)
-            } else {
-                match port.vid_to_bd.get(vid as usize) {
-                    Some(&bd) if bd != BdId::NONE => Ok(Class { bd, tag_len: 4, pcp }),
-                    _ => Err(DropReason::VlanNotAllowed),
-                }
-            }
+pub(super) fn classify(plan: &ForwardingPlan, port: PortId, p: &Parsed, bytes: &[u8]) -> Result<Class, DropReason> {
+    let rule = plan.port_tagging(port).ok_or(DropReason::UnknownPort)?;
+    if p.ethertype_wire() as u32 != rule.tpid_wire {
+        return if rule.untagged_in == BdId::NONE {
+            Err(DropReason::UntaggedNotAllowed)
+        } else {
+            Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 })
+        };
+    }
+    tagged(plan, port, rule, bytes)
+}
+
+/// A frame whose outer tag the port recognises.
+#[inline]
+fn tagged(plan: &ForwardingPlan, port: PortId, rule: PortTagging, bytes: &[u8]) -> Result<Class, DropReason> {
+    let tci = parse::tci(bytes).ok_or(DropReason::Truncated)?;
+    let vid = tci & 0x0fff;
+    let pcp = (tci >> 13) as u8;
+    if vid == 0 {
+        // Priority-tagged: the frame belongs to the untagged VLAN, and its
+        // priority is kept.
+        if rule.untagged_in == BdId::NONE {
+            Err(DropReason::VlanNotAllowed)
+        } else {
+            Ok(Class { bd: rule.untagged_in, tag_len: 4, pcp })
         }
-        IngressRule::Vlan { untagged, .. } => {
-            if untagged == BdId::NONE {
-                Err(DropReason::UntaggedNotAllowed)
-            } else {
-                Ok(Class { bd: untagged, tag_len: 0, pcp: 0 })
-            }
+    } else if vid == 0x0fff {
+        Err(DropReason::ReservedVlan)
+    } else {
+        let vid_to_bd = plan.ports.get(port.index()).map(|p| &p.vid_to_bd[..]).unwrap_or(&[]);
+        match vid_to_bd.get(vid as usize) {
+            Some(&bd) if bd != BdId::NONE => Ok(Class { bd, tag_len: 4, pcp }),
+            _ => Err(DropReason::VlanNotAllowed),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! flood; a destination learned on the ingress port is dropped (the frame is
 //! already on its segment).
 
-use super::parse::{GROUP_BIT, MAC_MASK};
 use super::trace::FloodCause;
 use super::{DropReason, Verdict};
 use crate::fdb::{FdbKey, FdbTable};
@@ -11,7 +10,7 @@ use crate::types::PortId;
 /// The forwarding decision for the (domain, destination) key `dst`.
 #[inline(always)]
 pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, in_port: PortId) -> Verdict {
-    if dst.0 & GROUP_BIT != 0 {
+    if dst.is_group() {
         return Verdict::Flood;
     }
     match fdb.lookup(dst) {
@@ -24,9 +23,9 @@ pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, in_port: PortId) -> Verdict {
 /// Why [`forward`] flooded a frame with destination key `dst`.
 #[inline]
 pub(super) fn flood_cause(dst: FdbKey) -> FloodCause {
-    if dst.0 & GROUP_BIT == 0 {
+    if !dst.is_group() {
         FloodCause::UnknownUnicast
-    } else if dst.0 & MAC_MASK == MAC_MASK {
+    } else if dst.is_broadcast() {
         FloodCause::Broadcast
     } else {
         FloodCause::Multicast

@@ -11,19 +11,18 @@
 //! rejected by [`check_source`] on a learn-cache miss only: the cache holds
 //! nothing but sources that passed it, so a hit proves the check passed.
 
-use super::parse::GROUP_BIT;
 use super::trace::{Observer, TraceEvent};
 use super::{DropReason, WorkerCounters};
 use crate::fdb::{FdbKey, FdbTable, LearnCache, LearnOutcome, LearnQueue};
 use crate::types::PortId;
 
 /// Rejects source MACs that must never be learned: group addresses and
-/// 00:00:00:00:00:00 (`src` in `u64` form).
+/// 00:00:00:00:00:00.
 #[inline(always)]
-pub(super) fn check_source(src: u64) -> Result<(), DropReason> {
-    if src & GROUP_BIT != 0 {
+pub(super) fn check_source(src: FdbKey) -> Result<(), DropReason> {
+    if src.is_group() {
         Err(DropReason::SrcMacMulticast)
-    } else if src == 0 {
+    } else if src.is_zero_mac() {
         Err(DropReason::SrcMacZero)
     } else {
         Ok(())

@@ -250,15 +250,14 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
         trace_parsed(obs, i, bytes);
     }
     let p = parse::parse(bytes)?;
-    let port = plan.ports.get(d.in_port.index()).ok_or(DropReason::UnknownPort)?;
-    let c = classify::classify(port, &p)?;
+    let c = classify::classify(plan, d.in_port, &p, bytes)?;
     d.bd = c.bd;
     d.tag_len = c.tag_len;
     d.pcp = c.pcp;
-    let src = FdbKey::from_parts(c.bd, p.src);
+    let src = p.src_key(c.bd);
     let known = PROBE && cache.probe(src, d.in_port, now_s);
     if !known {
-        learn::check_source(p.src)?;
+        learn::check_source(src)?;
     }
     if O::ENABLED {
         obs.event(i, TraceEvent::Classified { port: d.in_port, bd: c.bd, tag_len: c.tag_len });
@@ -266,7 +265,7 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
             obs.event(i, TraceEvent::Learned(crate::fdb::LearnOutcome::Known));
         }
     }
-    Ok(Ingress { src, dst: FdbKey::from_parts(c.bd, p.dst), known })
+    Ok(Ingress { src, dst: p.dst_key(c.bd), known })
 }
 
 /// The rest of a frame's way: learn (when the cache did not vouch for the

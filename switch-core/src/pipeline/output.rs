@@ -82,13 +82,15 @@ pub(super) fn unicast<IO, O>(
     IO: FramePool + PortTx,
     O: Observer,
 {
-    let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
     // Untagged in, untagged out (every access-to-access frame): nothing to
-    // rewrite, so the frame's bytes are not touched.
-    let rewritten = if tag == EgressTag::Untagged && d.tag_len == 0 {
-        Ok((d.head, d.len))
+    // rewrite, so the frame's bytes are not touched, and the port's packed
+    // tagging answers without the egress tag lookup.
+    let sends_untagged = plan.port_tagging(port).is_some_and(|t| t.untagged_out == d.bd);
+    let (tag, rewritten) = if d.tag_len == 0 && sends_untagged {
+        (EgressTag::Untagged, Ok((d.head, d.len)))
     } else {
-        apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag)
+        let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
+        (tag, apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag))
     };
     match rewritten {
         Ok((head, len)) => {

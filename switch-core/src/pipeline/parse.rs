@@ -3,65 +3,109 @@
 //! bridge must never forward. (Sources that must never be learned are the
 //! learn stage's business: see [`super::learn::check_source`].)
 //!
-//! The common frame (16 bytes or more) is read with three big-endian loads
-//! from one fixed-size array, which hold both MACs, the EtherType and the
-//! TCI. The rare frame of 14 or 15 bytes is
-//! zero-padded to 16 first.
+//! The common frame (16 bytes or more) is read with two little-endian loads
+//! from one fixed-size array, which hold both MACs and the EtherType: bytes 0-7 (the destination, then two source
+//! bytes) and 6-13 (the source, then the EtherType). Little-endian because
+//! that is the FDB key's byte order ([`FdbKey::from_wire`]): a key is the
+//! load shifted left by 16, with no byte swaps. The TCI is read only for a
+//! tagged frame. The rare frame of 14 or 15 bytes is zero-padded to 16
+//! first.
 
 use super::DropReason;
+use crate::fdb::FdbKey;
+use crate::types::BdId;
 use crate::wire::ethernet::{self, EthernetFrame};
 
-/// 01:80:c2:00:00:00 - 01:80:c2:00:00:0f, as the top 44 bits of a u64 MAC.
-const RESERVED_PREFIX: u64 = 0x0180_c200_0000 >> 4;
-/// The I/G (group) bit of a MAC in `u64` form: bit 0 of the first octet.
-pub(super) const GROUP_BIT: u64 = 1 << 40;
-/// The low 48 bits of a word: a MAC.
-pub(super) const MAC_MASK: u64 = 0xffff_ffff_ffff;
-/// Bytes the fast path loads: addresses, EtherType and a TCI's worth.
+/// 01:80:c2:00:00:0X, the 802.1D reserved destinations: the first four
+/// octets as a little-endian `u32`...
+const RESERVED_FIRST4: u32 = u32::from_le_bytes([0x01, 0x80, 0xc2, 0x00]);
+/// ...and octets 4 and 5 (`00`, `0X`) as a little-endian `u16`, masked.
+const RESERVED_LAST2_MASK: u16 = u16::from_le_bytes([0xff, 0xf0]);
+/// Bytes the fast path reads: addresses, EtherType and a TCI's worth.
 const FAST_LEN: usize = ethernet::HEADER_LEN + 2;
 /// A tag is usable only with its inner EtherType: 14 + 4 bytes.
 const TAGGED_MIN: usize = ethernet::HEADER_LEN + 4;
 
-/// What parse learns about a frame.
+/// What parse reads from a frame, in wire byte order.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Parsed {
-    /// Destination MAC, low 48 bits.
-    pub dst: u64,
-    /// Source MAC, low 48 bits.
-    pub src: u64,
-    /// EtherType (or TPID) at offset 12.
-    pub ethertype: u16,
-    /// TCI at offset 14, when `has_tci`.
-    pub tci: u16,
-    /// The frame is long enough for a tag and its inner EtherType.
-    pub has_tci: bool,
+    /// Bytes 0-7 as a little-endian word: the destination MAC in the low 48
+    /// bits, in wire order.
+    dst_word: u64,
+    /// Bytes 6-13 as a little-endian word: the source MAC in the low 48 bits,
+    /// the EtherType's two bytes on top.
+    src_word: u64,
+}
+
+impl Parsed {
+    /// (domain, destination) key; the MAC may be a group address.
+    #[inline(always)]
+    pub fn dst_key(&self, bd: BdId) -> FdbKey {
+        FdbKey::from_wire(bd, self.dst_word)
+    }
+
+    /// (domain, source) key.
+    #[inline(always)]
+    pub fn src_key(&self, bd: BdId) -> FdbKey {
+        FdbKey::from_wire(bd, self.src_word)
+    }
+
+    /// The EtherType (or TPID) at offset 12 as its two wire bytes loaded
+    /// little-endian: compare it with a TPID in the same form
+    /// ([`crate::bridge::PortTagging`]) and no swap is needed.
+    #[inline(always)]
+    pub fn ethertype_wire(&self) -> u16 {
+        (self.src_word >> 48) as u16
+    }
+
+    /// The EtherType (or TPID) at offset 12.
+    #[cfg(test)]
+    pub fn ethertype(&self) -> u16 {
+        self.ethertype_wire().swap_bytes()
+    }
+}
+
+/// The TCI of a frame whose EtherType is a TPID, when the frame is long
+/// enough for the tag and its inner EtherType. Read only for tagged frames,
+/// so the common untagged frame neither loads it nor keeps it in a register.
+#[inline]
+pub(super) fn tci(bytes: &[u8]) -> Option<u16> {
+    match bytes.get(ethernet::HEADER_LEN..TAGGED_MIN) {
+        Some(&[hi, lo, _, _]) => Some(u16::from_be_bytes([hi, lo])),
+        _ => None,
+    }
 }
 
 /// Parses one frame (the bytes from its first to its last).
 #[inline(always)]
 pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, DropReason> {
-    // Three loads: the destination (bytes 0-5, with two source bytes), the
-    // source with the EtherType (6-13), and the TCI (14-15).
-    let (w0, w1, tci) = match bytes.first_chunk::<FAST_LEN>() {
+    let (dst_word, src_word) = match bytes.first_chunk::<FAST_LEN>() {
         Some(h) => words(h),
         None => words(&short_header(bytes)?),
     };
-    let dst = w0 >> 16;
-    let src = w1 >> 16;
-    if dst >> 4 == RESERVED_PREFIX {
+    // One compare of the first four octets, then (rarely) the last two.
+    if dst_word as u32 == RESERVED_FIRST4 && is_reserved_tail(dst_word) {
         return Err(DropReason::ReservedMulticast);
     }
-    Ok(Parsed { dst, src, ethertype: w1 as u16, tci, has_tci: bytes.len() >= TAGGED_MIN })
+    Ok(Parsed { dst_word, src_word })
 }
 
-/// Big-endian words at offsets 0 (8 bytes), 6 (8 bytes) and 14 (2 bytes).
-/// Fixed offsets into a fixed-size array: no bounds checks remain.
+/// Octets 4 and 5 of a destination whose first four are 01:80:c2:00:
+/// true for the reserved 00:0X. Out of line, so the common path keeps one
+/// compare against a 32-bit immediate.
+#[cold]
+#[inline(never)]
+fn is_reserved_tail(dst_word: u64) -> bool {
+    (dst_word >> 32) as u16 & RESERVED_LAST2_MASK == 0
+}
+
+/// Little-endian words at offsets 0 and 6 (8 bytes each). Fixed offsets
+/// into a fixed-size array: no bounds checks remain.
 #[inline(always)]
-fn words(h: &[u8; FAST_LEN]) -> (u64, u64, u16) {
+fn words(h: &[u8; FAST_LEN]) -> (u64, u64) {
     (
-        u64::from_be_bytes(h[0..8].try_into().unwrap_or_default()),
-        u64::from_be_bytes(h[6..14].try_into().unwrap_or_default()),
-        u16::from_be_bytes([h[14], h[15]]),
+        u64::from_le_bytes(h[0..8].try_into().unwrap_or_default()),
+        u64::from_le_bytes(h[6..14].try_into().unwrap_or_default()),
     )
 }
 
@@ -80,6 +124,7 @@ fn short_header(bytes: &[u8]) -> Result<[u8; FAST_LEN], DropReason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::MacAddr;
 
     fn frame(len: usize, dst: [u8; 6], src: [u8; 6], rest: &[u8]) -> Vec<u8> {
         let mut f = [dst.as_slice(), src.as_slice(), rest].concat();
@@ -95,12 +140,10 @@ mod tests {
         for len in [14, 15, 16, 17, 18, 64] {
             let f = frame(len, UNI_A, UNI_B, &[0x81, 0x00, 0x20, 0x0a, 0x08, 0x00]);
             let p = parse(&f).unwrap();
-            assert_eq!((p.dst, p.src), (0x0200_0000_000a, 0x0200_0000_000b), "len {len}");
-            assert_eq!(p.ethertype, 0x8100, "len {len}");
-            assert_eq!(p.has_tci, len >= 18, "len {len}");
-            if len >= 16 {
-                assert_eq!(p.tci, 0x200a, "len {len}");
-            }
+            assert_eq!(p.dst_key(BdId(3)), FdbKey::new(BdId(3), MacAddr(UNI_A)), "len {len}");
+            assert_eq!(p.src_key(BdId(3)), FdbKey::new(BdId(3), MacAddr(UNI_B)), "len {len}");
+            assert_eq!(p.ethertype(), 0x8100, "len {len}");
+            assert_eq!(tci(&f), (len >= 18).then_some(0x200a), "len {len}");
         }
     }
 
@@ -109,8 +152,13 @@ mod tests {
         for len in [14, 15, 64] {
             let stp = frame(len, [0x01, 0x80, 0xc2, 0, 0, 0x0f], UNI_B, &[8, 0]);
             assert_eq!(parse(&stp).unwrap_err(), DropReason::ReservedMulticast);
-            let not_reserved = frame(len, [0x01, 0x80, 0xc2, 0, 0, 0x10], UNI_B, &[8, 0]);
-            assert!(parse(&not_reserved).is_ok());
+            for first in [0x00, 0x0f] {
+                let stp = frame(len, [0x01, 0x80, 0xc2, 0, 0, first], UNI_B, &[8, 0]);
+                assert_eq!(parse(&stp).unwrap_err(), DropReason::ReservedMulticast);
+            }
+            for near in [[0x01, 0x80, 0xc2, 0, 0, 0x10], [0x01, 0x80, 0xc2, 0, 1, 0], [0x01, 0x80, 0xc2, 1, 0, 0]] {
+                assert!(parse(&frame(len, near, UNI_B, &[8, 0])).is_ok(), "{near:x?}");
+            }
         }
         assert_eq!(parse(&[0u8; 13]).unwrap_err(), DropReason::Truncated);
         assert_eq!(parse(&[]).unwrap_err(), DropReason::Truncated);

@@ -4,7 +4,6 @@
 //! (DPDK's and VPP's batch-prefetch trick). Tables whose live entries fit in
 //! the caches skip the first pass altogether.
 
-use super::parse::GROUP_BIT;
 use super::Ingress;
 use crate::fdb::FdbTable;
 
@@ -27,7 +26,7 @@ pub(super) fn prefetch(fdb: &FdbTable, f: &Ingress) {
     if !f.known {
         fdb.prefetch(f.src);
     }
-    if f.dst.0 & GROUP_BIT == 0 {
+    if !f.dst.is_group() {
         fdb.prefetch(f.dst);
     }
 }

@@ -13,13 +13,17 @@ use crate::types::PortId;
 
 /// Per-port packet and byte counts kept by [`MemIo`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Packets and bytes of one direction are not neighbours on purpose: as
+/// neighbours, the compiler turns `send`'s two adds into one vector add
+/// that takes seven instructions instead of two.
 pub struct MemPortStats {
     /// Frames received (injected).
     pub rx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
     /// Frames transmitted.
     pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
     /// Bytes transmitted.
     pub tx_bytes: u64,
     /// Frames injected but refused because no chunk was free.
@@ -168,10 +172,12 @@ impl FramePool for MemIo {
 
     #[inline]
     fn frame(&self, buf: BufId, head: u16, len: u16) -> Option<&[u8]> {
-        if head as usize + len as usize > self.chunk_size {
+        let end = head as usize + len as usize;
+        if end > self.chunk_size {
             return None;
         }
-        self.arena.get(buf.0 as usize + head as usize..)?.get(..len as usize)
+        let base = buf.0 as usize;
+        self.arena.get(base + head as usize..base + end)
     }
 
     fn buffer_mut(&mut self, buf: BufId) -> &mut [u8] {
