@@ -40,6 +40,7 @@
 
 use std::sync::Arc;
 
+use arc_swap::cache::Cache;
 use arc_swap::ArcSwap;
 use switch_core::bridge::{BridgeSpec, FdbSpec, PortMode, PortSpec, SwitchSpec};
 use switch_core::fdb::{FdbKey, FdbTable, LearnEvent, LearnQueue};
@@ -176,7 +177,9 @@ pub struct Driver {
     pub resets: u64,
     batch: Batch,
     queue: Arc<LearnQueue>,
-    shared: Arc<ArcSwap<FdbTable>>,
+    /// The worker's view of the published FDB: one pointer compare per batch
+    /// while the table stays the same (as in the daemon's workers).
+    shared: Cache<Arc<ArcSwap<FdbTable>>, Arc<FdbTable>>,
     rng: XorShift64,
     template: [u8; FRAME_LEN],
     next_new: u64,
@@ -198,7 +201,7 @@ impl Driver {
     pub fn new(scenario: Scenario, seed: u64) -> Driver {
         let (sim, bd) = build_sim(scenario);
         let queue = sim.pipeline.learn_queue().clone();
-        let shared = sim.writer.shared();
+        let shared = Cache::new(sim.writer.shared());
         Driver {
             sim,
             bd,
@@ -267,7 +270,7 @@ impl Driver {
     pub fn process_batch(&mut self) {
         let fdb = self.shared.load();
         let sim = &mut self.sim;
-        sim.pipeline.process(&sim.plan, &fdb, &mut self.batch, &mut sim.io, sim.now, &mut NoTrace);
+        sim.pipeline.process(&sim.plan, fdb, &mut self.batch, &mut sim.io, sim.now, &mut NoTrace);
         if let Scenario::Learn { .. } = self.scenario {
             self.learned_here += sim.writer.drain(core::slice::from_ref(&self.queue), usize::MAX) as u64;
         }
@@ -306,7 +309,7 @@ impl Driver {
     pub fn reset(&mut self) {
         let (sim, bd) = build_sim(self.scenario);
         self.queue = sim.pipeline.learn_queue().clone();
-        self.shared = sim.writer.shared();
+        self.shared = Cache::new(sim.writer.shared());
         self.sim = sim;
         self.bd = bd;
         self.learned_here = 0;

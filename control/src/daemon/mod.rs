@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::cache::Cache;
 use arc_swap::ArcSwap;
 use io_afxdp::worker::{monotonic_now, spawn_worker, IdleBackoff, PollConfig, WorkerConfig};
 use io_afxdp::{PortSet, PortSetConfig};
@@ -167,12 +168,15 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         let queue = Arc::new(LearnQueue::new(LEARN_QUEUE_LEN));
         let wc = Arc::new(WorkerCounters::default());
         let mut pipeline = Pipeline::new(settings, queue.clone(), wc.clone());
-        let (plan_swap, fdb_swap) = (plan_swap.clone(), fdb_swap.clone());
+        // RCU read side: one snapshot of each table per batch. The caches
+        // keep the worker's own reference and check the published pointer
+        // with one atomic load, so a batch pays no reference counting while
+        // the tables stay the same.
+        let (mut plan_view, mut fdb_view) = (Cache::new(plan_swap.clone()), Cache::new(fdb_swap.clone()));
         let processor = move |batch: &mut switch_core::pipeline::Batch, io: &mut io_afxdp::WorkerIo, now| {
-            // One snapshot of each table per batch (RCU read side).
-            let plan = plan_swap.load();
-            let fdb = fdb_swap.load();
-            pipeline.process(&plan, &fdb, batch, io, now, &mut NoTrace);
+            let plan = plan_view.load();
+            let fdb = fdb_view.load();
+            pipeline.process(plan, fdb, batch, io, now, &mut NoTrace);
         };
         let cfg = WorkerConfig { name: Some(format!("xvs-pmd-{w}")), core: cpus.get(w).copied(), poll };
         let h = spawn_worker(cfg, io, processor, stop.clone()).map_err(RunError::Worker)?;

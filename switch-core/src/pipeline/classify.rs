@@ -6,6 +6,7 @@
 //! that matches no domain of its port is dropped here, so it can never reach
 //! another VLAN.
 
+use super::drop::reject;
 use super::parse::{self, Parsed};
 use super::DropReason;
 use crate::bridge::{ForwardingPlan, PortTagging};
@@ -29,10 +30,10 @@ pub(super) struct Class {
 /// read the port's VLAN array.
 #[inline(always)]
 pub(super) fn classify(plan: &ForwardingPlan, port: PortId, p: &Parsed, bytes: &[u8]) -> Result<Class, DropReason> {
-    let rule = plan.port_tagging(port).ok_or(DropReason::UnknownPort)?;
+    let Some(rule) = plan.port_tagging(port) else { return reject(DropReason::UnknownPort) };
     if p.ethertype_wire() as u32 != rule.tpid_wire {
         return if rule.untagged_in == BdId::NONE {
-            Err(DropReason::UntaggedNotAllowed)
+            reject(DropReason::UntaggedNotAllowed)
         } else {
             Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 })
         };

@@ -84,3 +84,13 @@ mod tests {
         }
     }
 }
+
+/// `Err(reason)`, from a function the compiler keeps out of line. For checks
+/// on the per-frame hot path: with a plain `Err(..)` the compiler tends to
+/// load each reason into the shared error path's register *before* the
+/// check's branch, one wasted instruction per check on every frame.
+#[cold]
+#[inline(never)]
+pub(super) fn reject<T>(reason: DropReason) -> Result<T, DropReason> {
+    Err(reason)
+}

@@ -245,7 +245,7 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
     now_s: u32,
     obs: &mut O,
 ) -> Result<Ingress, DropReason> {
-    let bytes = io.frame(d.buf, d.head, d.len).ok_or(DropReason::Truncated)?;
+    let Some(bytes) = io.frame(d.buf, d.head, d.len) else { return drop::reject(DropReason::Truncated) };
     if O::ENABLED {
         trace_parsed(obs, i, bytes);
     }
