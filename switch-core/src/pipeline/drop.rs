@@ -66,6 +66,16 @@ drop_reasons! {
     NoHeadroom => "no_headroom",
 }
 
+/// `Err(reason)`, from a function the compiler keeps out of line. For checks
+/// on the per-frame hot path: with a plain `Err(..)` the compiler tends to
+/// load each reason into the shared error path's register *before* the
+/// check's branch, one wasted instruction per check on every frame.
+#[cold]
+#[inline(never)]
+pub(super) fn reject<T>(reason: DropReason) -> Result<T, DropReason> {
+    Err(reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,14 +93,4 @@ mod tests {
             assert_eq!(r.index(), i);
         }
     }
-}
-
-/// `Err(reason)`, from a function the compiler keeps out of line. For checks
-/// on the per-frame hot path: with a plain `Err(..)` the compiler tends to
-/// load each reason into the shared error path's register *before* the
-/// check's branch, one wasted instruction per check on every frame.
-#[cold]
-#[inline(never)]
-pub(super) fn reject<T>(reason: DropReason) -> Result<T, DropReason> {
-    Err(reason)
 }
