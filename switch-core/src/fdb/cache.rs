@@ -14,7 +14,7 @@
 
 use super::events::{LearnEvent, LearnQueue};
 use super::key::{fdb_hash, FdbKey};
-use super::table::{FdbTable, FdbValue};
+use super::table::{FdbTable, FdbValue, Home};
 use crate::types::PortId;
 
 const SLOTS: usize = 2048;
@@ -131,16 +131,18 @@ impl LearnCache {
     /// table first (fresh and on this port: nothing to do, and the cache is
     /// neither read nor written), then the cache, so a source already
     /// reported is not reported again before the writer has applied it.
+    /// `home` is `table.home(key)`, computed by the caller's prefetch pass.
     #[inline]
     pub fn learn_table_first(
         &mut self,
         table: &FdbTable,
         queue: &LearnQueue,
         key: FdbKey,
+        home: Home,
         port: PortId,
         now: u32,
     ) -> LearnOutcome {
-        match table.lookup(key) {
+        match table.lookup_at(key, home) {
             Some(v) if self.fresh_on(v, port, now) => LearnOutcome::Known,
             _ => self.learn(table, queue, key, port, now),
         }

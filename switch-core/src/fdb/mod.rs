@@ -25,5 +25,5 @@ mod writer;
 pub use cache::{LearnCache, LearnOutcome};
 pub use events::{LearnEvent, LearnQueue};
 pub use key::{fdb_hash, FdbKey};
-pub use table::{Entry, FdbTable, FdbValue};
+pub use table::{Entry, FdbTable, FdbValue, Home};
 pub use writer::{FdbEntryView, FdbStats, FdbWriter, MoveNotice};

@@ -88,6 +88,11 @@ fn value_of(slot: &Slot) -> &AtomicU64 {
     &slot[1]
 }
 
+/// Where a key's probe chain starts in one [`FdbTable`]: the slot index its
+/// hash selects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Home(u32);
+
 /// What one slot says about a looked-up key.
 enum Probe {
     /// The key, with its value.
@@ -140,6 +145,8 @@ impl FdbTable {
     /// most 1/2.
     pub fn with_capacity_for(max_entries: usize) -> FdbTable {
         let cap = (max_entries.max(8) * 2).next_power_of_two();
+        // Slot indexes fit a `Home` (a 2^32-slot table would be 64 GiB).
+        assert!(cap <= 1 << 32, "FDB table of {cap} slots");
         // EMPTY is 0, so fresh zeroed memory is an empty table.
         const _: () = assert!(EMPTY == 0);
         let slots = HugeZeroed::new(cap);
@@ -162,9 +169,12 @@ impl FdbTable {
         self.slots.len() * core::mem::size_of::<Slot>()
     }
 
-    #[inline]
-    fn home(&self, key: FdbKey) -> usize {
-        (fdb_hash(key) >> self.shift) as usize
+    /// Where `key`'s probe chain starts. Worth keeping when one batch both
+    /// prefetches and looks up the same key: see [`FdbTable::lookup_at`].
+    #[inline(always)]
+    pub fn home(&self, key: FdbKey) -> Home {
+        // The top `log2(capacity)` bits (capacity is at most 2^32).
+        Home((fdb_hash(key) >> self.shift) as u32)
     }
 
     /// Looks a key up. Lock-free; safe to call from any number of threads
@@ -176,7 +186,15 @@ impl FdbTable {
     /// body leaves the hot path with fewer registers to juggle.
     #[inline(always)]
     pub fn lookup(&self, key: FdbKey) -> Option<FdbValue> {
-        let home = self.home(key);
+        self.lookup_at(key, self.home(key))
+    }
+
+    /// [`FdbTable::lookup`] with the key's [`FdbTable::home`] already
+    /// computed (by this table: a `Home` from another table stays in bounds
+    /// but may miss the key).
+    #[inline(always)]
+    pub fn lookup_at(&self, key: FdbKey, home: Home) -> Option<FdbValue> {
+        let home = home.0 as usize;
         match Self::probe_slot(self.slots.wrapped(home), key) {
             Probe::Found(v) => Some(v),
             Probe::Empty => None,
@@ -219,11 +237,11 @@ impl FdbTable {
         }
     }
 
-    /// A hint for the batch prefetch pass: start loading the key's home slot
-    /// into the caches, so the miss overlaps with other frames' work.
-    #[inline]
-    pub fn prefetch(&self, key: FdbKey) {
-        xvs_mem::prefetch(self.slots.wrapped(self.home(key)));
+    /// A hint for the batch prefetch pass: start loading the home slot
+    /// `home` into the caches, so the miss overlaps with other frames' work.
+    #[inline(always)]
+    pub fn prefetch(&self, home: Home) {
+        xvs_mem::prefetch(self.slots.wrapped(home.0 as usize));
     }
 
     /// The current generation: bumped whenever an entry moves or disappears,
@@ -252,7 +270,7 @@ impl FdbTable {
 
     /// Inserts or updates. Single writer only.
     pub(crate) fn upsert(&self, key: FdbKey, value: FdbValue) -> Upsert {
-        let mut i = self.home(key);
+        let mut i = self.home(key).0 as usize;
         let mut first_free: Option<usize> = None;
         for _ in 0..self.slots.len() {
             let slot = &self.slots[i];
@@ -301,7 +319,7 @@ impl FdbTable {
     }
 
     fn find_slot(&self, key: FdbKey) -> Option<usize> {
-        let mut i = self.home(key);
+        let mut i = self.home(key).0 as usize;
         for _ in 0..self.slots.len() {
             let k = key_of(&self.slots[i]).load(Ordering::Relaxed);
             if k == key.0 {

@@ -30,10 +30,10 @@ pub(super) struct Class {
 /// read the port's VLAN array.
 #[inline(always)]
 pub(super) fn classify(plan: &ForwardingPlan, port: PortId, p: &Parsed, bytes: &[u8]) -> Result<Class, DropReason> {
-    let Some(rule) = plan.port_tagging(port) else { return reject(DropReason::UnknownPort) };
+    let Some(rule) = plan.port_tagging(port) else { return Err(reject(DropReason::UnknownPort)) };
     if p.ethertype_wire() as u32 != rule.tpid_wire {
         return if rule.untagged_in == BdId::NONE {
-            reject(DropReason::UntaggedNotAllowed)
+            Err(reject(DropReason::UntaggedNotAllowed))
         } else {
             Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 })
         };

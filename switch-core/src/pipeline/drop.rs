@@ -66,14 +66,16 @@ drop_reasons! {
     NoHeadroom => "no_headroom",
 }
 
-/// `Err(reason)`, from a function the compiler keeps out of line. For checks
-/// on the per-frame hot path: with a plain `Err(..)` the compiler tends to
-/// load each reason into the shared error path's register *before* the
-/// check's branch, one wasted instruction per check on every frame.
+/// `reason`, from a function the compiler keeps out of line: write
+/// `Err(reject(reason))` for checks on the per-frame hot path. With a plain
+/// `Err(reason)` the compiler tends to load each reason into the shared
+/// error path's register *before* the check's branch, one wasted instruction
+/// per check on every frame. (It returns the bare reason, not a `Result`, so
+/// that no large `Result` is returned through memory.)
 #[cold]
 #[inline(never)]
-pub(super) fn reject<T>(reason: DropReason) -> Result<T, DropReason> {
-    Err(reason)
+pub(super) fn reject(reason: DropReason) -> DropReason {
+    reason
 }
 
 #[cfg(test)]

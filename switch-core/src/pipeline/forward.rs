@@ -4,16 +4,17 @@
 
 use super::trace::FloodCause;
 use super::{DropReason, Verdict};
-use crate::fdb::{FdbKey, FdbTable};
+use crate::fdb::{FdbKey, FdbTable, Home};
 use crate::types::PortId;
 
-/// The forwarding decision for the (domain, destination) key `dst`.
+/// The forwarding decision for the (domain, destination) key `dst`, whose
+/// home slot `home` gives (computed only for a unicast destination).
 #[inline(always)]
-pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, in_port: PortId) -> Verdict {
+pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, home: impl FnOnce() -> Home, in_port: PortId) -> Verdict {
     if dst.is_group() {
         return Verdict::Flood;
     }
-    match fdb.lookup(dst) {
+    match fdb.lookup_at(dst, home()) {
         Some(v) if v.port() == in_port => Verdict::Drop(DropReason::SameSegment),
         Some(v) => Verdict::Forward(v.port()),
         None => Verdict::Flood,

@@ -13,7 +13,7 @@
 
 use super::trace::{Observer, TraceEvent};
 use super::{DropReason, WorkerCounters};
-use crate::fdb::{FdbKey, FdbTable, LearnCache, LearnOutcome, LearnQueue};
+use crate::fdb::{FdbKey, FdbTable, Home, LearnCache, LearnOutcome, LearnQueue};
 use crate::types::PortId;
 
 /// Rejects source MACs that must never be learned: group addresses and
@@ -29,9 +29,10 @@ pub(super) fn check_source(src: FdbKey) -> Result<(), DropReason> {
     }
 }
 
-/// Learns the source `src` of frame `i`, seen on `port`, after the learn
-/// cache did not vouch for it (or, with `TABLE_FIRST`, was not asked: then
-/// the shared table is asked first). Fails only for a spoofed static MAC.
+/// Learns the source `src` of frame `i`, seen on `port`,
+/// after the learn cache did not vouch for it (or, with `TABLE_FIRST`, was
+/// not asked: then the shared table is asked first, at the home slot the
+/// prefetch pass computed, `src_home`). Fails only for a spoofed static MAC.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(super) fn learn<const TABLE_FIRST: bool, O: Observer>(
@@ -40,13 +41,14 @@ pub(super) fn learn<const TABLE_FIRST: bool, O: Observer>(
     queue: &LearnQueue,
     counters: &WorkerCounters,
     src: FdbKey,
+    src_home: Home,
     port: PortId,
     now: u32,
     i: usize,
     obs: &mut O,
 ) -> Result<(), DropReason> {
     let outcome = if TABLE_FIRST {
-        cache.learn_table_first(fdb, queue, src, port, now)
+        cache.learn_table_first(fdb, queue, src, src_home, port, now)
     } else {
         cache.report(fdb, queue, src, port, now)
     };

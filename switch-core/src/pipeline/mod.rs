@@ -50,7 +50,7 @@ pub use output::apply_egress_tag;
 pub use trace::{NoTrace, Observer, TraceEvent, TraceLog};
 
 use crate::bridge::ForwardingPlan;
-use crate::fdb::{FdbKey, FdbTable, LearnCache, LearnQueue};
+use crate::fdb::{FdbKey, FdbTable, Home, LearnCache, LearnQueue};
 use crate::port::{FramePool, PortTx};
 use crate::types::Nanos;
 use output::drop_frame;
@@ -69,16 +69,19 @@ impl Default for Scratch {
     }
 }
 
-/// A frame that passed ingress: its FDB keys, and whether the learn cache
-/// vouched for its source.
+/// A frame that passed ingress: its FDB keys (and, on the large-table path,
+/// their home slots). 24 bytes, no padding, so storing one in the scratch
+/// array copies no stray bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Ingress {
     /// (domain, source MAC).
     pub src: FdbKey,
     /// (domain, destination MAC); the MAC part may be a group address.
     pub dst: FdbKey,
-    /// The learn cache knows the source on this port and it is fresh.
-    pub known: bool,
+    /// `src`'s home slot: set by the large-table path's prefetch pass only.
+    pub src_home: Home,
+    /// `dst`'s home slot: set by the large-table path's prefetch pass only.
+    pub dst_home: Home,
 }
 
 /// Tunables of a worker's pipeline.
@@ -180,7 +183,7 @@ fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
         match ingress::<true, _, _>(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
-            Ok(f) => finish::<false, _, _>(ctx, cache, i, d, f, io, obs),
+            Ok((f, known)) => finish::<false, _, _>(ctx, cache, i, d, f, known, io, obs),
             Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
         }
     }
@@ -201,8 +204,10 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     let mut ready = 0u64;
     for (i, d) in frames.iter_mut().enumerate() {
         match ingress::<false, _, _>(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
-            Ok(f) => {
-                prefetch::prefetch(ctx.fdb, &f);
+            // Without the probe, the learn cache never vouches: `known` is
+            // false.
+            Ok((mut f, _)) => {
+                prefetch::prefetch(ctx.fdb, &mut f);
                 scratch.frames[i] = f;
                 ready |= 1 << i;
             }
@@ -213,7 +218,7 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
         let i = ready.trailing_zeros() as usize;
         ready &= ready - 1;
         if let (Some(d), Some(&f)) = (frames.get(i), scratch.frames.get(i)) {
-            finish::<true, _, _>(ctx, cache, i, d, f, io, obs);
+            finish::<true, _, _>(ctx, cache, i, d, f, false, io, obs);
         }
     }
 }
@@ -229,7 +234,9 @@ struct Ctx<'a> {
 }
 
 /// Ingress for one frame: parse, classify, and (with `PROBE`) probe the
-/// learn cache. Sets the descriptor's domain and tag fields.
+/// learn cache. Sets the descriptor's domain and tag fields, and returns the
+/// keys and whether the learn cache vouched for the source (known on this
+/// port, and fresh).
 ///
 /// Without `PROBE` the source counts as not vouched for, and [`finish`]
 /// asks the shared table first: with a table far bigger than the caches the
@@ -244,8 +251,8 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
     io: &P,
     now_s: u32,
     obs: &mut O,
-) -> Result<Ingress, DropReason> {
-    let Some(bytes) = io.frame(d.buf, d.head, d.len) else { return drop::reject(DropReason::Truncated) };
+) -> Result<(Ingress, bool), DropReason> {
+    let Some(bytes) = io.frame(d.buf, d.head, d.len) else { return Err(drop::reject(DropReason::Truncated)) };
     if O::ENABLED {
         trace_parsed(obs, i, bytes);
     }
@@ -265,13 +272,14 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
             obs.event(i, TraceEvent::Learned(crate::fdb::LearnOutcome::Known));
         }
     }
-    Ok(Ingress { src, dst: p.dst_key(c.bd), known })
+    Ok((Ingress { src, dst: p.dst_key(c.bd), src_home: Home::default(), dst_home: Home::default() }, known))
 }
 
-/// The rest of a frame's way: learn (when the cache did not vouch for the
-/// source), forward (destination lookup), output. With `TABLE_FIRST` the
+/// The rest of a frame's way: learn (unless the learn cache vouched for the
+/// source: `known`), forward (destination lookup), output. With `TABLE_FIRST` the
 /// learn step asks the shared table before the learn cache (see
 /// [`ingress`]).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
@@ -279,16 +287,18 @@ fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
     i: usize,
     d: &PktDesc,
     f: Ingress,
+    known: bool,
     io: &mut IO,
     obs: &mut O,
 ) {
-    if !f.known {
+    if !known {
         let learned = learn::learn::<TABLE_FIRST, O>(
             ctx.fdb,
             cache,
             ctx.queue,
             ctx.counters,
             f.src,
+            f.src_home,
             d.in_port,
             ctx.now_s,
             i,
@@ -299,7 +309,8 @@ fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
             return;
         }
     }
-    match forward::forward(ctx.fdb, f.dst, d.in_port) {
+    let dst_home = || if TABLE_FIRST { f.dst_home } else { ctx.fdb.home(f.dst) };
+    match forward::forward(ctx.fdb, f.dst, dst_home, d.in_port) {
         Verdict::Forward(port) => {
             if O::ENABLED {
                 obs.event(i, TraceEvent::LookupHit { port });

@@ -18,15 +18,16 @@ pub(super) fn wanted(fdb: &FdbTable) -> bool {
     fdb.live_hint() >= MIN_ENTRIES
 }
 
-/// Prefetches the slots the learn step (only when the learn cache did not
-/// vouch for the source) and the destination lookup (only for unicast) will
-/// read.
+/// Computes the home slots of `f`'s keys (kept in `f`, so the second pass
+/// does not hash again) and prefetches the ones the learn step (which asks
+/// the table about every source on this path) and the destination lookup
+/// (only for unicast) will read.
 #[inline(always)]
-pub(super) fn prefetch(fdb: &FdbTable, f: &Ingress) {
-    if !f.known {
-        fdb.prefetch(f.src);
-    }
+pub(super) fn prefetch(fdb: &FdbTable, f: &mut Ingress) {
+    f.src_home = fdb.home(f.src);
+    fdb.prefetch(f.src_home);
     if !f.dst.is_group() {
-        fdb.prefetch(f.dst);
+        f.dst_home = fdb.home(f.dst);
+        fdb.prefetch(f.dst_home);
     }
 }
