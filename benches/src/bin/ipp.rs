@@ -3,6 +3,8 @@
 //! ```text
 //! ipp <hit-1k|hit-100k|hit-1m|learn|flood> [packets]   one case (default 200000 packets)
 //! ipp mem                                               FDB bytes per entry at 1K/100K/1M
+//! ipp scale SMALL LARGE [rounds] [batches]              paired timing, ratio LARGE/SMALL
+//! ipp floor [rounds] [batches]                          memory floor of the 1M case
 //! ```
 //!
 //! A case builds its switch and pre-fills the FDB, runs a warm-up, then runs
@@ -127,8 +129,68 @@ fn scale(small: &str, large: &str, rounds: usize, batches: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The memory floor under the 1M case: per frame, the two table reads the
+/// large-table path makes (the source's and the destination's slot), at
+/// uniformly random slots of a table the size of the FDB's (2M slots of
+/// 16 bytes, on huge pages), prefetched a batch at a time as the pipeline
+/// does; against the same reads confined to 1000 slots, which stay in L1.
+/// No parsing, no learning, no output: what is left over the resident case is
+/// what the memory system charges for two random reads per frame, which no
+/// pipeline change can remove while it reads those two slots.
+fn floor(rounds: usize, batches: usize) -> ExitCode {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    const SLOTS_LOG2: u32 = 21;
+    let table = xvs_mem::HugeZeroed::<[AtomicU64; 2]>::new(1 << SLOTS_LOG2);
+    for (i, slot) in table.iter().enumerate() {
+        slot[0].store(i as u64 | 1, Relaxed);
+    }
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut slot_of = |spread: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // A multiplicative hash of a value below `spread`, like the FDB's.
+        ((rng % spread).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize
+    };
+    let mut run = |spread: u64| {
+        let mut acc = 0u64;
+        let mut idx = [0usize; 2 * BATCH];
+        let t = std::time::Instant::now();
+        for _ in 0..batches {
+            for i in idx.iter_mut() {
+                *i = slot_of(spread);
+            }
+            for &i in &idx {
+                xvs_mem::prefetch(table.wrapped(i));
+            }
+            for &i in &idx {
+                let slot = table.wrapped(i);
+                acc = acc.wrapping_add(slot[0].load(Relaxed) ^ slot[1].load(Relaxed));
+            }
+        }
+        std::hint::black_box(acc);
+        t.elapsed().as_nanos() as f64 / (batches * BATCH) as f64
+    };
+    let (mut resident, mut spread) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        resident.push(run(1000));
+        spread.push(run(1 << SLOTS_LOG2));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (r, s) = (median(&mut resident), median(&mut spread));
+    println!("ns/frame for 2 prefetched slot reads: resident {r:.2}, 32 MiB table {s:.2}; memory floor {:.2} ns/frame (median of {rounds} rounds of {batches} batches)", s - r);
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("floor") {
+        let arg = |i: usize, d: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
+        return floor(arg(2, 11), arg(3, 20000));
+    }
     if args.get(1).map(String::as_str) == Some("scale") {
         let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
         let (Ok(rounds), Ok(batches)) = (arg(4, "15").parse(), arg(5, "20000").parse()) else {
