@@ -40,7 +40,7 @@ PATTERNS = [
     # Glue.
     (r"pipeline::ingress", "ingress glue (frame bounds, scratch)"),
     (r"pipeline::(egress|finish)", "finish glue"),
-    (r"arc_swap", "ArcSwap::load (FDB snapshot, per batch)"),
+    (r"arc_swap", "FDB snapshot load (arc-swap cache, per batch)"),
     (r"Pipeline::process|pipeline::process_(in_cache|prefetched)", "process (pass loops, per-batch counters, cache sync)"),
 ]
 

@@ -18,7 +18,8 @@
 //! `measured_packets`.
 //!
 //! What `xvs_ipp_measured` contains, per batch:
-//! * the FDB snapshot load (`ArcSwap::load`, once per batch, as a worker);
+//! * the FDB snapshot load (through an `arc_swap::cache::Cache`, once per
+//!   batch, as a worker does);
 //! * `Pipeline::process`: parse, classify, learn (learn cache, shared-table
 //!   lookup on a learn-cache miss, learn-event push), forward (prefetch pass
 //!   and lookup), output, and the in-memory port's side of it: frame access,
