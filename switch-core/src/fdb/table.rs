@@ -116,6 +116,9 @@ pub struct FdbTable {
     slots: HugeZeroed<Slot>,
     /// `64 - log2(capacity)`: the hash's top bits index the table.
     shift: u32,
+    /// `capacity - 1`, for the writer's probe walk. Lookups wrap through
+    /// `HugeZeroed::wrapped` instead; deriving this from the slice length in
+    /// the writer measured 5 more instructions per learned MAC, so it stays.
     mask: usize,
     generation: Padded,
     /// Live entries, as last published by the writer: a hint for readers
