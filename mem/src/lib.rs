@@ -21,7 +21,7 @@
 #![warn(missing_docs)]
 
 use core::ptr::NonNull;
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU32, AtomicU64};
 
 /// Hints the CPU to bring the cache line holding `*r` into every cache level.
 /// Never faults, never changes what any load or store observes; a no-op on
@@ -59,6 +59,16 @@ impl sealed::Sealed for AtomicU64 {}
 impl ZeroValid for AtomicU64 {
     fn zero() -> Self {
         AtomicU64::new(0)
+    }
+    fn store_zero(&self) {
+        self.store(0, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl sealed::Sealed for AtomicU32 {}
+impl ZeroValid for AtomicU32 {
+    fn zero() -> Self {
+        AtomicU32::new(0)
     }
     fn store_zero(&self) {
         self.store(0, core::sync::atomic::Ordering::Relaxed);

@@ -8,5 +8,5 @@
 pub mod plan;
 pub mod spec;
 
-pub use plan::{EgressTag, ForwardingPlan, IngressRule, PlanError, PortTagging};
+pub use plan::{EgressTag, ForwardingPlan, IngressRule, PlanError, PortTagging, MAX_PORTS};
 pub use spec::{BridgeSpec, FdbSpec, PortMode, PortSpec, StaticMacSpec, SwitchSpec, VlanSet};

@@ -200,8 +200,11 @@ pub struct ForwardingPlan {
     tagging: Box<[PortTagging]>,
 }
 
-/// Highest usable domain id; 0xffff is reserved by the FDB key encoding.
+/// Highest usable domain id; 0xffff stays unassigned.
 const MAX_DOMAINS: usize = 0xfffe;
+/// Most ports a plan may have, so port ids are below 4096 (the FDB's slot
+/// encoding relies on it).
+pub const MAX_PORTS: usize = 4096;
 /// Size of a per-port VLAN array: every 12-bit VID.
 const VID_SPACE: usize = 4096;
 
@@ -209,7 +212,7 @@ impl ForwardingPlan {
     /// Compiles a spec. The spec is expected to be validated by the config
     /// crate; this still refuses anything that would make the tables wrong.
     pub fn compile(spec: &SwitchSpec) -> Result<ForwardingPlan, PlanError> {
-        if spec.ports.len() > VID_SPACE {
+        if spec.ports.len() > MAX_PORTS {
             return Err(PlanError::TooManyPorts);
         }
         let mut domains = vec![DomainPlan { bridge: usize::MAX, vlan: VlanId(0), flood: Vec::new() }];

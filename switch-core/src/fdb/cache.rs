@@ -4,17 +4,21 @@
 //! A slot remembers "this worker last confirmed (or reported) that source key
 //! K is on port P, and needs no report before second U". A frame whose source
 //! hits the cache with the same port before U costs no shared-table access
-//! and no event,
-//! which is the common case. Everything else takes the slow path, which
-//! consults the shared table and emits at most one event per refresh
-//! interval per key.
+//! and no event, which is the common case. Everything else takes the slow
+//! path, which consults the shared table and emits at most one event per
+//! refresh interval per key.
+//!
+//! Refreshes: the writer clears an entry's fresh bit once its last-seen
+//! second is one refresh interval old, and a worker re-checks the table at
+//! most one interval after it last did. So a MAC in constant use is reported
+//! every one to two intervals, well inside the aging time (four intervals).
 //!
 //! The cache is never used to forward: destination lookups always read the
 //! shared table, so a stale cache can delay learning, never misdeliver.
 
 use super::events::{LearnEvent, LearnQueue};
 use super::key::{fdb_hash, FdbKey};
-use super::table::{FdbTable, FdbValue, Home};
+use super::table::{FdbTable, Home};
 use crate::types::PortId;
 
 const SLOTS: usize = 2048;
@@ -23,8 +27,8 @@ const SHIFT: u32 = 64 - SLOTS.trailing_zeros();
 #[derive(Clone, Copy, Default)]
 struct CacheSlot {
     key: u64,
-    /// Port in bits 48-63, and in bits 0-31 the second from which the key is
-    /// due for a refresh report (stamp + refresh interval): laid out so that
+    /// Port in bits 48-63, and in bits 0-31 the second from which the table
+    /// must be asked again (fill time + refresh interval): laid out so that
     /// [`LearnCache::probe`] checks both with one subtraction.
     port_until: u64,
 }
@@ -120,13 +124,6 @@ impl LearnCache {
         self.learn_slow(table, queue, key, port, now, Self::index(key))
     }
 
-    /// True when the table's entry `v` has the source on `port` and needs no
-    /// refresh report yet.
-    #[inline]
-    fn fresh_on(&self, v: FdbValue, port: PortId, now: u32) -> bool {
-        v.port() == port && (v.is_static() || now.wrapping_sub(v.last_seen()) < self.refresh_after)
-    }
-
     /// The learn step for a table far bigger than this cache: the shared
     /// table first (fresh and on this port: nothing to do, and the cache is
     /// neither read nor written), then the cache, so a source already
@@ -142,8 +139,8 @@ impl LearnCache {
         port: PortId,
         now: u32,
     ) -> LearnOutcome {
-        match table.lookup_at(key, home) {
-            Some(v) if self.fresh_on(v, port, now) => LearnOutcome::Known,
+        match table.lookup_at(home) {
+            Some(v) if v.fresh_on(port) => LearnOutcome::Known,
             _ => self.learn(table, queue, key, port, now),
         }
     }
@@ -166,13 +163,12 @@ impl LearnCache {
         now: u32,
         idx: usize,
     ) -> LearnOutcome {
-        let until = |stamp: u32| stamp.saturating_add(self.refresh_after);
+        let until = now.saturating_add(self.refresh_after);
         match table.lookup(key) {
-            Some(v) if self.fresh_on(v, port, now) => {
-                // Confirmed fresh by the table; check again when it would be
-                // due for refresh.
-                let stamp = if v.is_static() { now } else { v.last_seen() };
-                self.slots[idx] = CacheSlot::new(key, port, until(stamp));
+            Some(v) if v.fresh_on(port) => {
+                // The writer saw it within the refresh interval: check the
+                // table again one interval from now.
+                self.slots[idx] = CacheSlot::new(key, port, until);
                 return LearnOutcome::Known;
             }
             Some(v) if v.port() == port => {}
@@ -181,7 +177,7 @@ impl LearnCache {
         }
         // New, moved, or due for refresh: report once, and remember that we
         // did so the next frames from this MAC stay on the fast path.
-        self.slots[idx] = CacheSlot::new(key, port, until(now));
+        self.slots[idx] = CacheSlot::new(key, port, until);
         if queue.push(LearnEvent { key, port, at: now }) {
             LearnOutcome::Reported
         } else {
@@ -212,8 +208,14 @@ mod tests {
         // Writer applies it.
         t.upsert(k(1), FdbValue::new(PortId(1), false, 100));
         assert_eq!(c.learn(&t, &q, k(1), PortId(1), 109), LearnOutcome::Known);
+        // The cache asks the table again: still fresh, so still quiet.
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 110), LearnOutcome::Known);
+        assert_eq!(q.len(), 1);
+        // The writer's aging pass finds it a refresh interval old.
+        t.upsert(k(1), FdbValue::new(PortId(1), false, 100).stale());
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 119), LearnOutcome::Known);
         // Due for refresh: one more event.
-        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 110), LearnOutcome::Reported);
+        assert_eq!(c.learn(&t, &q, k(1), PortId(1), 120), LearnOutcome::Reported);
         assert_eq!(q.len(), 2);
     }
 

@@ -1,4 +1,5 @@
-//! The 64-bit FDB key: bridge domain in the top 16 bits, MAC in the low 48.
+//! The 64-bit FDB key, and its hash (a bijection, so a table slot can store
+//! part of the hash and still identify its key exactly).
 
 use crate::types::{BdId, MacAddr};
 
@@ -11,10 +12,8 @@ use crate::types::{BdId, MacAddr};
 /// builds a key with one shift and one OR, and no byte swaps
 /// ([`FdbKey::from_wire`]).
 ///
-/// Key 0 (domain 0) means "empty slot" and key `u64::MAX` (domain 0xffff,
-/// broadcast MAC) means "deleted"; neither can be a learned key because domain
-/// 0 is never assigned, domain 0xffff is reserved and group MACs are never
-/// learned.
+/// Every 64-bit value is a possible key: the table marks empty and deleted
+/// slots in its own slot encoding, not with reserved keys.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Default)]
 pub struct FdbKey(pub u64);
 
@@ -70,15 +69,42 @@ impl FdbKey {
     }
 }
 
+/// The odd multiplier of [`fdb_hash`]: 2^64 divided by the golden ratio.
+const HASH_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// `HASH_MULTIPLIER`'s inverse modulo 2^64, by Newton's iteration (each step
+/// doubles the number of correct low bits, and an odd number is its own
+/// inverse to 3 bits, so five steps give 96 > 64).
+const HASH_MULTIPLIER_INVERSE: u64 = {
+    let mut x = HASH_MULTIPLIER;
+    let mut step = 0;
+    while step < 5 {
+        x = x.wrapping_mul(2u64.wrapping_sub(HASH_MULTIPLIER.wrapping_mul(x)));
+        step += 1;
+    }
+    x
+};
+
 /// Fibonacci hashing: multiply by 2^64/phi and keep the top bits. A
 /// product's top bits depend on every input bit, but the low input bits
 /// reach them through the most carries, so the key is byte-swapped first:
 /// that puts the MAC's last octets (what differs between a NIC vendor's
 /// addresses, often sequentially) in the low bits, where the multiply spreads
 /// sequential inputs evenly over the table. One `bswap` and one multiply.
+///
+/// Both steps are invertible (the multiplier is odd), so the hash is a
+/// bijection on 64-bit words and [`fdb_unhash`] recovers the key. The shared
+/// table relies on that: a slot stores only the hash bits its position does
+/// not already imply.
 #[inline]
 pub fn fdb_hash(key: FdbKey) -> u64 {
-    key.0.swap_bytes().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    key.0.swap_bytes().wrapping_mul(HASH_MULTIPLIER)
+}
+
+/// The key whose [`fdb_hash`] is `hash`.
+#[inline]
+pub fn fdb_unhash(hash: u64) -> FdbKey {
+    FdbKey(hash.wrapping_mul(HASH_MULTIPLIER_INVERSE).swap_bytes())
 }
 
 #[cfg(test)]
@@ -99,8 +125,19 @@ mod tests {
         assert!(FdbKey::new(BdId(7), MacAddr([0x01, 0, 0x5e, 0, 0, 1])).is_group());
         assert!(FdbKey::new(BdId(7), MacAddr([0xff; 6])).is_broadcast());
         assert!(FdbKey::new(BdId(7), MacAddr([0; 6])).is_zero_mac());
-        // The reserved encodings cannot collide with a learnable key.
-        assert_ne!(FdbKey::new(BdId::NONE, MacAddr([0; 6])).0, k.0);
-        assert_eq!(FdbKey::new(BdId(0xffff), MacAddr([0xff; 6])).0, u64::MAX);
+    }
+
+    #[test]
+    fn hash_is_a_bijection() {
+        assert_eq!(HASH_MULTIPLIER.wrapping_mul(HASH_MULTIPLIER_INVERSE), 1);
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        for edge in [0, 1, u64::MAX, 1 << 63, 0xffff] {
+            assert_eq!(fdb_unhash(fdb_hash(FdbKey(edge))), FdbKey(edge));
+        }
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            assert_eq!(fdb_unhash(fdb_hash(FdbKey(x))), FdbKey(x));
+            assert_eq!(fdb_hash(fdb_unhash(x)), x);
+        }
     }
 }

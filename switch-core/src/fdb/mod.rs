@@ -4,7 +4,8 @@
 //!
 //! * [`FdbTable`] is shared by every worker and has exactly **one writer**,
 //!   the [`FdbWriter`] on the control thread. Readers never lock and never
-//!   write: a slot is two atomic words, read with a key/value/key sequence.
+//!   write: a slot is one atomic word holding both the entry's identity and
+//!   its value, so a reader sees a whole entry or none.
 //! * Workers never insert. A worker that sees a new MAC, a MAC on a new port,
 //!   or an entry due for refresh pushes a [`LearnEvent`] onto its own bounded
 //!   queue. The writer drains the queues, applies limits, aging, MAC-move
@@ -24,6 +25,6 @@ mod writer;
 
 pub use cache::{LearnCache, LearnOutcome};
 pub use events::{LearnEvent, LearnQueue};
-pub use key::{fdb_hash, FdbKey};
-pub use table::{Entry, FdbTable, FdbValue, Home};
-pub use writer::{FdbEntryView, FdbStats, FdbWriter, MoveNotice};
+pub use key::{fdb_hash, fdb_unhash, FdbKey};
+pub use table::{Entry, FdbHit, FdbTable, FdbValue, Home, MAX_DISPLACEMENT};
+pub use writer::{refresh_interval, FdbEntryView, FdbStats, FdbWriter, MoveNotice};

@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use rustc_hash::FxBuildHasher;
 
 use super::events::{LearnEvent, LearnQueue};
 use super::key::FdbKey;
@@ -20,6 +21,15 @@ use crate::types::{BdId, MacAddr, PortId};
 const MOVE_LOG_LEN: usize = 1024;
 /// Candidates compared when evicting (an approximate LRU, as in Redis).
 const EVICT_SAMPLES: usize = 4;
+
+/// How often a worker reports a MAC it keeps seeing, for an aging time of
+/// `aging_secs`: a quarter of it (at least a second). The writer marks an
+/// entry no longer fresh one interval after it last saw the MAC, and the
+/// workers' learn caches ask again at most one interval later, so a MAC in
+/// use is reported at least every half aging time and never ages out.
+pub fn refresh_interval(aging_secs: u32) -> u32 {
+    (aging_secs / 4).max(1)
+}
 
 /// A MAC move, as reported to operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +103,8 @@ struct MoveState {
 #[derive(Clone, Debug)]
 struct Policy {
     aging: u32,
+    /// [`refresh_interval`] of `aging`.
+    refresh: u32,
     max_entries: u32,
     max_per_domain: Option<u32>,
     move_max: u32,
@@ -108,9 +120,18 @@ pub struct FdbWriter {
     policy: Policy,
     live: u32,
     tombstones: usize,
+    /// Rebuild once tombstones exceed this: a quarter of the slots. (They
+    /// never make an insert fail, since inserts reuse them, but every miss
+    /// walks through them.) Tests lower it.
+    rebuild_after: usize,
     port_counts: Vec<u32>,
-    domain_counts: HashMap<BdId, u32>,
-    domain_port_counts: HashMap<(BdId, PortId), u32>,
+    /// Entries per domain, by domain id.
+    domain_counts: Vec<u32>,
+    /// Entries per (domain, port). Keyed by configuration, never by
+    /// anything a frame chooses, so a fast non-keyed hash is safe here
+    /// (SipHash was a third of the cost of learning a MAC). `moves`, keyed
+    /// by MAC, keeps std's keyed hash.
+    domain_port_counts: HashMap<(BdId, PortId), u32, FxBuildHasher>,
     moves: HashMap<FdbKey, MoveState>,
     move_log: VecDeque<MoveNotice>,
     evict_cursor: usize,
@@ -129,11 +150,13 @@ impl FdbWriter {
     pub fn new(spec: &FdbSpec, plan: &ForwardingPlan) -> FdbWriter {
         let capacity = spec.max_entries as usize + plan.statics.len();
         let table = Arc::new(FdbTable::with_capacity_for(capacity));
+        let capacity_slots = table.capacity();
         let mut w = FdbWriter {
             shared: Arc::new(ArcSwap::new(table.clone())),
             table,
             policy: Policy {
                 aging: spec.aging_secs.max(1),
+                refresh: refresh_interval(spec.aging_secs.max(1)),
                 max_entries: spec.max_entries,
                 max_per_domain: spec.max_per_domain,
                 move_max: spec.move_max,
@@ -143,9 +166,10 @@ impl FdbWriter {
             },
             live: 0,
             tombstones: 0,
+            rebuild_after: capacity_slots / 4,
             port_counts: Vec::new(),
-            domain_counts: HashMap::new(),
-            domain_port_counts: HashMap::new(),
+            domain_counts: Vec::new(),
+            domain_port_counts: HashMap::default(),
             moves: HashMap::new(),
             move_log: VecDeque::new(),
             evict_cursor: 0,
@@ -204,10 +228,10 @@ impl FdbWriter {
     /// Applies one learn event: insert, refresh or move.
     pub fn apply(&mut self, ev: LearnEvent) {
         let key = ev.key;
-        match self.table.lookup(key) {
+        match self.table.get(key) {
             Some(v) if v.port() == ev.port => {
-                if !v.is_static() && ev.at > v.last_seen() {
-                    self.table.update(key, v.with_last_seen(ev.at));
+                if !v.is_static() && (ev.at > v.last_seen() || !v.is_fresh()) {
+                    self.table.update(key, v.with_last_seen(ev.at.max(v.last_seen())));
                     self.stats.refreshed += 1;
                 }
             }
@@ -263,7 +287,7 @@ impl FdbWriter {
             }
         }
         if let Some(limit) = self.policy.max_per_domain {
-            if self.domain_counts.get(&bd).copied().unwrap_or(0) >= limit && !self.evict_in(Some(bd)) {
+            if self.domain_counts.get(bd.0 as usize).copied().unwrap_or(0) >= limit && !self.evict_in(Some(bd)) {
                 self.stats.refused_full += 1;
                 return;
             }
@@ -307,7 +331,10 @@ impl FdbWriter {
             self.port_counts.resize(port.index() + 1, 0);
         }
         apply(&mut self.port_counts[port.index()]);
-        apply(self.domain_counts.entry(bd).or_default());
+        if self.domain_counts.len() <= bd.0 as usize {
+            self.domain_counts.resize(bd.0 as usize + 1, 0);
+        }
+        apply(&mut self.domain_counts[bd.0 as usize]);
         apply(self.domain_port_counts.entry((bd, port)).or_default());
     }
 
@@ -378,7 +405,7 @@ impl FdbWriter {
     /// dynamic limits and never age, move or get evicted.
     pub fn add_static(&mut self, bd: BdId, mac: MacAddr, port: PortId) {
         let key = FdbKey::new(bd, mac);
-        let was_static = self.table.lookup(key).is_some_and(|v| v.is_static());
+        let was_static = self.table.get(key).is_some_and(|v| v.is_static());
         if self.insert(key, FdbValue::new(port, true, 0)) && !was_static {
             self.stats.static_entries += 1;
         }
@@ -406,15 +433,24 @@ impl FdbWriter {
         victims.len()
     }
 
-    /// Removes dynamic entries not seen for the aging time. Returns how many.
+    /// Removes dynamic entries not seen for the aging time, and marks those
+    /// not seen for a refresh interval no longer fresh (so workers report
+    /// them again). Returns how many were removed. Call once a second.
     pub fn age(&mut self, now: u32) -> usize {
-        let aging = self.policy.aging;
-        let victims: Vec<FdbKey> = self
-            .table
-            .entries()
-            .filter(|e| !e.value.is_static() && now.saturating_sub(e.value.last_seen()) >= aging)
-            .map(|e| e.key)
-            .collect();
+        let Policy { aging, refresh, .. } = self.policy;
+        let mut victims: Vec<FdbKey> = Vec::new();
+        for i in 0..self.table.capacity() {
+            let Some(e) = self.table.entry_at(i) else { continue };
+            if e.value.is_static() {
+                continue;
+            }
+            let idle = now.saturating_sub(e.value.last_seen());
+            if idle >= aging {
+                victims.push(e.key);
+            } else if idle >= refresh && e.value.is_fresh() {
+                self.table.set_stale(i);
+            }
+        }
         for k in &victims {
             self.remove_entry(*k);
         }
@@ -424,10 +460,10 @@ impl FdbWriter {
         victims.len()
     }
 
-    /// Rebuilds the table when tombstones exceed a quarter of it, and
+    /// Rebuilds the table when tombstones exceed `rebuild_after`, and
     /// publishes the new table to workers (they switch at their next batch).
     fn maybe_rebuild(&mut self) {
-        if self.tombstones * 4 <= self.table.capacity() {
+        if self.tombstones <= self.rebuild_after {
             return;
         }
         let fresh = FdbTable::with_capacity_for(self.table.capacity() / 2);
@@ -445,7 +481,7 @@ impl FdbWriter {
 
     /// Looks one MAC up.
     pub fn get(&self, bd: BdId, mac: MacAddr) -> Option<FdbEntryView> {
-        self.table.lookup(FdbKey::new(bd, mac)).map(|v| FdbEntryView {
+        self.table.get(FdbKey::new(bd, mac)).map(|v| FdbEntryView {
             bd,
             mac,
             port: v.port(),
@@ -491,7 +527,7 @@ impl FdbWriter {
     pub fn memory_bytes(&self) -> usize {
         self.table.memory_bytes()
             + self.port_counts.len() * 4
-            + self.domain_counts.capacity() * 8
+            + self.domain_counts.capacity() * 4
             + self.domain_port_counts.capacity() * 12
             + self.moves.capacity() * 20
     }
@@ -546,6 +582,32 @@ mod tests {
         assert!(w.get(bd, mac(1)).is_none());
         let s = w.stats();
         assert_eq!((s.learned, s.refreshed, s.aged, s.entries), (1, 1, 1, 0));
+    }
+
+    #[test]
+    fn aging_pass_marks_entries_stale_after_a_refresh_interval() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { aging_secs: 300, ..Default::default() }, &p);
+        assert_eq!(refresh_interval(300), 75);
+        w.add_static(bd, mac(2), PortId(1));
+        w.apply(ev(bd, 1, 0, 10));
+        let hit = |w: &FdbWriter, n| w.table().lookup(FdbKey::new(bd, mac(n))).unwrap();
+        w.age(84);
+        assert!(hit(&w, 1).fresh_on(PortId(0)));
+        w.age(85);
+        assert!(!hit(&w, 1).is_fresh());
+        assert!(hit(&w, 2).fresh_on(PortId(1)), "statics stay fresh");
+        // The worker's report makes it fresh again, even from a clock that
+        // has not moved past the last-seen second.
+        w.apply(ev(bd, 1, 0, 10));
+        assert!(hit(&w, 1).fresh_on(PortId(0)));
+        assert_eq!(w.get(bd, mac(1)).unwrap().last_seen, 10);
+        w.apply(ev(bd, 1, 0, 90));
+        assert_eq!(w.age(164), 0);
+        assert!(hit(&w, 1).is_fresh());
+        assert_eq!(w.age(390), 1);
+        assert_eq!(w.stats().refreshed, 2);
     }
 
     #[test]
@@ -629,6 +691,7 @@ mod tests {
         let p = plan(&[None]);
         let bd = p.domain(0, 10).unwrap();
         let mut w = FdbWriter::new(&FdbSpec { max_entries: 64, ..Default::default() }, &p);
+        w.rebuild_after = 100;
         let shared = w.shared();
         for round in 0..20u32 {
             for n in 0..40 {

@@ -14,7 +14,7 @@ pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, home: impl FnOnce() -> Home, 
     if dst.is_group() {
         return Verdict::Flood;
     }
-    match fdb.lookup_at(dst, home()) {
+    match fdb.lookup_at(home()) {
         Some(v) if v.port() == in_port => Verdict::Drop(DropReason::SameSegment),
         Some(v) => Verdict::Forward(v.port()),
         None => Verdict::Flood,

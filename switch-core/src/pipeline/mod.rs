@@ -87,16 +87,18 @@ pub(crate) struct Ingress {
 /// Tunables of a worker's pipeline.
 #[derive(Clone, Copy, Debug)]
 pub struct PipelineSettings {
-    /// Seconds after which a known source MAC is reported again so the FDB
-    /// writer can refresh its last-seen time. A quarter of the aging time
-    /// keeps aging accurate to 25% while sending each MAC's refresh rarely.
+    /// Seconds for which the learn cache vouches for a source before it asks
+    /// the shared table again (which says whether the writer wants a
+    /// refresh report). A quarter of the aging time: see
+    /// [`refresh_interval`](crate::fdb::refresh_interval).
     pub refresh_after: u32,
 }
 
 impl PipelineSettings {
-    /// Settings derived from the FDB aging time.
+    /// Settings derived from the FDB aging time (the writer's
+    /// [`refresh_interval`](crate::fdb::refresh_interval)).
     pub fn for_aging(aging_secs: u32) -> PipelineSettings {
-        PipelineSettings { refresh_after: (aging_secs / 4).max(1) }
+        PipelineSettings { refresh_after: crate::fdb::refresh_interval(aging_secs) }
     }
 }
 
