@@ -342,6 +342,14 @@ impl FdbTable {
         xvs_mem::prefetch(self.slots.wrapped(self.index_and_identity(home).0));
     }
 
+    /// The writer's prefetch: `key`'s home slot and its last-seen second.
+    #[inline]
+    pub(crate) fn prefetch_for_writer(&self, key: FdbKey) {
+        let (index, _) = self.index_and_identity(self.home(key));
+        xvs_mem::prefetch(self.slots.wrapped(index));
+        xvs_mem::prefetch(self.last_seen.wrapped(index));
+    }
+
     /// The current generation: bumped whenever an entry moves or disappears,
     /// so workers know to drop cached knowledge.
     #[inline]
