@@ -6,10 +6,10 @@
 //!   load can stand in for it, but it holds a reorder-buffer slot until the
 //!   data arrives, which caps how many misses are in flight at once.
 //! * [`HugeZeroed`]: a zero-initialised slice in its own anonymous mapping,
-//!   aligned to 2 MiB and advised to use transparent huge pages. A 32 MiB FDB
-//!   on 4 KiB pages needs 8192 TLB entries, far more than any core has, so
+//!   aligned to 2 MiB and advised to use transparent huge pages. A 16 MiB FDB
+//!   on 4 KiB pages needs 4096 TLB entries, far more than any core has, so
 //!   every random lookup also pays a page walk (two-dimensional, and much
-//!   slower, under a hypervisor); on 2 MiB pages it needs 16.
+//!   slower, under a hypervisor); on 2 MiB pages it needs 8.
 //!
 //! This is the only crate besides `io-afxdp` with `unsafe` code, kept to three
 //! blocks (the prefetch, the slice view and the wrapped index, which lets a

@@ -16,7 +16,7 @@
 //! * `process_in_cache`: the FDB's live entries fit in the CPU caches, so
 //!   each frame runs both halves in one go while its header is in registers;
 //! * `process_prefetched`: the FDB is far bigger than the caches (1M MACs
-//!   is 32 MiB), so every frame's ingress runs first and
+//!   is 16 MiB), so every frame's ingress runs first and
 //!   prefetches (`prefetch`) the table slots its lookups will read; the
 //!   second pass then finds them loaded, and the batch's cache misses
 //!   overlap instead of stalling one frame at a time.
