@@ -12,8 +12,8 @@
 //! ## Scenarios
 //!
 //! * [`Scenario::Hit`]: N MACs already in the FDB, spread round robin over
-//!   four access ports of one VLAN, all with `last_seen == now` so no refresh
-//!   event fires. Every frame has a known source *on its ingress port* (no
+//!   four access ports of one VLAN, all learned at `now` and so fresh in the
+//!   table: no refresh event fires. Every frame has a known source *on its ingress port* (no
 //!   learn event) and a known destination on another port (unicast forward).
 //!   Source and destination are drawn uniformly from all N MACs by a
 //!   deterministic xorshift generator, so at 1M MACs almost every lookup is a

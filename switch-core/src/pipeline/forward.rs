@@ -8,7 +8,7 @@ use crate::fdb::{FdbKey, FdbTable, Home};
 use crate::types::PortId;
 
 /// The forwarding decision for the (domain, destination) key `dst`, whose
-/// home slot `home` gives (computed only for a unicast destination).
+/// hash `home` gives (computed only for a unicast destination).
 #[inline(always)]
 pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, home: impl FnOnce() -> Home, in_port: PortId) -> Verdict {
     if dst.is_group() {

@@ -70,7 +70,7 @@ impl Default for Scratch {
 }
 
 /// A frame that passed ingress: its FDB keys (and, on the large-table path,
-/// their home slots). 24 bytes, no padding, so storing one in the scratch
+/// their hashes, `Home`). 32 bytes, no padding, so storing one in the scratch
 /// array copies no stray bytes.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Ingress {
@@ -78,9 +78,9 @@ pub(crate) struct Ingress {
     pub src: FdbKey,
     /// (domain, destination MAC); the MAC part may be a group address.
     pub dst: FdbKey,
-    /// `src`'s home slot: set by the large-table path's prefetch pass only.
+    /// `src`'s hash: set by the large-table path's prefetch pass only.
     pub src_home: Home,
-    /// `dst`'s home slot: set by the large-table path's prefetch pass only.
+    /// `dst`'s hash: set by the large-table path's prefetch pass only.
     pub dst_home: Home,
 }
 

@@ -18,8 +18,8 @@ pub(super) fn wanted(fdb: &FdbTable) -> bool {
     fdb.live_hint() >= MIN_ENTRIES
 }
 
-/// Computes the home slots of `f`'s keys (kept in `f`, so the second pass
-/// does not hash again) and prefetches the ones the learn step (which asks
+/// Computes the hashes of `f`'s keys (kept in `f`, so the second pass does
+/// not hash again) and prefetches the home slots the learn step (which asks
 /// the table about every source on this path) and the destination lookup
 /// (only for unicast) will read.
 #[inline(always)]
