@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::bridge::{ForwardingPlan, PlanError, SwitchSpec};
+use crate::bridge::{FdbSpec, ForwardingPlan, PlanError, SwitchSpec};
 use crate::fdb::{FdbWriter, LearnQueue};
 use crate::pipeline::{Batch, NoTrace, Observer, Pipeline, PipelineSettings, WorkerCounters, MAX_BURST};
 use crate::port::memory::MemIo;
@@ -19,6 +19,9 @@ use crate::types::{Nanos, PortId};
 pub const SIM_CHUNK: usize = 10240;
 /// Headroom in front of injected frames, as on AF_XDP ports.
 pub const SIM_HEADROOM: u16 = 384;
+
+/// The FDB hash key of a simulated switch whose spec sets none.
+pub const SIM_HASH_SEED: u64 = 0x7876_7321;
 
 /// The simulated switch. Fields are public so tests can inspect anything.
 pub struct SwitchSim {
@@ -48,7 +51,11 @@ impl SwitchSim {
     /// Compiles `spec` and builds a switch with `chunks` buffers.
     pub fn with_chunks(spec: &SwitchSpec, chunks: usize) -> Result<SwitchSim, PlanError> {
         let plan = Arc::new(ForwardingPlan::compile(spec)?);
-        let writer = FdbWriter::new(&spec.fdb, &plan);
+        // A fixed hash key unless the spec names one: where entries land
+        // decides eviction candidates, and a replay must give the same
+        // result every time.
+        let fdb = FdbSpec { hash_seed: spec.fdb.hash_seed.or(Some(SIM_HASH_SEED)), ..spec.fdb.clone() };
+        let writer = FdbWriter::new(&fdb, &plan);
         let queue = Arc::new(LearnQueue::new(4096));
         let pipeline = Pipeline::new(
             PipelineSettings::for_aging(spec.fdb.aging_secs),

@@ -205,7 +205,7 @@ fn ping_and_arp_within_vlan_but_not_across() {
 #[test]
 fn fdb_learns_ages_out_and_keeps_static_entries() {
     let Some((_serial, t0)) = root_test("fdb_learns_ages_out_and_keeps_static_entries") else { return };
-    const AGING: u64 = 3;
+    const AGING: u64 = 4;
     let topo = four_hosts();
     let xvs = Xvs::start(&topo, &XvsOptions { aging_secs: AGING as u32, ..XvsOptions::default() });
     let (h1, h2, h3, h4) = (topo.host("h1"), topo.host("h2"), topo.host("h3"), topo.host("h4"));

@@ -181,6 +181,13 @@ pub struct FdbSpec {
     pub move_hold_secs: u32,
     /// Static entries.
     pub static_macs: Vec<StaticMacSpec>,
+    /// The key of the table's hash (see [`FdbHasher`]). `None`, the
+    /// default: a random one, so no sender can predict where its MACs land.
+    /// Set only for reproducible runs (`xvs replay`, tests, benchmarks);
+    /// the config file has no key for it.
+    ///
+    /// [`FdbHasher`]: crate::fdb::FdbHasher
+    pub hash_seed: Option<u64>,
 }
 
 impl Default for FdbSpec {
@@ -193,6 +200,7 @@ impl Default for FdbSpec {
             move_window_secs: 10,
             move_hold_secs: 30,
             static_macs: Vec::new(),
+            hash_seed: None,
         }
     }
 }

@@ -17,7 +17,7 @@
 //! shared table, so a stale cache can delay learning, never misdeliver.
 
 use super::events::{LearnEvent, LearnQueue};
-use super::key::{fdb_hash, FdbKey};
+use super::key::FdbKey;
 use super::table::{FdbTable, Home};
 use crate::types::PortId;
 
@@ -92,9 +92,14 @@ impl LearnCache {
         }
     }
 
+    /// Fibonacci hashing (a multiply by 2^64/phi, top bits) of the
+    /// byte-swapped key. Unkeyed, unlike the shared table's hash: a sender
+    /// that crafts colliding sources here only sends its victim's frames
+    /// down the slow path (one shared-table read), it cannot stop a MAC
+    /// from being learned.
     #[inline]
     fn index(key: FdbKey) -> usize {
-        (fdb_hash(key) >> SHIFT) as usize & (SLOTS - 1)
+        (key.0.swap_bytes().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> SHIFT) as usize & (SLOTS - 1)
     }
 
     /// The fast path: true when this worker already knows `key` is on `port`

@@ -1,5 +1,5 @@
-//! The 64-bit FDB key, and its hash (a bijection, so a table slot can store
-//! part of the hash and still identify its key exactly).
+//! The 64-bit FDB key, and its keyed hash (a bijection, so a table slot can
+//! store part of the hash and still identify its key exactly).
 
 use crate::types::{BdId, MacAddr};
 
@@ -69,42 +69,77 @@ impl FdbKey {
     }
 }
 
-/// The odd multiplier of [`fdb_hash`]: 2^64 divided by the golden ratio.
-const HASH_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// `HASH_MULTIPLIER`'s inverse modulo 2^64, by Newton's iteration (each step
-/// doubles the number of correct low bits, and an odd number is its own
-/// inverse to 3 bits, so five steps give 96 > 64).
-const HASH_MULTIPLIER_INVERSE: u64 = {
-    let mut x = HASH_MULTIPLIER;
-    let mut step = 0;
-    while step < 5 {
-        x = x.wrapping_mul(2u64.wrapping_sub(HASH_MULTIPLIER.wrapping_mul(x)));
-        step += 1;
-    }
-    x
-};
-
-/// Fibonacci hashing: multiply by 2^64/phi and keep the top bits. A
-/// product's top bits depend on every input bit, but the low input bits
-/// reach them through the most carries, so the key is byte-swapped first:
-/// that puts the MAC's last octets (what differs between a NIC vendor's
-/// addresses, often sequentially) in the low bits, where the multiply spreads
-/// sequential inputs evenly over the table. One `bswap` and one multiply.
+/// The keyed hash of one FDB table: a byte swap, then a multiply by the
+/// table's own random odd constant. Its top bits pick a key's home slot.
 ///
-/// Both steps are invertible (the multiplier is odd), so the hash is a
-/// bijection on 64-bit words and [`fdb_unhash`] recovers the key. The shared
-/// table relies on that: a slot stores only the hash bits its position does
-/// not already imply.
-#[inline]
-pub fn fdb_hash(key: FdbKey) -> u64 {
-    key.0.swap_bytes().wrapping_mul(HASH_MULTIPLIER)
+/// Keyed, because chains are short and capped ([`MAX_DISPLACEMENT`]): with a
+/// hash anyone can compute, a host could send a few dozen source MACs
+/// crafted to land next to a victim's home slot, fill that chain, and keep
+/// the victim's MAC from ever being learned, so its traffic would flood.
+/// Multiply-shift with a random odd multiplier is a universal family
+/// (Dietzfelbinger et al.): two given keys share a home with probability at
+/// most 2/2^bits, whatever keys the sender picks, as long as it cannot
+/// learn the multiplier.
+///
+/// The swap puts the MAC's last octets, which differ most between
+/// addresses, in the low bits, from where the multiply's carries reach all
+/// the top bits. Both steps are invertible, so the hash is a bijection on
+/// 64-bit words and [`FdbHasher::unhash`] gives the key back: the table
+/// relies on that, storing only the hash bits a slot's position does not
+/// already imply. One `bswap` and one multiply by a memory operand.
+///
+/// [`MAX_DISPLACEMENT`]: super::MAX_DISPLACEMENT
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdbHasher {
+    multiplier: u64,
+    /// `multiplier`'s inverse modulo 2^64.
+    inverse: u64,
 }
 
-/// The key whose [`fdb_hash`] is `hash`.
-#[inline]
-pub fn fdb_unhash(hash: u64) -> FdbKey {
-    FdbKey(hash.wrapping_mul(HASH_MULTIPLIER_INVERSE).swap_bytes())
+impl FdbHasher {
+    /// A hasher keyed from the operating system's randomness (the same
+    /// source as std's `HashMap` keys), so no one outside the process can
+    /// predict where a key lands.
+    pub fn random() -> FdbHasher {
+        use std::hash::BuildHasher;
+        FdbHasher::from_seed(std::collections::hash_map::RandomState::new().hash_one(0x7876_735f_6664_6221_u64))
+    }
+
+    /// A hasher keyed from `seed`, for reproducible runs (replay, tests,
+    /// benchmarks). The multiplier is the seed put through SplitMix64's
+    /// finalizer, made odd.
+    pub const fn from_seed(seed: u64) -> FdbHasher {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let multiplier = (z ^ (z >> 31)) | 1;
+        FdbHasher { multiplier, inverse: inverse_mod_2_64(multiplier) }
+    }
+
+    /// The hash of `key`.
+    #[inline(always)]
+    pub fn hash(&self, key: FdbKey) -> u64 {
+        key.0.swap_bytes().wrapping_mul(self.multiplier)
+    }
+
+    /// The key whose [`FdbHasher::hash`] is `hash`.
+    #[inline]
+    pub fn unhash(&self, hash: u64) -> FdbKey {
+        FdbKey(hash.wrapping_mul(self.inverse).swap_bytes())
+    }
+}
+
+/// The inverse of odd `x` modulo 2^64, by Newton's iteration: an odd number
+/// is its own inverse to 3 bits, and each step doubles the correct low
+/// bits, so five steps give 96 > 64.
+const fn inverse_mod_2_64(x: u64) -> u64 {
+    let mut y = x;
+    let mut step = 0;
+    while step < 5 {
+        y = y.wrapping_mul(2u64.wrapping_sub(x.wrapping_mul(y)));
+        step += 1;
+    }
+    y
 }
 
 #[cfg(test)]
@@ -129,15 +164,32 @@ mod tests {
 
     #[test]
     fn hash_is_a_bijection() {
-        assert_eq!(HASH_MULTIPLIER.wrapping_mul(HASH_MULTIPLIER_INVERSE), 1);
-        let mut x = 0x0123_4567_89ab_cdefu64;
-        for edge in [0, 1, u64::MAX, 1 << 63, 0xffff] {
-            assert_eq!(fdb_unhash(fdb_hash(FdbKey(edge))), FdbKey(edge));
+        for h in [FdbHasher::from_seed(0), FdbHasher::from_seed(u64::MAX), FdbHasher::random()] {
+            assert_eq!(h.multiplier.wrapping_mul(h.inverse), 1);
+            let mut x = 0x0123_4567_89ab_cdefu64;
+            for edge in [0, 1, u64::MAX, 1 << 63, 0xffff] {
+                assert_eq!(h.unhash(h.hash(FdbKey(edge))), FdbKey(edge));
+            }
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                assert_eq!(h.unhash(h.hash(FdbKey(x))), FdbKey(x));
+                assert_eq!(h.hash(h.unhash(x)), x);
+            }
         }
-        for _ in 0..10_000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            assert_eq!(fdb_unhash(fdb_hash(FdbKey(x))), FdbKey(x));
-            assert_eq!(fdb_hash(fdb_unhash(x)), x);
-        }
+    }
+
+    #[test]
+    fn hashers_are_keyed() {
+        let (a, b) = (FdbHasher::random(), FdbHasher::random());
+        assert_ne!(a, b, "two tables drew the same key");
+        assert_eq!(FdbHasher::from_seed(7), FdbHasher::from_seed(7));
+        assert_ne!(FdbHasher::from_seed(7), FdbHasher::from_seed(8));
+        // Keys that share a home under one hasher scatter under another.
+        let k = |n: u64| FdbKey::new(BdId(1), MacAddr::from_u64(0x0200_0000_0000 | n));
+        let top = |h: FdbHasher, key| h.hash(key) >> (64 - 21);
+        let crafted: Vec<FdbKey> = (0..64).map(|n| a.unhash((top(a, k(1)) << 43) | n)).collect();
+        assert!(crafted.iter().all(|&c| top(a, c) == top(a, k(1))));
+        let still_together = crafted.iter().filter(|&&c| top(b, c).abs_diff(top(b, k(1))) < 64).count();
+        assert!(still_together <= 2, "{still_together} of 64 crafted keys still land near the victim");
     }
 }

@@ -25,6 +25,6 @@ mod writer;
 
 pub use cache::{LearnCache, LearnOutcome};
 pub use events::{LearnEvent, LearnQueue};
-pub use key::{fdb_hash, fdb_unhash, FdbKey};
+pub use key::{FdbHasher, FdbKey};
 pub use table::{Entry, FdbHit, FdbTable, FdbValue, Home, MAX_DISPLACEMENT};
-pub use writer::{refresh_interval, FdbEntryView, FdbStats, FdbWriter, MoveNotice};
+pub use writer::{effective_aging, refresh_interval, FdbEntryView, FdbStats, FdbWriter, MoveNotice, MIN_AGING_SECS};

@@ -3,8 +3,8 @@
 //!
 //! ## A slot is one word
 //!
-//! [`fdb_hash`] is a bijection, and its top `log2(capacity)` bits pick a
-//! key's home slot. So a slot only has to store the rest of the hash (the
+//! The table's [`FdbHasher`] is a bijection, and its top `log2(capacity)`
+//! bits pick a key's home slot. So a slot only has to store the rest of the hash (the
 //! *remainder*) and how far the entry sits from its home (its
 //! *displacement*): together with the slot's index they give back the whole
 //! hash, and so the key. What is left of the word holds what workers need:
@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use xvs_mem::HugeZeroed;
 
-use super::key::{fdb_hash, fdb_unhash, FdbKey};
+use super::key::{FdbHasher, FdbKey};
 use crate::bridge::MAX_PORTS;
 use crate::types::PortId;
 
@@ -197,7 +197,7 @@ pub struct Entry {
     pub value: FdbValue,
 }
 
-/// A key as one [`FdbTable`] addresses it: its [`fdb_hash`], from which the
+/// A key as one [`FdbTable`] addresses it: its hash, from which the
 /// table takes the home slot and the remainder. Worth keeping when one batch
 /// both prefetches and looks up the same key: see [`FdbTable::lookup_at`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -217,6 +217,9 @@ pub struct FdbTable {
     /// Each slot's last-seen second: the writer's alone (workers see only
     /// the fresh bit), so it stays out of the slots' cache lines.
     last_seen: HugeZeroed<AtomicU32>,
+    /// The keyed hash (see [`FdbHasher`]); a rebuilt table keeps its
+    /// table's, so every entry lands no further from home than before.
+    hasher: FdbHasher,
     /// `log2(capacity)`: a hash shifted left by this is a slot's remainder.
     bits: u32,
     /// `64 - bits`: a hash shifted right by this is its home slot.
@@ -251,8 +254,14 @@ pub(crate) enum Upsert {
 
 impl FdbTable {
     /// A table sized for `max_entries` live entries at a load factor of at
-    /// most 1/2, and at least 2^21 slots (see the module docs).
+    /// most 1/2, and at least 2^21 slots (see the module docs), with a
+    /// random hash key.
     pub fn with_capacity_for(max_entries: usize) -> FdbTable {
+        FdbTable::with_capacity_and_hasher(max_entries, FdbHasher::random())
+    }
+
+    /// [`FdbTable::with_capacity_for`] with the given hash key.
+    pub fn with_capacity_and_hasher(max_entries: usize, hasher: FdbHasher) -> FdbTable {
         let cap = (max_entries.max(8) * 2).next_power_of_two().max(1 << FIELD_BITS);
         // Home slots fit in 32 bits (a 2^32-slot table would be 32 GiB).
         assert!(cap <= 1 << 32, "FDB table of {cap} slots");
@@ -262,6 +271,7 @@ impl FdbTable {
         FdbTable {
             slots: HugeZeroed::new(cap),
             last_seen: HugeZeroed::new(cap),
+            hasher,
             bits,
             shift: 64 - bits,
             mask: cap - 1,
@@ -280,10 +290,15 @@ impl FdbTable {
         self.slots.len() * (core::mem::size_of::<AtomicU64>() + core::mem::size_of::<AtomicU32>())
     }
 
+    /// The table's hash key.
+    pub fn hasher(&self) -> FdbHasher {
+        self.hasher
+    }
+
     /// `key` as this table addresses it.
     #[inline(always)]
     pub fn home(&self, key: FdbKey) -> Home {
-        Home(fdb_hash(key))
+        Home(self.hasher.hash(key))
     }
 
     /// Looks a key up. Lock-free; safe to call from any number of threads
@@ -368,6 +383,19 @@ impl FdbTable {
 
     pub(crate) fn set_live_hint(&self, live: u64) {
         self.live.0.store(live, Ordering::Relaxed);
+    }
+
+    /// Starts a rebuilt table's generation after its predecessor's, so a
+    /// worker that synced to the old one cannot take a later change for one
+    /// it has seen.
+    pub(crate) fn set_generation(&self, generation: u64) {
+        self.generation.0.store(generation, Ordering::Release);
+    }
+
+    /// True when slot `i` has never held an entry (no probe chain crosses
+    /// it). Single writer only.
+    pub(crate) fn is_empty_at(&self, i: usize) -> bool {
+        self.slots.get(i).is_some_and(|s| s.load(Ordering::Relaxed) == EMPTY)
     }
 
     pub(crate) fn bump_generation(&self) {
@@ -482,7 +510,7 @@ impl FdbTable {
         let home = i.wrapping_sub(disp as usize - 1) & self.mask;
         let hash = ((home as u64) << self.shift) | (word >> self.bits);
         let value = FdbValue::from_slot(word, self.last_seen[i].load(Ordering::Relaxed));
-        Some(Entry { key: fdb_unhash(hash), value })
+        Some(Entry { key: self.hasher.unhash(hash), value })
     }
 
     /// Every live entry, in slot order. A snapshot only if the writer is idle.
@@ -535,7 +563,7 @@ mod tests {
     /// The key whose hash puts it at home slot `home` of `t` with
     /// remainder `rem`.
     fn key_at(t: &FdbTable, home: u64, rem: u64) -> FdbKey {
-        fdb_unhash((home << t.shift) | rem)
+        t.hasher.unhash((home << t.shift) | rem)
     }
 
     #[test]

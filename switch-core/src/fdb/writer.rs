@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use rustc_hash::FxBuildHasher;
 
 use super::events::{LearnEvent, LearnQueue};
-use super::key::FdbKey;
+use super::key::{FdbHasher, FdbKey};
 use super::table::{FdbTable, FdbValue, Upsert};
 use crate::bridge::{FdbSpec, ForwardingPlan};
 use crate::types::{BdId, MacAddr, PortId};
@@ -22,13 +22,32 @@ const MOVE_LOG_LEN: usize = 1024;
 /// Candidates compared when evicting (an approximate LRU, as in Redis).
 const EVICT_SAMPLES: usize = 4;
 
+/// The shortest aging time the writer applies; configured times below it
+/// act as it.
+///
+/// A MAC in use must be reported again before it ages out. The writer's
+/// once-a-second pass marks an entry stale one refresh interval `r` after
+/// it last saw the MAC, possibly a second late; the worker sees the mark at
+/// its next learn-cache check, at most `r` later, and its report can reach
+/// the writer just after the next pass. So the aging time must be at least
+/// `2r + 2`. With `r = aging / 4` (at least 1) that holds for every aging
+/// time from 4 s up, and fails below it (at 1 s nothing was ever marked
+/// stale before it was removed, so MACs in use went every second).
+pub const MIN_AGING_SECS: u32 = 4;
+
 /// How often a worker reports a MAC it keeps seeing, for an aging time of
 /// `aging_secs`: a quarter of it (at least a second). The writer marks an
 /// entry no longer fresh one interval after it last saw the MAC, and the
 /// workers' learn caches ask again at most one interval later, so a MAC in
-/// use is reported at least every half aging time and never ages out.
+/// use is reported at least every half aging time (plus a second) and
+/// never ages out (see [`MIN_AGING_SECS`]).
 pub fn refresh_interval(aging_secs: u32) -> u32 {
     (aging_secs / 4).max(1)
+}
+
+/// The aging time the writer applies for a configured `aging_secs`.
+pub fn effective_aging(aging_secs: u32) -> u32 {
+    aging_secs.max(MIN_AGING_SECS)
 }
 
 /// A MAC move, as reported to operators.
@@ -149,14 +168,15 @@ impl FdbWriter {
     /// plan's static entries, which it installs.
     pub fn new(spec: &FdbSpec, plan: &ForwardingPlan) -> FdbWriter {
         let capacity = spec.max_entries as usize + plan.statics.len();
-        let table = Arc::new(FdbTable::with_capacity_for(capacity));
+        let hasher = spec.hash_seed.map_or_else(FdbHasher::random, FdbHasher::from_seed);
+        let table = Arc::new(FdbTable::with_capacity_and_hasher(capacity, hasher));
         let capacity_slots = table.capacity();
         let mut w = FdbWriter {
             shared: Arc::new(ArcSwap::new(table.clone())),
             table,
             policy: Policy {
-                aging: spec.aging_secs.max(1),
-                refresh: refresh_interval(spec.aging_secs.max(1)),
+                aging: effective_aging(spec.aging_secs),
+                refresh: refresh_interval(effective_aging(spec.aging_secs)),
                 max_entries: spec.max_entries,
                 max_per_domain: spec.max_per_domain,
                 move_max: spec.move_max,
@@ -189,7 +209,7 @@ impl FdbWriter {
         &self.table
     }
 
-    /// Aging time in seconds.
+    /// Aging time in seconds, as applied (see [`MIN_AGING_SECS`]).
     pub fn aging_secs(&self) -> u32 {
         self.policy.aging
     }
@@ -486,13 +506,24 @@ impl FdbWriter {
         if self.tombstones <= self.rebuild_after {
             return;
         }
-        let fresh = FdbTable::with_capacity_for(self.table.capacity() / 2);
-        for e in self.table.entries() {
-            fresh.upsert(e.key, e.value);
+        let cap = self.table.capacity();
+        let fresh = FdbTable::with_capacity_and_hasher(cap / 2, self.table.hasher());
+        // Same size, same hash: copying in slot order, starting just after
+        // an empty slot (which no probe chain crosses), puts every entry at
+        // most as far from home as it was. Starting at slot 0 instead would
+        // let entries that wrapped past the end take the slots of the ones
+        // before them, and push one off its chain. Live entries are at most
+        // half the slots, so an empty slot exists.
+        let start = (0..cap).find(|&i| self.table.is_empty_at(i)).unwrap_or(0);
+        for i in (start + 1..=start + cap).map(|i| i & (cap - 1)) {
+            if let Some(e) = self.table.entry_at(i) {
+                let landed = fresh.upsert(e.key, e.value);
+                debug_assert!(matches!(landed, Upsert::Inserted { .. }), "rebuild lost {e:?}");
+            }
         }
         fresh.set_live_hint(self.live as u64);
+        fresh.set_generation(self.table.generation() + 1);
         let fresh = Arc::new(fresh);
-        fresh.bump_generation();
         self.shared.store(fresh.clone());
         self.table = fresh;
         self.tombstones = 0;
@@ -630,6 +661,50 @@ mod tests {
         assert_eq!(w.stats().refreshed, 2);
     }
 
+    /// A MAC in constant use, through a real learn cache and queue, with the
+    /// worst interleavings: each second the worker checks the table just
+    /// before the pass, and again at the end of the second with a report
+    /// the writer applies only after the next pass; some passes run a
+    /// second late. It never ages out, whatever the configured aging time
+    /// (with a floor of 3 s instead of 4 it would, at 3 s); once quiet, it
+    /// goes after exactly the applied aging time.
+    #[test]
+    fn short_aging_never_drops_a_mac_in_use() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let key = FdbKey::new(bd, mac(1));
+        // Each pass reads all 2^21 slots: few seconds, few aging times.
+        for aging_secs in [1, 3, 4, 9] {
+            let mut w = FdbWriter::new(&FdbSpec { aging_secs, ..Default::default() }, &p);
+            let applied = w.aging_secs();
+            assert_eq!(applied, aging_secs.max(MIN_AGING_SECS));
+            let q = Arc::new(LearnQueue::new(64));
+            let mut cache =
+                crate::fdb::LearnCache::new(crate::pipeline::PipelineSettings::for_aging(aging_secs).refresh_after);
+            let mut frame = |w: &FdbWriter, now: u32| {
+                let t = w.shared().load_full();
+                cache.sync(&t);
+                cache.learn(&t, &q, key, PortId(0), now);
+            };
+            for now in 10..50 {
+                frame(&w, now);
+                // The passes due at 20 and 35 run a second late.
+                if now != 20 && now != 35 {
+                    assert_eq!(w.age(now), 0, "aging_secs {aging_secs}: a MAC in use aged out at {now}");
+                }
+                w.drain(std::slice::from_ref(&q), usize::MAX);
+                frame(&w, now);
+            }
+            w.drain(std::slice::from_ref(&q), usize::MAX);
+            let last = w.get(bd, mac(1)).unwrap().last_seen;
+            assert!(last + 2 * refresh_interval(applied) + 1 >= 49, "aging_secs {aging_secs}: last seen {last}");
+            for now in 50..last + applied {
+                assert_eq!(w.age(now), 0, "aging_secs {aging_secs}: quiet MAC went early, at {now}");
+            }
+            assert_eq!(w.age(last + applied), 1, "aging_secs {aging_secs}: quiet MAC stayed");
+        }
+    }
+
     #[test]
     fn moves_are_logged_and_dampened() {
         let p = plan(&[None, None]);
@@ -704,6 +779,37 @@ mod tests {
         w.apply(ev(bd, 11, 1, 11)); // domain full (3): evict from port 0 (2 > 1)
         assert_eq!(w.stats().evicted, 1);
         assert_eq!(w.port_counts(), &[1, 2]);
+    }
+
+    /// A chain that wraps past the table's end and runs into another one
+    /// at its start: a rebuild that copied from slot 0 put the wrapped
+    /// entries home first, and the last entry of the chain then found no
+    /// slot within reach.
+    #[test]
+    fn rebuild_keeps_a_chain_that_wraps() {
+        let p = plan(&[None]);
+        let mut w = FdbWriter::new(&FdbSpec { max_entries: 100, ..Default::default() }, &p);
+        let (h, cap) = (w.table().hasher(), w.table().capacity() as u64);
+        let shift = 64 - cap.trailing_zeros();
+        let homed = |home: u64, n: u64| h.unhash((home << shift) | n);
+        // 40 keys homed on the last slot (it and slots 0-38), then 25 homed
+        // on slot 20 (slots 39-63, 19-43 from home).
+        let keys: Vec<FdbKey> = (0..40).map(|n| homed(cap - 1, n)).chain((0..25).map(|n| homed(20, n))).collect();
+        for (n, key) in keys.iter().enumerate() {
+            w.apply(LearnEvent { key: *key, port: PortId(0), at: n as u32 });
+        }
+        assert_eq!(w.stats().entries, 65);
+        let other = FdbKey::new(BdId(1), mac(1));
+        w.apply(LearnEvent { key: other, port: PortId(0), at: 0 });
+        let generation = w.table().generation();
+        w.rebuild_after = 0;
+        assert!(w.remove(other.bd(), other.mac()));
+        assert_eq!(w.stats().rebuilds, 1);
+        assert!(w.table().generation() > generation, "the rebuilt table went back to an old generation");
+        for key in &keys {
+            assert!(w.shared().load().lookup(*key).is_some(), "{key:?} lost in the rebuild");
+        }
+        assert_eq!(w.table().entries().count(), 65);
     }
 
     #[test]

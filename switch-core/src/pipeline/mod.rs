@@ -95,10 +95,11 @@ pub struct PipelineSettings {
 }
 
 impl PipelineSettings {
-    /// Settings derived from the FDB aging time (the writer's
-    /// [`refresh_interval`](crate::fdb::refresh_interval)).
+    /// Settings derived from the configured FDB aging time (the writer's
+    /// [`refresh_interval`](crate::fdb::refresh_interval) of the aging time
+    /// it applies).
     pub fn for_aging(aging_secs: u32) -> PipelineSettings {
-        PipelineSettings { refresh_after: crate::fdb::refresh_interval(aging_secs) }
+        PipelineSettings { refresh_after: crate::fdb::refresh_interval(crate::fdb::effective_aging(aging_secs)) }
     }
 }
 
