@@ -208,7 +208,14 @@ impl ControlPlane {
                 format!("port {:?} is not a member of {}", plan.ports[port.index()].name, plan.domain_name(bd)),
             );
         }
-        self.writer.add_static(bd, mac, port);
+        if !self.writer.add_static(bd, mac, port) {
+            // Every slot within reach of the key's home is taken: with the
+            // keyed hash at half load, practically never.
+            return Response::error(
+                507,
+                format!("no FDB slot for {mac} in {} (counted in refused_chain_full)", plan.domain_name(bd)),
+            );
+        }
         Response::json(
             201,
             &json!({ "added": { "domain": plan.domain_name(bd), "mac": mac.to_string(), "port": plan.ports[port.index()].name } }),

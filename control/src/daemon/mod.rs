@@ -126,6 +126,12 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
     // 2. Tables.
     let plan = Arc::new(ForwardingPlan::compile(&config.spec)?);
     let writer = FdbWriter::new(&config.spec.fdb, &plan);
+    let unplaced = writer.stats().refused_chain_full;
+    if unplaced > 0 {
+        log::warn!(
+            "{unplaced} configured static FDB entries found no table slot near their hash (see `refused_chain_full`)"
+        );
+    }
     let plan_swap = Arc::new(ArcSwap::new(plan.clone()));
     let fdb_swap = writer.shared();
 

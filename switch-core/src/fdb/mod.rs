@@ -19,6 +19,7 @@
 
 mod cache;
 mod events;
+mod evict;
 mod key;
 mod table;
 mod writer;

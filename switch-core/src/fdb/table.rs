@@ -243,10 +243,10 @@ impl core::fmt::Debug for FdbTable {
 /// Where a writer-side insert landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Upsert {
-    /// The key was new and is now in the table.
-    Inserted { reused_tombstone: bool },
-    /// The key existed; its previous value is returned.
-    Updated(FdbValue),
+    /// The key was new and is now in slot `slot`.
+    Inserted { slot: usize, reused_tombstone: bool },
+    /// The key existed, in slot `slot`; its previous value is returned.
+    Updated { slot: usize, old: FdbValue },
     /// No free slot within [`MAX_DISPLACEMENT`] of the key's home (at a
     /// load of 1/2, about one insert in a billion).
     Full,
@@ -358,11 +358,13 @@ impl FdbTable {
     }
 
     /// The writer's prefetch: `key`'s home slot and its last-seen second.
+    /// Returns the home slot's index, for the writer's own per-slot arrays.
     #[inline]
-    pub(crate) fn prefetch_for_writer(&self, key: FdbKey) {
+    pub(crate) fn prefetch_for_writer(&self, key: FdbKey) -> usize {
         let (index, _) = self.index_and_identity(self.home(key));
         xvs_mem::prefetch(self.slots.wrapped(index));
         xvs_mem::prefetch(self.last_seen.wrapped(index));
+        index
     }
 
     /// The current generation: bumped whenever an entry moves or disappears,
@@ -438,7 +440,7 @@ impl FdbTable {
             if holds(word, here) {
                 let old = FdbValue::from_slot(word, self.last_seen[i].load(Ordering::Relaxed));
                 self.publish(i, here, value);
-                return Upsert::Updated(old);
+                return Upsert::Updated { slot: i, old };
             }
             if word == TOMBSTONE && first_free.is_none() {
                 first_free = Some((i, here));
@@ -446,13 +448,13 @@ impl FdbTable {
             if word == EMPTY {
                 let (target, at) = first_free.unwrap_or((i, here));
                 self.publish(target, at, value);
-                return Upsert::Inserted { reused_tombstone: first_free.is_some() };
+                return Upsert::Inserted { slot: target, reused_tombstone: first_free.is_some() };
             }
         }
         match first_free {
             Some((target, at)) => {
                 self.publish(target, at, value);
-                Upsert::Inserted { reused_tombstone: true }
+                Upsert::Inserted { slot: target, reused_tombstone: true }
             }
             None => Upsert::Full,
         }
@@ -470,22 +472,20 @@ impl FdbTable {
         }
     }
 
-    /// Overwrites the value of an existing key. Single writer only.
-    pub(crate) fn update(&self, key: FdbKey, value: FdbValue) -> bool {
-        match self.find(key) {
-            Some((i, word)) => {
-                self.publish(i, word & !(PORT_MASK | STATIC | FRESH), value);
-                true
-            }
-            None => false,
-        }
+    /// Overwrites the value of an existing key; returns its slot. Single
+    /// writer only.
+    pub(crate) fn update(&self, key: FdbKey, value: FdbValue) -> Option<usize> {
+        let (i, word) = self.find(key)?;
+        self.publish(i, word & !(PORT_MASK | STATIC | FRESH), value);
+        Some(i)
     }
 
-    /// Removes a key, leaving a tombstone. Single writer only.
-    pub(crate) fn remove(&self, key: FdbKey) -> Option<FdbValue> {
+    /// Removes a key, leaving a tombstone; returns the slot it was in and
+    /// its value. Single writer only.
+    pub(crate) fn remove(&self, key: FdbKey) -> Option<(usize, FdbValue)> {
         let (i, word) = self.find(key)?;
         self.slots[i].store(TOMBSTONE, Ordering::Release);
-        Some(FdbValue::from_slot(word, self.last_seen[i].load(Ordering::Relaxed)))
+        Some((i, FdbValue::from_slot(word, self.last_seen[i].load(Ordering::Relaxed))))
     }
 
     /// Clears the fresh bit of the dynamic entry in slot `i`, so workers
@@ -532,17 +532,21 @@ mod tests {
     fn insert_lookup_update_remove() {
         let t = FdbTable::with_capacity_for(16);
         assert_eq!(t.lookup(k(1)), None);
-        assert_eq!(t.upsert(k(1), FdbValue::new(PortId(3), false, 10)), Upsert::Inserted { reused_tombstone: false });
+        let landed = t.upsert(k(1), FdbValue::new(PortId(3), false, 10));
+        assert_eq!(landed, Upsert::Inserted { slot: t.find(k(1)).unwrap().0, reused_tombstone: false });
         assert_eq!(t.lookup(k(1)).unwrap().port(), PortId(3));
         assert!(
-            matches!(t.upsert(k(1), FdbValue::new(PortId(4), false, 11)), Upsert::Updated(v) if v.port() == PortId(3))
+            matches!(t.upsert(k(1), FdbValue::new(PortId(4), false, 11)), Upsert::Updated { old, .. } if old.port() == PortId(3))
         );
         assert_eq!(t.get(k(1)).unwrap().last_seen(), 11);
-        assert!(t.update(k(1), FdbValue::new(PortId(4), true, 12)));
+        assert!(t.update(k(1), FdbValue::new(PortId(4), true, 12)).is_some());
         assert!(t.lookup(k(1)).unwrap().is_static());
         assert!(t.remove(k(1)).is_some());
         assert_eq!(t.lookup(k(1)), None);
-        assert_eq!(t.upsert(k(1), FdbValue::new(PortId(1), false, 1)), Upsert::Inserted { reused_tombstone: true });
+        assert!(matches!(
+            t.upsert(k(1), FdbValue::new(PortId(1), false, 1)),
+            Upsert::Inserted { reused_tombstone: true, .. }
+        ));
     }
 
     #[test]
@@ -599,8 +603,11 @@ mod tests {
         assert_eq!(t.lookup(a).unwrap().port(), PortId(2));
         assert_eq!(t.lookup(b), None);
         assert_eq!(t.get(b), None);
-        assert!(!t.update(b, FdbValue::new(PortId(3), false, 0)));
-        assert_eq!(t.upsert(b, FdbValue::new(PortId(3), false, 0)), Upsert::Inserted { reused_tombstone: false });
+        assert!(t.update(b, FdbValue::new(PortId(3), false, 0)).is_none());
+        assert!(matches!(
+            t.upsert(b, FdbValue::new(PortId(3), false, 0)),
+            Upsert::Inserted { reused_tombstone: false, .. }
+        ));
         assert_eq!((t.lookup(a).unwrap().port(), t.lookup(b).unwrap().port()), (PortId(2), PortId(3)));
     }
 
@@ -617,7 +624,10 @@ mod tests {
         assert_eq!(t.lookup(over[0]), None);
         // A tombstone on the chain makes room again.
         t.remove(fit[3]);
-        assert_eq!(t.upsert(over[0], FdbValue::new(PortId(1), false, 0)), Upsert::Inserted { reused_tombstone: true });
+        assert!(matches!(
+            t.upsert(over[0], FdbValue::new(PortId(1), false, 0)),
+            Upsert::Inserted { reused_tombstone: true, .. }
+        ));
         assert_eq!(t.entries().count(), MAX_DISPLACEMENT + 1);
     }
 

@@ -8,9 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use rustc_hash::FxBuildHasher;
 
 use super::events::{LearnEvent, LearnQueue};
+use super::evict::EvictionLists;
 use super::key::{FdbHasher, FdbKey};
 use super::table::{FdbTable, FdbValue, Upsert};
 use crate::bridge::{FdbSpec, ForwardingPlan};
@@ -19,8 +19,6 @@ use crate::types::{BdId, MacAddr, PortId};
 /// How many recent MAC moves the writer remembers for `xvs fdb moves` and
 /// replay summaries.
 const MOVE_LOG_LEN: usize = 1024;
-/// Candidates compared when evicting (an approximate LRU, as in Redis).
-const EVICT_SAMPLES: usize = 4;
 
 /// The shortest aging time the writer applies; configured times below it
 /// act as it.
@@ -90,8 +88,14 @@ pub struct FdbStats {
     pub evicted: u64,
     /// New MACs refused because their port is at its limit.
     pub refused_port_limit: u64,
-    /// New MACs refused because no entry could be evicted.
+    /// New MACs refused because the table (or their domain) was at its limit
+    /// and no entry could be evicted.
     pub refused_full: u64,
+    /// New MACs (or static entries) refused because every slot within
+    /// [`MAX_DISPLACEMENT`](super::MAX_DISPLACEMENT) of the key's home was
+    /// taken. With the keyed hash at a load of at most 1/2, this should
+    /// stay 0; anything else is worth a look.
+    pub refused_chain_full: u64,
     /// Table rebuilds (tombstone cleanup).
     pub rebuilds: u64,
 }
@@ -146,14 +150,13 @@ pub struct FdbWriter {
     port_counts: Vec<u32>,
     /// Entries per domain, by domain id.
     domain_counts: Vec<u32>,
-    /// Entries per (domain, port). Keyed by configuration, never by
-    /// anything a frame chooses, so a fast non-keyed hash is safe here
-    /// (SipHash was a third of the cost of learning a MAC). `moves`, keyed
+    /// Where the dynamic entries of each (domain, port) are: eviction's
+    /// candidates. Keyed by configuration, so under the fast unkeyed hash
+    /// (SipHash was a third of the cost of learning a MAC); `moves`, keyed
     /// by MAC, keeps std's keyed hash.
-    domain_port_counts: HashMap<(BdId, PortId), u32, FxBuildHasher>,
+    evictable: EvictionLists,
     moves: HashMap<FdbKey, MoveState>,
     move_log: VecDeque<MoveNotice>,
-    evict_cursor: usize,
     stats: FdbStats,
 }
 
@@ -189,10 +192,9 @@ impl FdbWriter {
             rebuild_after: capacity_slots / 4,
             port_counts: Vec::new(),
             domain_counts: Vec::new(),
-            domain_port_counts: HashMap::default(),
+            evictable: EvictionLists::new(capacity_slots),
             moves: HashMap::new(),
             move_log: VecDeque::new(),
-            evict_cursor: 0,
             stats: FdbStats::default(),
         };
         w.set_plan(plan);
@@ -229,8 +231,9 @@ impl FdbWriter {
     /// Applies every event waiting in `queues`, up to `budget` events in all.
     /// Returns how many were applied.
     ///
-    /// Events are taken a burst at a time, and the table lines each one will
-    /// touch (its home slot and that slot's last-seen second) are prefetched
+    /// Events are taken a burst at a time, and the lines each one will touch
+    /// (its home slot, that slot's last-seen second and its eviction-list
+    /// position) are prefetched
     /// for the whole burst before the first is applied, so a burst of new
     /// MACs overlaps its cache misses as the workers' batches do.
     pub fn drain(&mut self, queues: &[Arc<LearnQueue>], budget: usize) -> usize {
@@ -243,7 +246,8 @@ impl FdbWriter {
                 while got < BURST && n + got < budget {
                     match q.pop() {
                         Some(ev) => {
-                            self.table.prefetch_for_writer(ev.key);
+                            let home = self.table.prefetch_for_writer(ev.key);
+                            self.evictable.prefetch(home);
                             burst[got] = ev;
                             got += 1;
                         }
@@ -303,7 +307,10 @@ impl FdbWriter {
             return;
         }
         st.moves += 1;
-        self.table.update(key, FdbValue::new(ev.port, false, ev.at));
+        if let Some(slot) = self.table.update(key, FdbValue::new(ev.port, false, ev.at)) {
+            self.evictable.remove(key.bd(), old.port(), slot);
+            self.evictable.add(key.bd(), ev.port, slot);
+        }
         self.count(key.bd(), old.port(), -1);
         self.count(key.bd(), ev.port, 1);
         self.stats.moves += 1;
@@ -343,9 +350,12 @@ impl FdbWriter {
 
     fn insert(&mut self, key: FdbKey, value: FdbValue) -> bool {
         match self.table.upsert(key, value) {
-            Upsert::Inserted { reused_tombstone } => {
+            Upsert::Inserted { slot, reused_tombstone } => {
                 if reused_tombstone {
                     self.tombstones -= 1;
+                }
+                if !value.is_static() {
+                    self.evictable.add(key.bd(), value.port(), slot);
                 }
                 self.live += 1;
                 self.table.set_live_hint(self.live as u64);
@@ -353,13 +363,17 @@ impl FdbWriter {
                 self.count(key.bd(), value.port(), 1);
                 true
             }
-            Upsert::Updated(old) => {
+            Upsert::Updated { slot, old } => {
+                self.evictable.remove(key.bd(), old.port(), slot);
+                if !value.is_static() {
+                    self.evictable.add(key.bd(), value.port(), slot);
+                }
                 self.count(key.bd(), old.port(), -1);
                 self.count(key.bd(), value.port(), 1);
                 true
             }
             Upsert::Full => {
-                self.stats.refused_full += 1;
+                self.stats.refused_chain_full += 1;
                 false
             }
         }
@@ -375,48 +389,23 @@ impl FdbWriter {
             self.domain_counts.resize(bd.0 as usize + 1, 0);
         }
         apply(&mut self.domain_counts[bd.0 as usize]);
-        apply(self.domain_port_counts.entry((bd, port)).or_default());
     }
 
-    /// Evicts one dynamic entry from the port holding the most entries (in
-    /// `bd`, or in the whole table). Static entries are never candidates.
+    /// Evicts one dynamic entry from the port holding the most dynamic
+    /// entries (in `bd`, or in the whole table): the least recently seen of
+    /// a few drawn at random (see [`super::evict`]). Static entries are
+    /// never candidates.
     fn evict_in(&mut self, bd: Option<BdId>) -> bool {
-        let victim_port = match bd {
-            Some(bd) => self
-                .domain_port_counts
-                .iter()
-                .filter(|((b, _), c)| *b == bd && **c > 0)
-                .max_by_key(|((_, p), c)| (**c, core::cmp::Reverse(p.0)))
-                .map(|((_, p), _)| *p),
-            None => self
-                .port_counts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .max_by_key(|(i, c)| (**c, core::cmp::Reverse(*i)))
-                .map(|(i, _)| PortId(i as u16)),
-        };
-        let Some(port) = victim_port else { return false };
-        let cap = self.table.capacity();
-        let mut best: Option<(FdbKey, u32)> = None;
-        let mut found = 0;
-        for step in 0..cap {
-            let i = (self.evict_cursor + step) & (cap - 1);
-            if let Some(e) = self.table.entry_at(i) {
-                if e.value.port() == port && !e.value.is_static() && bd.is_none_or(|b| e.key.bd() == b) {
-                    if best.is_none_or(|(_, seen)| e.value.last_seen() < seen) {
-                        best = Some((e.key, e.value.last_seen()));
-                    }
-                    found += 1;
-                    if found == EVICT_SAMPLES {
-                        self.evict_cursor = (i + 1) & (cap - 1);
-                        break;
-                    }
-                }
-            }
-        }
-        match best {
-            Some((key, _)) => {
+        let Some((bd, port)) = self.evictable.pick(bd) else { return false };
+        let table = &self.table;
+        let victim = self
+            .evictable
+            .sample(bd, port)
+            .filter_map(|slot| table.entry_at(slot))
+            .min_by_key(|e| e.value.last_seen())
+            .map(|e| e.key);
+        match victim {
+            Some(key) => {
                 self.remove_entry(key);
                 self.stats.evicted += 1;
                 true
@@ -426,7 +415,8 @@ impl FdbWriter {
     }
 
     fn remove_entry(&mut self, key: FdbKey) -> Option<FdbValue> {
-        let v = self.table.remove(key)?;
+        let (slot, v) = self.table.remove(key)?;
+        self.evictable.remove(key.bd(), v.port(), slot);
         self.live -= 1;
         self.table.set_live_hint(self.live as u64);
         self.tombstones += 1;
@@ -442,14 +432,17 @@ impl FdbWriter {
     }
 
     /// Installs (or re-points) a static entry. Statics are outside the
-    /// dynamic limits and never age, move or get evicted.
-    pub fn add_static(&mut self, bd: BdId, mac: MacAddr, port: PortId) {
+    /// dynamic limits and never age, move or get evicted. Returns false, and
+    /// counts it in `refused_chain_full`, when there is no slot for it.
+    pub fn add_static(&mut self, bd: BdId, mac: MacAddr, port: PortId) -> bool {
         let key = FdbKey::new(bd, mac);
         let was_static = self.table.get(key).is_some_and(|v| v.is_static());
-        if self.insert(key, FdbValue::new(port, true, 0)) && !was_static {
+        let added = self.insert(key, FdbValue::new(port, true, 0));
+        if added && !was_static {
             self.stats.static_entries += 1;
         }
         self.table.bump_generation();
+        added
     }
 
     /// Removes one entry, static or dynamic. Returns whether it existed.
@@ -521,6 +514,13 @@ impl FdbWriter {
                 debug_assert!(matches!(landed, Upsert::Inserted { .. }), "rebuild lost {e:?}");
             }
         }
+        // Every entry may sit in another slot now: list them again.
+        self.evictable.clear(fresh.capacity());
+        for i in 0..fresh.capacity() {
+            if let Some(e) = fresh.entry_at(i).filter(|e| !e.value.is_static()) {
+                self.evictable.add(e.key.bd(), e.value.port(), i);
+            }
+        }
         fresh.set_live_hint(self.live as u64);
         fresh.set_generation(self.table.generation() + 1);
         let fresh = Arc::new(fresh);
@@ -579,7 +579,7 @@ impl FdbWriter {
         self.table.memory_bytes()
             + self.port_counts.len() * 4
             + self.domain_counts.capacity() * 4
-            + self.domain_port_counts.capacity() * 12
+            + self.evictable.memory_bytes()
             + self.moves.capacity() * 20
     }
 }
@@ -588,6 +588,7 @@ impl FdbWriter {
 mod tests {
     use super::*;
     use crate::bridge::spec::{BridgeSpec, PortMode, PortSpec, SwitchSpec};
+    use crate::fdb::MAX_DISPLACEMENT;
     use crate::types::VlanId;
 
     fn plan(limits: &[Option<u32>]) -> ForwardingPlan {
@@ -810,6 +811,87 @@ mod tests {
             assert!(w.shared().load().lookup(*key).is_some(), "{key:?} lost in the rebuild");
         }
         assert_eq!(w.table().entries().count(), 65);
+    }
+
+    /// The chain-length cap refuses visibly: a counter, and `add_static`
+    /// says so (the API answers 507 rather than 201).
+    #[test]
+    fn a_full_chain_is_counted_and_refuses_statics() {
+        let p = plan(&[None]);
+        let bd = p.domain(0, 10).unwrap();
+        let mut w = FdbWriter::new(&FdbSpec { max_entries: 100, ..Default::default() }, &p);
+        let h = w.table().hasher();
+        let victim = FdbKey::new(bd, mac(1));
+        let home = h.hash(victim) >> (64 - w.table().capacity().trailing_zeros());
+        let shift = 64 - w.table().capacity().trailing_zeros();
+        for n in 0..=MAX_DISPLACEMENT as u64 {
+            let key = h.unhash((home << shift) | n);
+            assert_ne!(key, victim);
+            w.apply(LearnEvent { key, port: PortId(0), at: 1 });
+        }
+        assert_eq!(w.stats().entries, MAX_DISPLACEMENT as u64 + 1);
+        assert!(!w.add_static(bd, mac(1), PortId(0)));
+        w.apply(ev(bd, 1, 0, 2));
+        let s = w.stats();
+        assert_eq!((s.refused_chain_full, s.refused_full, s.static_entries), (2, 0, 0));
+        assert!(w.get(bd, mac(1)).is_none());
+        assert!(w.add_static(bd, mac(2), PortId(0)), "another home has room");
+    }
+
+    /// Eviction's lists always hold exactly the dynamic entries' slots,
+    /// through learning, moves, statics, aging, flushes, evictions and
+    /// rebuilds; and a full table keeps evicting quickly.
+    #[test]
+    fn eviction_lists_follow_every_change() {
+        let p = plan(&[None, None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let spec = FdbSpec { max_entries: 100, aging_secs: 20, move_max: 1000, ..Default::default() };
+        let mut w = FdbWriter::new(&spec, &p);
+        w.rebuild_after = 300;
+        let check = |w: &FdbWriter| {
+            let mut want: Vec<_> = (0..w.table.capacity())
+                .filter_map(|i| {
+                    w.table.entry_at(i).filter(|e| !e.value.is_static()).map(|e| (e.key.bd(), e.value.port(), i))
+                })
+                .collect();
+            want.sort();
+            assert_eq!(w.evictable.listed(), want);
+        };
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for now in 0..3000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (n, port) = ((x >> 8) as u32 % 400, (x >> 40) as u16 % 3);
+            match x % 400 {
+                0..=3 => {
+                    w.add_static(bd, mac(n), PortId(port));
+                }
+                4..=7 => {
+                    w.remove(bd, mac(n));
+                }
+                8 => {
+                    w.flush(None, Some(PortId(port)));
+                }
+                9..=20 => {
+                    w.age(now / 100);
+                }
+                _ => w.apply(ev(bd, n, port, now / 100)),
+            }
+            if now % 500 == 0 {
+                check(&w);
+            }
+        }
+        check(&w);
+        let s = w.stats();
+        assert!(s.evicted > 100 && s.rebuilds > 0 && s.moves > 100, "{s:?}");
+        assert_eq!(s.entries, w.table.entries().count() as u64);
+        // Everything dynamic ages out; only statics stay, and none is listed.
+        w.age(10_000);
+        w.age(10_001);
+        assert!(w.stats().aged > 50, "{:?}", w.stats());
+        assert_eq!(w.stats().entries, w.stats().static_entries);
+        assert_eq!(w.evictable.listed(), vec![]);
     }
 
     #[test]
