@@ -570,6 +570,31 @@ mod tests {
         t.hasher.unhash((home << t.shift) | rem)
     }
 
+    /// Above the minimum size the remainder is shorter (and the gap below
+    /// it wider): keys still come back exactly, across the wrap too.
+    #[test]
+    fn a_table_above_the_minimum_gives_back_its_keys() {
+        let t = FdbTable::with_capacity_for((1 << FIELD_BITS) + 1);
+        assert_eq!(t.capacity(), 1 << (FIELD_BITS + 2));
+        let last = t.capacity() as u64 - 1;
+        let mut keys: Vec<FdbKey> = (0..3).map(|r| key_at(&t, last, r << 30)).collect();
+        keys.extend((0..2000).map(k));
+        for (n, key) in keys.iter().enumerate() {
+            assert!(matches!(
+                t.upsert(*key, FdbValue::new(PortId(n as u16 % 4096), false, n as u32)),
+                Upsert::Inserted { .. }
+            ));
+        }
+        assert_eq!(t.entry_at(0).unwrap().key, keys[1]);
+        assert_eq!(t.entries().count(), keys.len());
+        for e in t.entries() {
+            let n = keys.iter().position(|k| *k == e.key).expect("a key the table never had");
+            assert_eq!((e.value.port(), e.value.last_seen()), (PortId(n as u16 % 4096), n as u32));
+            assert_eq!(t.lookup(e.key).unwrap().port(), PortId(n as u16 % 4096));
+        }
+        assert_eq!(t.lookup(k(5000)), None);
+    }
+
     #[test]
     fn slots_give_back_their_keys_across_the_wrap() {
         let t = FdbTable::with_capacity_for(16);
