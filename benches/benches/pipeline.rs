@@ -78,7 +78,7 @@ fn learn_new_macs(c: &mut Criterion) {
         })
     });
     let s = d.sim.writer.stats();
-    assert_eq!(s.evicted + s.refused_full, 0, "learn bench evicted or refused");
+    assert_eq!(s.evicted + s.refused_full + s.refused_chain_full, 0, "learn bench evicted or refused");
     assert_eq!(d.sim.pipeline.counters().snapshot().learn_queue_full, 0);
     g.finish();
 }

@@ -1,7 +1,6 @@
 //! The control thread's state and request handling.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use switch_core::Nanos;
 
@@ -53,7 +52,8 @@ pub struct ControlPlane {
     /// Port interfaces, by index (for listing).
     pub interfaces: Vec<Option<String>>,
     clock: Box<dyn Fn() -> Nanos + Send>,
-    last_age: Instant,
+    /// The second (workers' clock) of the last aging pass.
+    last_pass: Option<u32>,
 }
 
 /// Learn events applied per housekeeping pass, so a learning storm cannot
@@ -72,7 +72,7 @@ impl ControlPlane {
         interfaces: Vec<Option<String>>,
         clock: Box<dyn Fn() -> Nanos + Send>,
     ) -> ControlPlane {
-        ControlPlane { plan, writer, queues, counters, dataplane, interfaces, clock, last_age: Instant::now() }
+        ControlPlane { plan, writer, queues, counters, dataplane, interfaces, clock, last_pass: None }
     }
 
     /// Seconds on the workers' clock.
@@ -84,9 +84,18 @@ impl ControlPlane {
     /// Returns the number of learn events applied.
     pub fn housekeeping(&mut self) -> usize {
         let n = self.writer.drain(&self.queues, DRAIN_BUDGET);
-        if self.last_age.elapsed() >= Duration::from_secs(1) {
-            self.last_age = Instant::now();
-            self.writer.age(self.now_secs());
+        // One pass per second of the workers' clock, on its boundaries, so
+        // passes do not drift and skip a second. A longer gap means this
+        // thread stalled: hold removals until workers can report what the
+        // late pass marks stale (see `FdbWriter::hold_removals`).
+        let now = self.now_secs();
+        if self.last_pass != Some(now) {
+            if self.last_pass.is_some_and(|last| now > last + 1) {
+                log::warn!("FDB aging passes missed from second {:?} to {now}: removals held", self.last_pass);
+                self.writer.hold_removals(now);
+            }
+            self.last_pass = Some(now);
+            self.writer.age(now);
         }
         n
     }

@@ -126,6 +126,13 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
     // 2. Tables.
     let plan = Arc::new(ForwardingPlan::compile(&config.spec)?);
     let writer = FdbWriter::new(&config.spec.fdb, &plan);
+    if writer.aging_secs() != config.spec.fdb.aging_secs {
+        log::warn!(
+            "fdb.aging_secs = {} is below the shortest aging time that keeps MACs in use; using {} s",
+            config.spec.fdb.aging_secs,
+            writer.aging_secs()
+        );
+    }
     let unplaced = writer.stats().refused_chain_full;
     if unplaced > 0 {
         log::warn!(

@@ -11,7 +11,9 @@
 //! Refreshes: the writer clears an entry's fresh bit once its last-seen
 //! second is one refresh interval old, and a worker re-checks the table at
 //! most one interval after it last did. So a MAC in constant use is reported
-//! every one to two intervals, well inside the aging time (four intervals).
+//! every one to two intervals (plus a second), inside the aging time: four
+//! intervals, and at least 4 s (see `fdb::MIN_AGING_SECS` for why that
+//! floor suffices).
 //!
 //! The cache is never used to forward: destination lookups always read the
 //! shared table, so a stale cache can delay learning, never misdeliver.

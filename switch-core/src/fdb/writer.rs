@@ -155,6 +155,9 @@ pub struct FdbWriter {
     /// (SipHash was a third of the cost of learning a MAC); `moves`, keyed
     /// by MAC, keeps std's keyed hash.
     evictable: EvictionLists,
+    /// `age` removes nothing before this second (see
+    /// [`FdbWriter::hold_removals`]).
+    removals_held_until: u32,
     moves: HashMap<FdbKey, MoveState>,
     move_log: VecDeque<MoveNotice>,
     stats: FdbStats,
@@ -193,6 +196,7 @@ impl FdbWriter {
             port_counts: Vec::new(),
             domain_counts: Vec::new(),
             evictable: EvictionLists::new(capacity_slots),
+            removals_held_until: 0,
             moves: HashMap::new(),
             move_log: VecDeque::new(),
             stats: FdbStats::default(),
@@ -396,14 +400,15 @@ impl FdbWriter {
     /// a few drawn at random (see [`super::evict`]). Static entries are
     /// never candidates.
     fn evict_in(&mut self, bd: Option<BdId>) -> bool {
-        let Some((bd, port)) = self.evictable.pick(bd) else { return false };
+        let Some(from) = self.evictable.pick(bd) else { return false };
         let table = &self.table;
         let victim = self
             .evictable
-            .sample(bd, port)
+            .sample(from)
             .filter_map(|slot| table.entry_at(slot))
             .min_by_key(|e| e.value.last_seen())
             .map(|e| e.key);
+        debug_assert!(victim.is_some(), "eviction lists out of step with the table: {from:?}");
         match victim {
             Some(key) => {
                 self.remove_entry(key);
@@ -471,6 +476,7 @@ impl FdbWriter {
     /// them again). Returns how many were removed. Call once a second.
     pub fn age(&mut self, now: u32) -> usize {
         let Policy { aging, refresh, .. } = self.policy;
+        let may_remove = now >= self.removals_held_until;
         let mut victims: Vec<FdbKey> = Vec::new();
         for i in 0..self.table.capacity() {
             let Some(e) = self.table.entry_at(i) else { continue };
@@ -478,7 +484,7 @@ impl FdbWriter {
                 continue;
             }
             let idle = now.saturating_sub(e.value.last_seen());
-            if idle >= aging {
+            if idle >= aging && may_remove {
                 victims.push(e.key);
             } else if idle >= refresh && e.value.is_fresh() {
                 self.table.set_stale(i);
@@ -491,6 +497,19 @@ impl FdbWriter {
         let window = self.policy.move_window;
         self.moves.retain(|_, st| st.hold_until > now || now.saturating_sub(st.window_start) < window);
         victims.len()
+    }
+
+    /// Tells the writer that aging passes were missed (its caller stalled,
+    /// so passes did not run every second): until a refresh interval plus
+    /// 2 s from `now`, [`FdbWriter::age`] only marks entries stale and
+    /// removes none. The aging floor ([`MIN_AGING_SECS`]) leaves room for a
+    /// pass one second late; after a longer gap, entries are marked stale
+    /// only now, and the workers need up to a refresh interval (and a
+    /// second) to report the MACs still in use. A single-threaded caller
+    /// that applies every event before each pass (`xvs replay`, the sim)
+    /// has no such race and never calls this.
+    pub fn hold_removals(&mut self, now: u32) {
+        self.removals_held_until = self.removals_held_until.max(now.saturating_add(self.policy.refresh + 2));
     }
 
     /// Rebuilds the table when tombstones exceed `rebuild_after`, and
@@ -782,6 +801,45 @@ mod tests {
         assert_eq!(w.port_counts(), &[1, 2]);
     }
 
+    /// After a stall the writer marks entries late; with removals held the
+    /// workers get to report the MACs still in use before any goes. The
+    /// same stall without the hold drops a MAC in use.
+    #[test]
+    fn a_stalled_writer_holds_removals_until_workers_can_report() {
+        let p = plan(&[None, None]);
+        let bd = p.domain(0, 10).unwrap();
+        let key = FdbKey::new(bd, mac(1));
+        let mut dropped = Vec::new();
+        for hold in [true, false] {
+            let spec = FdbSpec { aging_secs: 4, hash_seed: Some(1), ..Default::default() };
+            let mut w = FdbWriter::new(&spec, &p);
+            let q = Arc::new(LearnQueue::new(64));
+            let mut cache = crate::fdb::LearnCache::new(crate::pipeline::PipelineSettings::for_aging(4).refresh_after);
+            let mut frame = |w: &FdbWriter, now: u32| {
+                let t = w.shared().load_full();
+                cache.sync(&t);
+                cache.learn(&t, &q, key, PortId(0), now);
+            };
+            let mut last_pass = 9;
+            let mut aged = 0;
+            for now in 10..40 {
+                frame(&w, now);
+                // The writer stalls from 15 to 18: no drain, no pass.
+                if !(15..18).contains(&now) {
+                    if hold && now > last_pass + 1 {
+                        w.hold_removals(now);
+                    }
+                    last_pass = now;
+                    aged += w.age(now);
+                    w.drain(std::slice::from_ref(&q), usize::MAX);
+                }
+                frame(&w, now);
+            }
+            dropped.push(aged);
+        }
+        assert_eq!(dropped, vec![0, 1], "aged out (with the hold, without it)");
+    }
+
     /// A chain that wraps past the table's end and runs into another one
     /// at its start: a rebuild that copied from slot 0 put the wrapped
     /// entries home first, and the last entry of the chain then found no
@@ -838,17 +896,26 @@ mod tests {
         assert!(w.add_static(bd, mac(2), PortId(0)), "another home has room");
     }
 
-    /// Eviction's lists always hold exactly the dynamic entries' slots,
-    /// through learning, moves, statics, aging, flushes, evictions and
-    /// rebuilds; and a full table keeps evicting quickly.
+    /// Eviction's lists always hold exactly the dynamic entries' slots, and
+    /// the counts match the table, through learning, moves, statics, aging,
+    /// flushes, global and per-domain evictions and rebuilds. Rebuilds list
+    /// everything afresh, so the first phase has none (a slip elsewhere
+    /// would be wiped before a check saw it) and the second has many.
     #[test]
     fn eviction_lists_follow_every_change() {
         let p = plan(&[None, None, None]);
-        let bd = p.domain(0, 10).unwrap();
-        let spec = FdbSpec { max_entries: 100, aging_secs: 20, move_max: 1000, ..Default::default() };
+        let bds = [p.domain(0, 10).unwrap(), BdId(p.domain(0, 10).unwrap().0 + 1)];
+        let spec = FdbSpec {
+            max_entries: 100,
+            max_per_domain: Some(70),
+            aging_secs: 20,
+            move_max: 1000,
+            hash_seed: Some(3),
+            ..Default::default()
+        };
         let mut w = FdbWriter::new(&spec, &p);
-        w.rebuild_after = 300;
         let check = |w: &FdbWriter| {
+            let live: Vec<crate::fdb::Entry> = w.table.entries().collect();
             let mut want: Vec<_> = (0..w.table.capacity())
                 .filter_map(|i| {
                     w.table.entry_at(i).filter(|e| !e.value.is_static()).map(|e| (e.key.bd(), e.value.port(), i))
@@ -856,42 +923,56 @@ mod tests {
                 .collect();
             want.sort();
             assert_eq!(w.evictable.listed(), want);
+            for (port, &n) in w.port_counts.iter().enumerate() {
+                assert_eq!(n as usize, live.iter().filter(|e| e.value.port().index() == port).count(), "port {port}");
+            }
+            for bd in bds {
+                let n = live.iter().filter(|e| e.key.bd() == bd).count();
+                assert_eq!(w.domain_counts[bd.index()] as usize, n, "{bd:?}");
+                assert!(n <= 70 + w.stats.static_entries as usize);
+            }
+            assert_eq!(w.stats.entries as usize, live.len());
+            assert_eq!(w.stats.static_entries as usize, live.iter().filter(|e| e.value.is_static()).count());
         };
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        for now in 0..3000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let (n, port) = ((x >> 8) as u32 % 400, (x >> 40) as u16 % 3);
-            match x % 400 {
-                0..=3 => {
-                    w.add_static(bd, mac(n), PortId(port));
+        for (phase, rebuild_after) in [usize::MAX, 300].into_iter().enumerate() {
+            w.rebuild_after = rebuild_after;
+            for step in 0..2000u32 {
+                let now = phase as u32 * 20 + step / 100;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let (n, port, bd) = ((x >> 8) as u32 % 300, PortId((x >> 40) as u16 % 3), bds[(x >> 50) as usize % 2]);
+                match x % 400 {
+                    0..=3 => {
+                        w.add_static(bd, mac(n), port);
+                    }
+                    4..=7 => {
+                        w.remove(bd, mac(n));
+                    }
+                    8 => {
+                        w.flush(None, Some(port));
+                    }
+                    9..=20 => {
+                        w.age(now);
+                    }
+                    _ => w.apply(LearnEvent { key: FdbKey::new(bd, mac(n)), port, at: now }),
                 }
-                4..=7 => {
-                    w.remove(bd, mac(n));
+                if step % 250 == 0 {
+                    check(&w);
                 }
-                8 => {
-                    w.flush(None, Some(PortId(port)));
-                }
-                9..=20 => {
-                    w.age(now / 100);
-                }
-                _ => w.apply(ev(bd, n, port, now / 100)),
             }
-            if now % 500 == 0 {
-                check(&w);
-            }
+            check(&w);
         }
-        check(&w);
         let s = w.stats();
         assert!(s.evicted > 100 && s.rebuilds > 0 && s.moves > 100, "{s:?}");
-        assert_eq!(s.entries, w.table.entries().count() as u64);
         // Everything dynamic ages out; only statics stay, and none is listed.
+        w.rebuild_after = usize::MAX;
         w.age(10_000);
-        w.age(10_001);
         assert!(w.stats().aged > 50, "{:?}", w.stats());
         assert_eq!(w.stats().entries, w.stats().static_entries);
         assert_eq!(w.evictable.listed(), vec![]);
+        check(&w);
     }
 
     #[test]
