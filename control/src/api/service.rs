@@ -350,7 +350,10 @@ mod tests {
     use switch_core::fdb::{FdbKey, LearnEvent};
 
     fn control() -> ControlPlane {
-        let config = xvs_config::Config::embedded_default();
+        control_with(xvs_config::Config::embedded_default(), Box::new(|| Nanos::from_secs(100)))
+    }
+
+    fn control_with(config: xvs_config::Config, clock: Box<dyn Fn() -> Nanos + Send>) -> ControlPlane {
         let plan = Arc::new(ForwardingPlan::compile(&config.spec).unwrap());
         let writer = FdbWriter::new(&config.spec.fdb, &plan);
         let q = Arc::new(LearnQueue::new(64));
@@ -361,8 +364,44 @@ mod tests {
             vec![Arc::new(WorkerCounters::default())],
             Box::new(NoDataplane),
             config.ports.iter().map(|p| p.interface.clone()).collect(),
-            Box::new(|| Nanos::from_secs(100)),
+            clock,
         )
+    }
+
+    /// Aging passes follow the workers' clock, one per second; after a gap
+    /// (this thread stalled) removals wait a refresh interval plus 2 s, so
+    /// the workers can report what the late pass marks stale.
+    #[test]
+    fn aging_passes_follow_the_clock_and_hold_removals_after_a_gap() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let mut config = xvs_config::Config::embedded_default();
+        config.spec.fdb.aging_secs = 4;
+        let secs = Arc::new(AtomicU64::new(100));
+        let clock = secs.clone();
+        let mut c = control_with(config, Box::new(move || Nanos::from_secs(clock.load(Ordering::Relaxed))));
+        let bd = c.plan.load_full().domain(0, 10).unwrap();
+        let learn = |c: &mut ControlPlane, n: u8, at: u32| {
+            c.queues[0].push(LearnEvent { key: FdbKey::new(bd, MacAddr([2, 0, 0, 0, 0, n])), port: PortId(0), at });
+            c.housekeeping();
+        };
+        learn(&mut c, 1, 100);
+        // Seconds in a row: an entry goes once idle for the aging time.
+        for now in 101..=104 {
+            secs.store(now, Ordering::Relaxed);
+            c.housekeeping();
+            c.housekeeping(); // the same second: no second pass
+        }
+        assert_eq!(c.writer.stats().aged, 1, "aged at 104 after passes every second");
+        learn(&mut c, 2, 104);
+        // A stall: the next pass comes at 110. Removals wait until 113.
+        for now in [110, 111, 112] {
+            secs.store(now, Ordering::Relaxed);
+            c.housekeeping();
+            assert_eq!(c.writer.stats().aged, 1, "removed at {now}, inside the hold");
+        }
+        secs.store(113, Ordering::Relaxed);
+        c.housekeeping();
+        assert_eq!(c.writer.stats().aged, 2);
     }
 
     fn req(method: &str, path: &str, query: &[(&str, &str)], body: Value) -> Request {
