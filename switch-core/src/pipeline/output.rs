@@ -106,7 +106,13 @@ pub(super) fn unicast<IO, O>(
 }
 
 /// Counts a dropped frame under `reason` and gives its buffer back.
-#[inline]
+///
+/// Out of line and cold: drops are the exception, and when this was inlined
+/// the compiler merged its `release` with the send path's recycling into
+/// one shared tail, which cost every forwarded frame jumps and a register
+/// loaded with the drop reason ahead of each check.
+#[cold]
+#[inline(never)]
 pub(super) fn drop_frame<IO: FramePool, O: Observer>(
     io: &mut IO,
     counters: &WorkerCounters,
