@@ -28,17 +28,33 @@ pub(super) struct Class {
 /// The common frame carries no tag the port recognises and takes the port's
 /// untagged domain: one compare on the packed [`PortTagging`]. Tagged frames
 /// read the port's VLAN array.
+///
+/// An untagged frame on a port that takes none (a trunk without a native
+/// VLAN) comes out with the domain `BdId::NONE`, not an error: the caller
+/// must reject it with [`check_domain`] before the frame goes anywhere. The
+/// ingress path does so only when the learn cache does not vouch for the
+/// frame's source, because the cache only ever holds sources of frames that
+/// passed that check (and a key's domain is part of it), which saves the
+/// common frame a compare and a branch.
 #[inline(always)]
 pub(super) fn classify(plan: &ForwardingPlan, port: PortId, p: &Parsed, bytes: &[u8]) -> Result<Class, DropReason> {
     let Some(rule) = plan.port_tagging(port) else { return Err(reject(DropReason::UnknownPort)) };
     if p.ethertype_wire() as u32 != rule.tpid_wire {
-        return if rule.untagged_in == BdId::NONE {
-            Err(reject(DropReason::UntaggedNotAllowed))
-        } else {
-            Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 })
-        };
+        return Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 });
     }
     tagged(plan, port, rule, bytes)
+}
+
+/// Rejects a frame [`classify`] left without a domain: only an untagged
+/// frame on a port that takes no untagged frames (tagged frames are judged
+/// in `tagged`, which never returns `BdId::NONE`).
+#[inline(always)]
+pub(super) fn check_domain(bd: BdId) -> Result<(), DropReason> {
+    if bd == BdId::NONE {
+        Err(DropReason::UntaggedNotAllowed)
+    } else {
+        Ok(())
+    }
 }
 
 /// A frame whose outer tag the port recognises.

@@ -266,6 +266,10 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
     let src = p.src_key(c.bd);
     let known = PROBE && cache.probe(src, d.in_port, now_s);
     if !known {
+        // Checks a learn-cache hit proves passed (the cache holds only
+        // sources of frames that passed them): see `classify::classify`
+        // and `learn::check_source`.
+        classify::check_domain(c.bd)?;
         learn::check_source(src)?;
     }
     if O::ENABLED {
