@@ -84,15 +84,39 @@ pub(super) fn unicast<IO, O>(
 {
     // Untagged in, untagged out (every access-to-access frame): nothing to
     // rewrite, so the frame's bytes are not touched, and the port's packed
-    // tagging answers without the egress tag lookup.
+    // tagging answers without the egress tag lookup. A send of its own, so
+    // that the frame's fields go straight from the descriptor to the backend
+    // rather than through a join with the rewrite path's results.
     let sends_untagged = plan.port_tagging(port).is_some_and(|t| t.untagged_out == d.bd);
-    let (tag, rewritten) = if d.tag_len == 0 && sends_untagged {
-        (EgressTag::Untagged, Ok((d.head, d.len)))
-    } else {
-        let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
-        (tag, apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag))
-    };
-    match rewritten {
+    if d.tag_len == 0 && sends_untagged {
+        if O::ENABLED {
+            obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
+        }
+        counters.forwarded.add(1);
+        io.send(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
+        return;
+    }
+    unicast_rewrite(plan, counters, i, d, port, io, obs);
+}
+
+/// [`unicast`] for a frame whose tags may change: looks up the egress tag
+/// and rewrites the frame for it. Out of line, so that the descriptor's
+/// fields it reads are not loaded on the common path ahead of its test.
+#[inline(never)]
+fn unicast_rewrite<IO, O>(
+    plan: &ForwardingPlan,
+    counters: &WorkerCounters,
+    i: usize,
+    d: &PktDesc,
+    port: PortId,
+    io: &mut IO,
+    obs: &mut O,
+) where
+    IO: FramePool + PortTx,
+    O: Observer,
+{
+    let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
+    match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag) {
         Ok((head, len)) => {
             if O::ENABLED {
                 obs.event(i, TraceEvent::Output { port, tag });
