@@ -87,8 +87,14 @@ pub(super) fn unicast<IO, O>(
     // tagging answers without the egress tag lookup. A send of its own, so
     // that the frame's fields go straight from the descriptor to the backend
     // rather than through a join with the rewrite path's results.
-    let sends_untagged = plan.port_tagging(port).is_some_and(|t| t.untagged_out == d.bd);
-    if d.tag_len == 0 && sends_untagged {
+    //
+    // The test is `d.tag_len == 0 && d.bd == untagged_out` as one compare:
+    // domain, tag length and priority are adjacent in the descriptor, so
+    // the compiler reads them with one load, and an untagged frame's
+    // priority is 0 (should it not be, the frame takes the general path,
+    // which sends it unchanged all the same).
+    let class = d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24;
+    if plan.port_tagging(port).is_some_and(|t| t.untagged_out.0 as u32 == class) {
         if O::ENABLED {
             obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
         }
