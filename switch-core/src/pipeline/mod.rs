@@ -269,7 +269,7 @@ fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
         // Checks a learn-cache hit proves passed (the cache holds only
         // sources of frames that passed them): see `classify::classify`
         // and `learn::check_source`.
-        classify::check_domain(c.bd)?;
+        classify::check_domain(plan, d.in_port, c.bd)?;
         learn::check_source(src)?;
     }
     if O::ENABLED {

@@ -94,7 +94,7 @@ pub(super) fn unicast<IO, O>(
     // priority is 0 (should it not be, the frame takes the general path,
     // which sends it unchanged all the same).
     let class = d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24;
-    if plan.port_tagging(port).is_some_and(|t| t.untagged_out.0 as u32 == class) {
+    if plan.tagging_of(port).untagged_out.0 as u32 == class {
         if O::ENABLED {
             obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
         }

@@ -312,6 +312,33 @@ fn flood_without_other_members_is_counted() {
 }
 
 #[test]
+fn frames_from_unknown_ports_are_dropped_whatever_their_tags() {
+    // Classify reads a port's tagging without a bounds check: a port the
+    // plan does not have reads as no domain and TPID 0, so an EtherType of 0
+    // takes the tagged path. Every kind of frame must still be an unknown
+    // port's, whether or not the learn cache was asked.
+    let mut sim = SwitchSim::new(&spec()).unwrap();
+    let frames = [
+        eth(mac(2), mac(1), 0x0800),
+        eth(mac(2), mac(1), 0x0000),
+        eth(MacAddr::BROADCAST, mac(1), 0x0000),
+        tagged(mac(2), mac(1), 0x8100, 10, 0x0800),
+        tagged(mac(2), mac(1), 0x88a8, 30, 0x0800),
+        tagged(mac(2), mac(1), 0x0000, 0, 0x0800),
+    ];
+    let mut sent = 0;
+    for port in [PortId(6), PortId(4095), PortId(u16::MAX)] {
+        for f in &frames {
+            assert!(sim.send(port, f).is_empty(), "{port:?} {f:x?}");
+            sent += 1;
+        }
+    }
+    assert_eq!(drops(&sim, DropReason::UnknownPort), sent);
+    assert_eq!(sim.pipeline.counters().snapshot().total_drops(), sent);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
 fn flood_survives_buffer_exhaustion() {
     let mut s = spec();
     for i in 0..6 {
