@@ -14,7 +14,13 @@ pub(super) fn forward(fdb: &FdbTable, dst: FdbKey, home: impl FnOnce() -> Home, 
     if dst.is_group() {
         return Verdict::Flood;
     }
-    match fdb.lookup_at(home()) {
+    lookup(fdb, home(), in_port)
+}
+
+/// [`forward`] for a destination known to be unicast, whose hash is `home`.
+#[inline(always)]
+pub(super) fn lookup(fdb: &FdbTable, home: Home, in_port: PortId) -> Verdict {
+    match fdb.lookup_at(home) {
         Some(v) if v.port() == in_port => Verdict::Drop(DropReason::SameSegment),
         Some(v) => Verdict::Forward(v.port()),
         None => Verdict::Flood,

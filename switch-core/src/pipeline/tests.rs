@@ -226,6 +226,36 @@ fn bad_sources_reserved_destinations_and_runts_are_dropped() {
 }
 
 #[test]
+fn reserved_destinations_are_dropped_as_such_before_any_other_check() {
+    // Parse no longer checks the destination: unicast frames skip the
+    // check, group frames make it after classify, and classify's failures
+    // defer to it. The outcome must be as if it came first.
+    let stp = MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x00]);
+    let mut sim = SwitchSim::new(&spec()).unwrap();
+    let frames = [
+        (H1, eth(stp, mac(1), 0x0027)),
+        // A source that must never be learned.
+        (H1, eth(stp, MacAddr::BROADCAST, 0x0027)),
+        // A VLAN the trunk does not carry, the reserved VLAN, a cut-off tag.
+        (TRUNK, tagged(stp, mac(2), 0x8100, 30, 0x0027)),
+        (TRUNK, tagged(stp, mac(2), 0x8100, 0xfff, 0x0027)),
+        (TRUNK, tagged(stp, mac(2), 0x8100, 10, 0x0027)[..16].to_vec()),
+        // Untagged on a trunk without a native VLAN, and an unknown port.
+        (PROV, eth(stp, mac(3), 0x0027)),
+        (PortId(60), eth(stp, mac(4), 0x0027)),
+        (PortId(60), tagged(stp, mac(4), 0x8100, 10, 0x0027)),
+    ];
+    for (port, f) in &frames {
+        assert!(sim.send(*port, f).is_empty(), "{port:?} {f:x?}");
+    }
+    let c = sim.pipeline.counters().snapshot();
+    assert_eq!(drops(&sim, DropReason::ReservedMulticast), frames.len() as u64);
+    assert_eq!(c.total_drops(), frames.len() as u64);
+    assert_eq!(sim.writer.stats().entries, 0);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
 fn aging_and_refresh() {
     let mut s = spec();
     s.fdb.aging_secs = 300;
