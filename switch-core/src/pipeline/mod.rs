@@ -53,7 +53,7 @@ use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable, Home, LearnCache, LearnQueue};
 use crate::port::{FramePool, PortTx};
 use crate::types::Nanos;
-use output::drop_frame;
+use output::drop_desc;
 use parse::Parsed;
 
 /// What the large-table path's first pass leaves for its second, indexed
@@ -165,12 +165,36 @@ impl Pipeline {
         let ctx = Ctx { plan, fdb, queue, counters, now_s: now.as_secs_u32() };
 
         let frames = &mut batch.descs[..n];
+        let mut tally = Tally::default();
         if prefetch::wanted(fdb) {
-            process_prefetched(ctx, cache, scratch, frames, io, obs);
+            process_prefetched(ctx, cache, scratch, frames, io, obs, &mut tally);
         } else {
-            process_in_cache(ctx, cache, frames, io, obs);
+            process_in_cache(ctx, cache, frames, io, obs, &mut tally);
         }
+        // Every frame the slow ways did not take was sent by `unicast`'s
+        // common path.
+        counters.forwarded.add((n - tally.slow) as u64);
         batch.len = 0;
+    }
+}
+
+/// How many frames of a batch took a slow way out: dropped (by
+/// [`drop_desc`], which counts it), flooded, or sent by `unicast`'s general
+/// path (which counts it as forwarded itself). The batch's other frames
+/// were all sent by `unicast`'s common path, which therefore counts
+/// nothing: [`Pipeline::process`] adds them to the `forwarded` counter once
+/// per batch. (Out-of-line callees update this through a reference, so it
+/// lives in memory, not in a register the per-frame code would miss.)
+#[derive(Default)]
+pub(crate) struct Tally {
+    slow: usize,
+}
+
+impl Tally {
+    /// Counts one frame that took a slow way out.
+    #[inline(always)]
+    pub(crate) fn slow(&mut self) {
+        self.slow += 1;
     }
 }
 
@@ -183,12 +207,13 @@ fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
         let p = match classified(ctx.plan, i, d, io, obs) {
             Ok(p) => p,
             Err(reason) => {
-                drop_frame(io, ctx.counters, obs, i, d.buf, reason);
+                drop_desc(io, ctx.counters, obs, i, d, reason, tally);
                 continue;
             }
         };
@@ -197,15 +222,16 @@ fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
         // reserved-destination check (those are group addresses) and the
         // forward stage's group test.
         if p.dst_is_group() {
-            rest_in_cache::<{ dst::GROUP }, _, _>(ctx, cache, i, d, &p, io, obs);
+            rest_in_cache::<{ dst::GROUP }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
         } else {
-            rest_in_cache::<{ dst::UNICAST }, _, _>(ctx, cache, i, d, &p, io, obs);
+            rest_in_cache::<{ dst::UNICAST }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
         }
     }
 }
 
 /// [`process_in_cache`] for one classified frame whose destination is of
 /// the kind `DST`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
@@ -215,10 +241,11 @@ fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
     p: &Parsed,
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) {
     match ingress::<true, DST, _>(ctx.plan, cache, i, d, p, ctx.now_s, obs) {
-        Ok((f, known)) => finish::<false, DST, _, _>(ctx, cache, i, d, f, known, io, obs),
-        Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+        Ok((f, known)) => finish::<false, DST, _, _>(ctx, cache, i, d, f, known, io, obs, tally),
+        Err(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
     }
 }
 
@@ -233,13 +260,14 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) {
     let mut ready = 0u64;
     for (i, d) in frames.iter_mut().enumerate() {
         let p = match classified(ctx.plan, i, d, io, obs) {
             Ok(p) => p,
             Err(reason) => {
-                drop_frame(io, ctx.counters, obs, i, d.buf, reason);
+                drop_desc(io, ctx.counters, obs, i, d, reason, tally);
                 continue;
             }
         };
@@ -258,14 +286,14 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
                 scratch.frames[i] = f;
                 ready |= 1 << i;
             }
-            Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+            Err(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
         }
     }
     while ready != 0 {
         let i = ready.trailing_zeros() as usize;
         ready &= ready - 1;
         if let (Some(d), Some(&f)) = (frames.get(i), scratch.frames.get(i)) {
-            finish::<true, { dst::ANY }, _, _>(ctx, cache, i, d, f, false, io, obs);
+            finish::<true, { dst::ANY }, _, _>(ctx, cache, i, d, f, false, io, obs, tally);
         }
     }
 }
@@ -375,6 +403,7 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
     known: bool,
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) {
     if !known {
         let learned = learn::learn::<TABLE_FIRST, O>(
@@ -390,7 +419,7 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
             obs,
         );
         if let Err(reason) = learned {
-            drop_frame(io, ctx.counters, obs, i, d.buf, reason);
+            drop_desc(io, ctx.counters, obs, i, d, reason, tally);
             return;
         }
     }
@@ -405,7 +434,7 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
             if O::ENABLED {
                 obs.event(i, TraceEvent::LookupHit { port });
             }
-            output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs);
+            output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs, tally);
         }
         Verdict::Flood => {
             let cause = forward::flood_cause(f.dst);
@@ -415,9 +444,10 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
             if O::ENABLED {
                 obs.event(i, TraceEvent::Flood(cause));
             }
+            tally.slow();
             output::flood(ctx.plan, ctx.counters, i, d, io, obs);
         }
-        Verdict::Drop(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+        Verdict::Drop(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
     }
 }
 

@@ -7,7 +7,7 @@
 //! and re-tagging overwrites 4 bytes. The payload is never moved.
 
 use super::trace::{Observer, TraceEvent};
-use super::{DropReason, PktDesc, WorkerCounters};
+use super::{DropReason, PktDesc, Tally, WorkerCounters};
 use crate::bridge::{EgressTag, ForwardingPlan};
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::PortId;
@@ -68,7 +68,9 @@ fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
 }
 
 /// Sends frame `i` to `port`, re-tagged for that port, and counts it as
-/// forwarded (or drops and counts it).
+/// forwarded (or drops and counts it). The common path counts nothing: see
+/// [`Tally`].
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn unicast<IO, O>(
     plan: &ForwardingPlan,
@@ -78,6 +80,7 @@ pub(super) fn unicast<IO, O>(
     port: PortId,
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) where
     IO: FramePool + PortTx,
     O: Observer,
@@ -98,16 +101,16 @@ pub(super) fn unicast<IO, O>(
         if O::ENABLED {
             obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
         }
-        counters.forwarded.add(1);
         io.send(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
         return;
     }
-    unicast_rewrite(plan, counters, i, d, port, io, obs);
+    unicast_rewrite(plan, counters, i, d, port, io, obs, tally);
 }
 
 /// [`unicast`] for a frame whose tags may change: looks up the egress tag
 /// and rewrites the frame for it. Out of line, so that the descriptor's
 /// fields it reads are not loaded on the common path ahead of its test.
+#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn unicast_rewrite<IO, O>(
     plan: &ForwardingPlan,
@@ -117,10 +120,12 @@ fn unicast_rewrite<IO, O>(
     port: PortId,
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) where
     IO: FramePool + PortTx,
     O: Observer,
 {
+    tally.slow();
     let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
     match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag) {
         Ok((head, len)) => {
@@ -156,6 +161,22 @@ pub(super) fn drop_frame<IO: FramePool, O: Observer>(
     }
     counters.drop(reason);
     io.release(buf);
+}
+
+/// [`drop_frame`] for the frame `d` describes, counted in `tally`.
+#[cold]
+#[inline(never)]
+pub(super) fn drop_desc<IO: FramePool, O: Observer>(
+    io: &mut IO,
+    counters: &WorkerCounters,
+    obs: &mut O,
+    i: usize,
+    d: &PktDesc,
+    reason: DropReason,
+    tally: &mut Tally,
+) {
+    tally.slow();
+    drop_frame(io, counters, obs, i, d.buf, reason);
 }
 
 /// Head-end replication within the domain, skipping the ingress port (split
