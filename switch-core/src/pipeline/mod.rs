@@ -338,12 +338,30 @@ fn classified<P: FramePool, O: Observer>(
     if O::ENABLED {
         trace_parsed(obs, i, bytes);
     }
-    let p = parse::parse(bytes)?;
+    let Some(p) = parse::fast(bytes) else { return short_classified(plan, d, bytes) };
+    classify_into(plan, d, p, bytes)
+}
+
+/// Classifies the frame `bytes`, parsed as `p`, into `d`'s domain and tag
+/// fields.
+#[inline(always)]
+fn classify_into(plan: &ForwardingPlan, d: &mut PktDesc, p: Parsed, bytes: &[u8]) -> Result<Parsed, DropReason> {
     let c = classify::classify(plan, d.in_port, &p, bytes).map_err(|reason| parse::reserved_or(p, reason))?;
     d.bd = c.bd;
     d.tag_len = c.tag_len;
     d.pcp = c.pcp;
     Ok(p)
+}
+
+/// [`classified`] for a frame shorter than parse's fast path reads (a runt,
+/// or a header without room for a tag): the whole of parse and classify,
+/// out of line. Were the common path to call out for the short header and
+/// then go on, the frame's bytes, which classify may read, would have to
+/// survive the call, and would take registers the common path needs.
+#[cold]
+#[inline(never)]
+fn short_classified(plan: &ForwardingPlan, d: &mut PktDesc, bytes: &[u8]) -> Result<Parsed, DropReason> {
+    classify_into(plan, d, parse::parse(bytes)?, bytes)
 }
 
 /// The second half of ingress for one classified frame whose destination is

@@ -87,11 +87,21 @@ pub(super) fn tci(bytes: &[u8]) -> Option<u16> {
 /// only. The caller checks the destination with [`check_reserved`].
 #[inline(always)]
 pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, DropReason> {
-    let (dst_word, src_word) = match bytes.first_chunk::<FAST_LEN>() {
-        Some(h) => words(h),
-        None => words(&short_header(bytes)?),
-    };
-    Ok(Parsed { dst_word, src_word })
+    match fast(bytes) {
+        Some(p) => Ok(p),
+        None => {
+            let (dst_word, src_word) = words(&short_header(bytes)?);
+            Ok(Parsed { dst_word, src_word })
+        }
+    }
+}
+
+/// [`parse`] for the common frame, of 16 bytes or more; `None` for a
+/// shorter one, which the caller must give to [`parse`].
+#[inline(always)]
+pub(super) fn fast(bytes: &[u8]) -> Option<Parsed> {
+    let (dst_word, src_word) = words(bytes.first_chunk::<FAST_LEN>()?);
+    Some(Parsed { dst_word, src_word })
 }
 
 /// Rejects the 802.1D reserved destinations, which a bridge never
