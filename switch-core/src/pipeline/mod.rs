@@ -167,9 +167,9 @@ impl Pipeline {
         let frames = &mut batch.descs[..n];
         let mut tally = Tally::default();
         if prefetch::wanted(fdb) {
-            process_prefetched(ctx, cache, scratch, frames, io, obs, &mut tally);
+            process_prefetched(ctx, cache, &mut tally, scratch, frames, io, obs);
         } else {
-            process_in_cache(ctx, cache, frames, io, obs, &mut tally);
+            process_in_cache(ctx, cache, &mut tally, frames, io, obs);
         }
         // Every frame the slow ways did not take was sent by `unicast`'s
         // common path.
@@ -204,10 +204,10 @@ impl Tally {
 fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
+    tally: &mut Tally,
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
         let p = match classified(ctx.plan, i, d, io, obs) {
@@ -256,11 +256,11 @@ fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
 fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
+    tally: &mut Tally,
     scratch: &mut Scratch,
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
 ) {
     let mut ready = 0u64;
     for (i, d) in frames.iter_mut().enumerate() {
@@ -444,16 +444,11 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
     let dst_home = || if TABLE_FIRST { f.dst_home } else { ctx.fdb.home(f.dst) };
     let verdict = match DST {
         dst::GROUP => Verdict::Flood,
-        dst::UNICAST => forward::lookup(ctx.fdb, dst_home(), d.in_port),
-        _ => forward::forward(ctx.fdb, f.dst, dst_home, d.in_port),
+        dst::UNICAST => forward::lookup(ctx.fdb, dst_home()),
+        _ => forward::forward(ctx.fdb, f.dst, dst_home),
     };
     match verdict {
-        Verdict::Forward(port) => {
-            if O::ENABLED {
-                obs.event(i, TraceEvent::LookupHit { port });
-            }
-            output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs, tally);
-        }
+        Verdict::Forward(port) => output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs, tally),
         Verdict::Flood => {
             let cause = forward::flood_cause(f.dst);
             if cause == trace::FloodCause::UnknownUnicast {

@@ -67,9 +67,11 @@ fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
     dst[2..4].copy_from_slice(&tci.to_be_bytes());
 }
 
-/// Sends frame `i` to `port`, re-tagged for that port, and counts it as
-/// forwarded (or drops and counts it). The common path counts nothing: see
-/// [`Tally`].
+/// Sends frame `i` to `port`, the port the FDB has its destination on,
+/// re-tagged for that port, and counts it as forwarded; or drops and counts
+/// it, as `SameSegment` when `port` is the frame's ingress port (it is
+/// already on the destination's segment). The common path counts nothing:
+/// see [`Tally`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn unicast<IO, O>(
@@ -97,8 +99,9 @@ pub(super) fn unicast<IO, O>(
     // priority is 0 (should it not be, the frame takes the general path,
     // which sends it unchanged all the same).
     let class = d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24;
-    if plan.tagging_of(port).untagged_out.0 as u32 == class {
+    if plan.tagging_of(port).untagged_out.0 as u32 == class && port != d.in_port {
         if O::ENABLED {
+            obs.event(i, TraceEvent::LookupHit { port });
             obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
         }
         io.send(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
@@ -107,9 +110,11 @@ pub(super) fn unicast<IO, O>(
     unicast_rewrite(plan, counters, i, d, port, io, obs, tally);
 }
 
-/// [`unicast`] for a frame whose tags may change: looks up the egress tag
-/// and rewrites the frame for it. Out of line, so that the descriptor's
-/// fields it reads are not loaded on the common path ahead of its test.
+/// [`unicast`] for a frame whose tags may change, or which goes back to its
+/// ingress port: drops the latter, and for the others looks up the egress
+/// tag and rewrites the frame for it. Out of line, so that the descriptor's
+/// fields it reads are not loaded on the common path ahead of its test, and
+/// so that the common path has one way out to the uncommon ones.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn unicast_rewrite<IO, O>(
@@ -126,6 +131,13 @@ fn unicast_rewrite<IO, O>(
     O: Observer,
 {
     tally.slow();
+    if port == d.in_port {
+        drop_frame(io, counters, obs, i, d.buf, DropReason::SameSegment);
+        return;
+    }
+    if O::ENABLED {
+        obs.event(i, TraceEvent::LookupHit { port });
+    }
     let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
     match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag) {
         Ok((head, len)) => {
