@@ -322,10 +322,11 @@ mod dst {
 /// The first half of ingress for one frame: its bytes, parse and classify.
 /// Sets the descriptor's domain and tag fields.
 ///
-/// A reserved destination (01:80:c2:00:00:0X) is dropped as such, before
-/// any other check, as always; but for a frame classify accepts, that check
-/// is [`ingress`]'s (and only for group destinations), and here only on
-/// classify's failure paths, so that the unicast frames need not make it.
+/// A reserved destination (01:80:c2:00:00:0X) is dropped as such, as
+/// always, before anything but a frame that does not fit its buffer or is
+/// a runt; but for a frame classify accepts, that check is [`ingress`]'s
+/// (and only for group destinations), and here only on classify's failure
+/// paths, so that the unicast frames need not make it.
 #[inline(always)]
 fn classified<P: FramePool, O: Observer>(
     plan: &ForwardingPlan,
