@@ -63,7 +63,7 @@ pub const FRAME_LEN: usize = 64;
 pub const NOW: Nanos = Nanos::from_secs(1_000);
 /// Chunks in the simulated UMEM. A batch needs 32 plus the flood copies in
 /// flight (capture is off, so sent chunks are recycled at once); 256 keeps the
-/// arena (256 x 10 KiB) small.
+/// arena (256 x 16 KiB) small.
 pub const CHUNKS: usize = 256;
 
 /// A tiny deterministic PRNG (Marsaglia xorshift64).

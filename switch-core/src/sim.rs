@@ -16,7 +16,7 @@ use crate::types::{Nanos, PortId};
 
 /// Chunk size of the simulated UMEM: big enough for a 9000-byte jumbo frame
 /// plus headroom.
-pub const SIM_CHUNK: usize = 10240;
+pub const SIM_CHUNK: usize = crate::port::memory::CHUNK_SIZE;
 /// Headroom in front of injected frames, as on AF_XDP ports.
 pub const SIM_HEADROOM: u16 = 384;
 
@@ -63,7 +63,7 @@ impl SwitchSim {
             Arc::new(WorkerCounters::default()),
         );
         Ok(SwitchSim {
-            io: MemIo::new(plan.ports.len(), chunks, SIM_CHUNK, SIM_HEADROOM),
+            io: MemIo::new(plan.ports.len(), chunks, SIM_HEADROOM),
             plan,
             writer,
             pipeline,

@@ -73,6 +73,27 @@ impl PortTagging {
     /// tagged or not, as payload of its S-VLAN.
     pub const NO_TPID: u32 = 1 << 16;
 
+    /// What [`ForwardingPlan::tagging_of`] gives for a port the plan does
+    /// not have: no domain either way, and the TPID 0. (An EtherType of 0
+    /// therefore counts as a tag there, and classify's tagged path, which
+    /// looks the port up anyway, drops it as an unknown port.)
+    pub const UNKNOWN: PortTagging = PortTagging { untagged_in: BdId::NONE, untagged_out: BdId::NONE, tpid_wire: 0 };
+
+    /// The tagging as four `u16`s in the order of its fields (`UNKNOWN` is
+    /// all zeros), for [`TaggingTable`].
+    fn to_halves(self) -> [u16; 4] {
+        let [t0, t1] = [self.tpid_wire as u16, (self.tpid_wire >> 16) as u16];
+        [self.untagged_in.0, self.untagged_out.0, t0, t1]
+    }
+
+    /// The inverse of `to_halves`. Each field is read on its own (the TPID's
+    /// two halves with one load), so a caller that uses one field reads
+    /// only that.
+    #[inline(always)]
+    fn from_halves(h: &[u16; 4]) -> PortTagging {
+        PortTagging { untagged_in: BdId(h[0]), untagged_out: BdId(h[1]), tpid_wire: h[2] as u32 | (h[3] as u32) << 16 }
+    }
+
     /// The packed form of `port`.
     pub fn of(port: &PortPlan) -> PortTagging {
         let (tpid_wire, untagged_in) = match port.ingress {
@@ -197,7 +218,39 @@ pub struct ForwardingPlan {
     by_bridge_vlan: HashMap<(usize, u16), BdId>,
     /// Per port, what classify and output read per frame (derived from
     /// `ports`).
-    tagging: Box<[PortTagging]>,
+    tagging: TaggingTable,
+}
+
+/// Every port id's [`PortTagging`] ([`PortTagging::to_halves`]):
+/// one entry for each of the 65536 possible ids, so that looking up any
+/// [`PortId`] needs no bounds check (on every frame, classify looks up its
+/// ingress port and output its egress port). Ids the plan does not have
+/// hold 0, [`PortTagging::UNKNOWN`].
+///
+/// 512 KiB of address space, allocated zeroed, so the memory actually
+/// touched is the first pages, those of the ports in use (8 bytes a port).
+#[derive(Clone)]
+struct TaggingTable(Box<[[u16; 4]; TaggingTable::LEN]>);
+
+impl TaggingTable {
+    const LEN: usize = 1 << u16::BITS;
+
+    fn new(ports: &[PortPlan]) -> TaggingTable {
+        // `vec!` of zeros allocates zeroed memory (for arrays of integers
+        // too); an array literal of this size would be built on the stack.
+        let mut table: Box<[[u16; 4]; Self::LEN]> =
+            vec![[0u16; 4]; Self::LEN].into_boxed_slice().try_into().expect("a slice of LEN entries");
+        for (entry, port) in table.iter_mut().zip(ports) {
+            *entry = PortTagging::of(port).to_halves();
+        }
+        TaggingTable(table)
+    }
+}
+
+impl core::fmt::Debug for TaggingTable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("TaggingTable { .. }")
+    }
 }
 
 /// Highest usable domain id; 0xffff stays unassigned.
@@ -313,7 +366,7 @@ impl ForwardingPlan {
             statics.push(StaticEntry { bd, mac: s.mac, port: PortId(s.port as u16) });
         }
 
-        let tagging = port_plans.iter().map(PortTagging::of).collect();
+        let tagging = TaggingTable::new(&port_plans);
         Ok(ForwardingPlan {
             ports: port_plans,
             domains,
@@ -326,9 +379,17 @@ impl ForwardingPlan {
 
     /// Port `port`'s packed tagging, or `None` for a port the plan does not
     /// have.
-    #[inline(always)]
     pub fn port_tagging(&self, port: PortId) -> Option<PortTagging> {
-        self.tagging.get(port.index()).copied()
+        (port.index() < self.ports.len()).then(|| self.tagging_of(port))
+    }
+
+    /// Port `port`'s packed tagging, or [`PortTagging::UNKNOWN`] for a port
+    /// the plan does not have: one load, no bounds check. For the per-frame
+    /// stages, which let `UNKNOWN` send such a port's frames down their
+    /// slow paths (where they are dropped as from or to an unknown port).
+    #[inline(always)]
+    pub fn tagging_of(&self, port: PortId) -> PortTagging {
+        PortTagging::from_halves(&self.tagging.0[port.0 as usize])
     }
 
     /// The domain of (bridge index, VLAN), if any port uses it.

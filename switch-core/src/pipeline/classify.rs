@@ -6,7 +6,6 @@
 //! that matches no domain of its port is dropped here, so it can never reach
 //! another VLAN.
 
-use super::drop::reject;
 use super::parse::{self, Parsed};
 use super::DropReason;
 use crate::bridge::{ForwardingPlan, PortTagging};
@@ -28,22 +27,53 @@ pub(super) struct Class {
 /// The common frame carries no tag the port recognises and takes the port's
 /// untagged domain: one compare on the packed [`PortTagging`]. Tagged frames
 /// read the port's VLAN array.
+///
+/// An untagged frame on a port that takes none (a trunk without a native
+/// VLAN, or a port the plan does not have) comes out with the domain
+/// `BdId::NONE`, not an error: the caller must reject it with
+/// [`check_domain`] before the frame goes anywhere. The ingress path does so
+/// only when the learn cache does not vouch for the frame's source, because
+/// the cache only ever holds sources of frames that passed that check (and
+/// a key's domain is part of it), which saves the common frame a compare
+/// and a branch. For the same reason the port's tagging is read without a
+/// bounds check ([`ForwardingPlan::tagging_of`]).
 #[inline(always)]
 pub(super) fn classify(plan: &ForwardingPlan, port: PortId, p: &Parsed, bytes: &[u8]) -> Result<Class, DropReason> {
-    let Some(rule) = plan.port_tagging(port) else { return Err(reject(DropReason::UnknownPort)) };
+    let rule = plan.tagging_of(port);
     if p.ethertype_wire() as u32 != rule.tpid_wire {
-        return if rule.untagged_in == BdId::NONE {
-            Err(reject(DropReason::UntaggedNotAllowed))
-        } else {
-            Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 })
-        };
+        return Ok(Class { bd: rule.untagged_in, tag_len: 0, pcp: 0 });
     }
     tagged(plan, port, rule, bytes)
+}
+
+/// Rejects a frame [`classify`] left without a domain: an untagged frame on
+/// a port that takes no untagged frames, or on a port the plan does not
+/// have (tagged frames are judged in `tagged`, which never returns
+/// `BdId::NONE`).
+#[inline(always)]
+pub(super) fn check_domain(plan: &ForwardingPlan, port: PortId, bd: BdId) -> Result<(), DropReason> {
+    if bd == BdId::NONE {
+        Err(no_domain(plan, port))
+    } else {
+        Ok(())
+    }
+}
+
+/// Why an untagged frame on `port` has no domain.
+#[cold]
+#[inline(never)]
+fn no_domain(plan: &ForwardingPlan, port: PortId) -> DropReason {
+    if port.index() < plan.ports.len() {
+        DropReason::UntaggedNotAllowed
+    } else {
+        DropReason::UnknownPort
+    }
 }
 
 /// A frame whose outer tag the port recognises.
 #[inline]
 fn tagged(plan: &ForwardingPlan, port: PortId, rule: PortTagging, bytes: &[u8]) -> Result<Class, DropReason> {
+    let Some(port_plan) = plan.ports.get(port.index()) else { return Err(DropReason::UnknownPort) };
     let tci = parse::tci(bytes).ok_or(DropReason::Truncated)?;
     let vid = tci & 0x0fff;
     let pcp = (tci >> 13) as u8;
@@ -58,8 +88,7 @@ fn tagged(plan: &ForwardingPlan, port: PortId, rule: PortTagging, bytes: &[u8]) 
     } else if vid == 0x0fff {
         Err(DropReason::ReservedVlan)
     } else {
-        let vid_to_bd = plan.ports.get(port.index()).map(|p| &p.vid_to_bd[..]).unwrap_or(&[]);
-        match vid_to_bd.get(vid as usize) {
+        match port_plan.vid_to_bd.get(vid as usize) {
             Some(&bd) if bd != BdId::NONE => Ok(Class { bd, tag_len: 4, pcp }),
             _ => Err(DropReason::VlanNotAllowed),
         }

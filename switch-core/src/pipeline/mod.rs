@@ -53,7 +53,8 @@ use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable, Home, LearnCache, LearnQueue};
 use crate::port::{FramePool, PortTx};
 use crate::types::Nanos;
-use output::drop_frame;
+use output::drop_desc;
+use parse::Parsed;
 
 /// What the large-table path's first pass leaves for its second, indexed
 /// like the batch.
@@ -165,12 +166,36 @@ impl Pipeline {
         let ctx = Ctx { plan, fdb, queue, counters, now_s: now.as_secs_u32() };
 
         let frames = &mut batch.descs[..n];
+        let mut tally = Tally::default();
         if prefetch::wanted(fdb) {
-            process_prefetched(ctx, cache, scratch, frames, io, obs);
+            process_prefetched(ctx, cache, &mut tally, scratch, frames, io, obs);
         } else {
-            process_in_cache(ctx, cache, frames, io, obs);
+            process_in_cache(ctx, cache, &mut tally, frames, io, obs);
         }
+        // Every frame the slow ways did not take was sent by `unicast`'s
+        // common path.
+        counters.forwarded.add((n - tally.slow) as u64);
         batch.len = 0;
+    }
+}
+
+/// How many frames of a batch took a slow way out: dropped (by
+/// [`drop_desc`], which counts it), flooded, or sent by `unicast`'s general
+/// path (which counts it as forwarded itself). The batch's other frames
+/// were all sent by `unicast`'s common path, which therefore counts
+/// nothing: [`Pipeline::process`] adds them to the `forwarded` counter once
+/// per batch. (Out-of-line callees update this through a reference, so it
+/// lives in memory, not in a register the per-frame code would miss.)
+#[derive(Default)]
+pub(crate) struct Tally {
+    slow: usize,
+}
+
+impl Tally {
+    /// Counts one frame that took a slow way out.
+    #[inline(always)]
+    pub(crate) fn slow(&mut self) {
+        self.slow += 1;
     }
 }
 
@@ -180,15 +205,48 @@ impl Pipeline {
 fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
+    tally: &mut Tally,
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
-        match ingress::<true, _, _>(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
-            Ok((f, known)) => finish::<false, _, _>(ctx, cache, i, d, f, known, io, obs),
-            Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+        let p = match classified(ctx.plan, i, d, io, obs) {
+            Ok(p) => p,
+            Err(reason) => {
+                drop_desc(io, ctx.counters, obs, i, d, reason, tally);
+                continue;
+            }
+        };
+        // The destination's kind, tested once: the rest of the frame's way
+        // is compiled once for each kind, so a unicast frame skips the
+        // reserved-destination check (those are group addresses) and the
+        // forward stage's group test.
+        if p.dst_is_group() {
+            rest_in_cache::<{ dst::GROUP }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
+        } else {
+            rest_in_cache::<{ dst::UNICAST }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
         }
+    }
+}
+
+/// [`process_in_cache`] for one classified frame whose destination is of
+/// the kind `DST`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    i: usize,
+    d: &PktDesc,
+    p: &Parsed,
+    io: &mut IO,
+    obs: &mut O,
+    tally: &mut Tally,
+) {
+    match ingress::<true, DST, _>(ctx.plan, cache, i, d, p, ctx.now_s, obs) {
+        Ok((f, known)) => finish::<false, DST, _, _>(ctx, cache, i, d, f, known, io, obs, tally),
+        Err(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
     }
 }
 
@@ -199,6 +257,7 @@ fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
 fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
+    tally: &mut Tally,
     scratch: &mut Scratch,
     frames: &mut [PktDesc],
     io: &mut IO,
@@ -206,7 +265,21 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
 ) {
     let mut ready = 0u64;
     for (i, d) in frames.iter_mut().enumerate() {
-        match ingress::<false, _, _>(ctx.plan, cache, i, d, io, ctx.now_s, obs) {
+        let p = match classified(ctx.plan, i, d, io, obs) {
+            Ok(p) => p,
+            Err(reason) => {
+                drop_desc(io, ctx.counters, obs, i, d, reason, tally);
+                continue;
+            }
+        };
+        // As in `process_in_cache`: unicast frames skip the
+        // reserved-destination check.
+        let ingressed = if p.dst_is_group() {
+            ingress::<false, { dst::GROUP }, _>(ctx.plan, cache, i, d, &p, ctx.now_s, obs)
+        } else {
+            ingress::<false, { dst::UNICAST }, _>(ctx.plan, cache, i, d, &p, ctx.now_s, obs)
+        };
+        match ingressed {
             // Without the probe, the learn cache never vouches: `known` is
             // false.
             Ok((mut f, _)) => {
@@ -214,14 +287,14 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
                 scratch.frames[i] = f;
                 ready |= 1 << i;
             }
-            Err(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+            Err(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
         }
     }
     while ready != 0 {
         let i = ready.trailing_zeros() as usize;
         ready &= ready - 1;
         if let (Some(d), Some(&f)) = (frames.get(i), scratch.frames.get(i)) {
-            finish::<true, _, _>(ctx, cache, i, d, f, false, io, obs);
+            finish::<true, { dst::ANY }, _, _>(ctx, cache, i, d, f, false, io, obs, tally);
         }
     }
 }
@@ -236,55 +309,112 @@ struct Ctx<'a> {
     now_s: u32,
 }
 
-/// Ingress for one frame: parse, classify, and (with `PROBE`) probe the
-/// learn cache. Sets the descriptor's domain and tag fields, and returns the
-/// keys and whether the learn cache vouched for the source (known on this
-/// port, and fresh).
+/// What the code handling a frame knows of its destination MAC: the `DST`
+/// parameter of [`ingress`] and [`finish`].
+mod dst {
+    /// Not tested yet.
+    pub(super) const ANY: u8 = 0;
+    /// An individual (unicast) address.
+    pub(super) const UNICAST: u8 = 1;
+    /// A group (multicast or broadcast) address.
+    pub(super) const GROUP: u8 = 2;
+}
+
+/// The first half of ingress for one frame: its bytes, parse and classify.
+/// Sets the descriptor's domain and tag fields.
+///
+/// A reserved destination (01:80:c2:00:00:0X) is dropped as such, as
+/// always, before anything but a frame that does not fit its buffer or is
+/// a runt; but for a frame classify accepts, that check is [`ingress`]'s
+/// (and only for group destinations), and here only on classify's failure
+/// paths, so that the unicast frames need not make it.
+#[inline(always)]
+fn classified<P: FramePool, O: Observer>(
+    plan: &ForwardingPlan,
+    i: usize,
+    d: &mut PktDesc,
+    io: &P,
+    obs: &mut O,
+) -> Result<Parsed, DropReason> {
+    let Some(bytes) = io.frame(d.buf, d.head, d.len) else { return Err(drop::reject(DropReason::Truncated)) };
+    if O::ENABLED {
+        trace_parsed(obs, i, bytes);
+    }
+    let Some(p) = parse::fast(bytes) else { return short_classified(plan, d, bytes) };
+    classify_into(plan, d, p, bytes)
+}
+
+/// Classifies the frame `bytes`, parsed as `p`, into `d`'s domain and tag
+/// fields.
+#[inline(always)]
+fn classify_into(plan: &ForwardingPlan, d: &mut PktDesc, p: Parsed, bytes: &[u8]) -> Result<Parsed, DropReason> {
+    let c = classify::classify(plan, d.in_port, &p, bytes).map_err(|reason| parse::reserved_or(p, reason))?;
+    d.bd = c.bd;
+    d.tag_len = c.tag_len;
+    d.pcp = c.pcp;
+    Ok(p)
+}
+
+/// [`classified`] for a frame shorter than parse's fast path reads (a runt,
+/// or a header without room for a tag): the whole of parse and classify,
+/// out of line. Were the common path to call out for the short header and
+/// then go on, the frame's bytes, which classify may read, would have to
+/// survive the call, and would take registers the common path needs.
+#[cold]
+#[inline(never)]
+fn short_classified(plan: &ForwardingPlan, d: &mut PktDesc, bytes: &[u8]) -> Result<Parsed, DropReason> {
+    classify_into(plan, d, parse::parse(bytes)?, bytes)
+}
+
+/// The second half of ingress for one classified frame whose destination is
+/// of the kind `DST`: the reserved-destination check (unless `DST` says
+/// unicast), and (with `PROBE`) the learn-cache probe. Returns the keys and
+/// whether the learn cache vouched for the source (known on this port, and
+/// fresh).
 ///
 /// Without `PROBE` the source counts as not vouched for, and [`finish`]
 /// asks the shared table first: with a table far bigger than the caches the
 /// private cache almost never holds the source, and probing it would only
 /// cost instructions.
 #[inline(always)]
-fn ingress<const PROBE: bool, P: FramePool, O: Observer>(
+fn ingress<const PROBE: bool, const DST: u8, O: Observer>(
     plan: &ForwardingPlan,
     cache: &LearnCache,
     i: usize,
-    d: &mut PktDesc,
-    io: &P,
+    d: &PktDesc,
+    p: &Parsed,
     now_s: u32,
     obs: &mut O,
 ) -> Result<(Ingress, bool), DropReason> {
-    let Some(bytes) = io.frame(d.buf, d.head, d.len) else { return Err(drop::reject(DropReason::Truncated)) };
-    if O::ENABLED {
-        trace_parsed(obs, i, bytes);
+    if DST != dst::UNICAST {
+        parse::check_reserved(p)?;
     }
-    let p = parse::parse(bytes)?;
-    let c = classify::classify(plan, d.in_port, &p, bytes)?;
-    d.bd = c.bd;
-    d.tag_len = c.tag_len;
-    d.pcp = c.pcp;
-    let src = p.src_key(c.bd);
+    let bd = d.bd;
+    let src = p.src_key(bd);
     let known = PROBE && cache.probe(src, d.in_port, now_s);
     if !known {
+        // Checks a learn-cache hit proves passed (the cache holds only
+        // sources of frames that passed them): see `classify::classify`
+        // and `learn::check_source`.
+        classify::check_domain(plan, d.in_port, bd)?;
         learn::check_source(src)?;
     }
     if O::ENABLED {
-        obs.event(i, TraceEvent::Classified { port: d.in_port, bd: c.bd, tag_len: c.tag_len });
+        obs.event(i, TraceEvent::Classified { port: d.in_port, bd, tag_len: d.tag_len });
         if known {
             obs.event(i, TraceEvent::Learned(crate::fdb::LearnOutcome::Known));
         }
     }
-    Ok((Ingress { src, dst: p.dst_key(c.bd), src_home: Home::default(), dst_home: Home::default() }, known))
+    Ok((Ingress { src, dst: p.dst_key(bd), src_home: Home::default(), dst_home: Home::default() }, known))
 }
 
 /// The rest of a frame's way: learn (unless the learn cache vouched for the
 /// source: `known`), forward (destination lookup), output. With `TABLE_FIRST` the
 /// learn step asks the shared table before the learn cache (see
-/// [`ingress`]).
+/// [`ingress`]). `DST` is what the caller knows of the destination.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
+fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
     i: usize,
@@ -293,6 +423,7 @@ fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
     known: bool,
     io: &mut IO,
     obs: &mut O,
+    tally: &mut Tally,
 ) {
     if !known {
         let learned = learn::learn::<TABLE_FIRST, O>(
@@ -308,18 +439,18 @@ fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
             obs,
         );
         if let Err(reason) = learned {
-            drop_frame(io, ctx.counters, obs, i, d.buf, reason);
+            drop_desc(io, ctx.counters, obs, i, d, reason, tally);
             return;
         }
     }
     let dst_home = || if TABLE_FIRST { f.dst_home } else { ctx.fdb.home(f.dst) };
-    match forward::forward(ctx.fdb, f.dst, dst_home, d.in_port) {
-        Verdict::Forward(port) => {
-            if O::ENABLED {
-                obs.event(i, TraceEvent::LookupHit { port });
-            }
-            output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs);
-        }
+    let verdict = match DST {
+        dst::GROUP => Verdict::Flood,
+        dst::UNICAST => forward::lookup(ctx.fdb, dst_home()),
+        _ => forward::forward(ctx.fdb, f.dst, dst_home),
+    };
+    match verdict {
+        Verdict::Forward(port) => output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs, tally),
         Verdict::Flood => {
             let cause = forward::flood_cause(f.dst);
             if cause == trace::FloodCause::UnknownUnicast {
@@ -328,9 +459,10 @@ fn finish<const TABLE_FIRST: bool, IO: FramePool + PortTx, O: Observer>(
             if O::ENABLED {
                 obs.event(i, TraceEvent::Flood(cause));
             }
+            tally.slow();
             output::flood(ctx.plan, ctx.counters, i, d, io, obs);
         }
-        Verdict::Drop(reason) => drop_frame(io, ctx.counters, obs, i, d.buf, reason),
+        Verdict::Drop(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Stage 1, parse: check the frame fits its buffer, read the addresses, the
-//! outer EtherType and (when present) the TCI, and reject destinations a
-//! bridge must never forward. (Sources that must never be learned are the
+//! outer EtherType and (when present) the TCI; and ([`check_reserved`])
+//! reject destinations a bridge must never forward. (Sources that must never be learned are the
 //! learn stage's business: see [`super::learn::check_source`].)
 //!
 //! The common frame (16 bytes or more) is read with two little-endian loads
@@ -38,6 +38,13 @@ pub(super) struct Parsed {
 }
 
 impl Parsed {
+    /// True when the destination is a group (multicast or broadcast)
+    /// address.
+    #[inline(always)]
+    pub fn dst_is_group(&self) -> bool {
+        self.dst_word & 1 != 0
+    }
+
     /// (domain, destination) key; the MAC may be a group address.
     #[inline(always)]
     pub fn dst_key(&self, bd: BdId) -> FdbKey {
@@ -76,18 +83,49 @@ pub(super) fn tci(bytes: &[u8]) -> Option<u16> {
     }
 }
 
-/// Parses one frame (the bytes from its first to its last).
+/// Parses one frame (the bytes from its first to its last): drops runts
+/// only. The caller checks the destination with [`check_reserved`].
 #[inline(always)]
 pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, DropReason> {
-    let (dst_word, src_word) = match bytes.first_chunk::<FAST_LEN>() {
-        Some(h) => words(h),
-        None => words(&short_header(bytes)?),
-    };
+    match fast(bytes) {
+        Some(p) => Ok(p),
+        None => {
+            let (dst_word, src_word) = words(&short_header(bytes)?);
+            Ok(Parsed { dst_word, src_word })
+        }
+    }
+}
+
+/// [`parse`] for the common frame, of 16 bytes or more; `None` for a
+/// shorter one, which the caller must give to [`parse`].
+#[inline(always)]
+pub(super) fn fast(bytes: &[u8]) -> Option<Parsed> {
+    let (dst_word, src_word) = words(bytes.first_chunk::<FAST_LEN>()?);
+    Some(Parsed { dst_word, src_word })
+}
+
+/// Rejects the 802.1D reserved destinations, which a bridge never
+/// forwards. They are group addresses, so a frame known to be for a
+/// unicast destination needs no check.
+#[inline(always)]
+pub(super) fn check_reserved(p: &Parsed) -> Result<(), DropReason> {
     // One compare of the first four octets, then (rarely) the last two.
-    if dst_word as u32 == RESERVED_FIRST4 && is_reserved_tail(dst_word) {
+    if p.dst_word as u32 == RESERVED_FIRST4 && is_reserved_tail(p.dst_word) {
         return Err(DropReason::ReservedMulticast);
     }
-    Ok(Parsed { dst_word, src_word })
+    Ok(())
+}
+
+/// `reason`, unless `p`'s destination is reserved, which takes precedence:
+/// for a stage that fails a frame before [`check_reserved`] was asked.
+/// (`p` by value, so that the caller need not keep it in memory.)
+#[cold]
+#[inline(never)]
+pub(super) fn reserved_or(p: Parsed, reason: DropReason) -> DropReason {
+    match check_reserved(&p) {
+        Err(reserved) => reserved,
+        Ok(()) => reason,
+    }
 }
 
 /// Octets 4 and 5 of a destination whose first four are 01:80:c2:00:
@@ -150,15 +188,21 @@ mod tests {
     #[test]
     fn reserved_destinations_and_runts_are_rejected() {
         for len in [14, 15, 64] {
+            let checked = |f: &[u8]| parse(f).and_then(|p| check_reserved(&p).map(|()| p));
             let stp = frame(len, [0x01, 0x80, 0xc2, 0, 0, 0x0f], UNI_B, &[8, 0]);
-            assert_eq!(parse(&stp).unwrap_err(), DropReason::ReservedMulticast);
+            assert_eq!(checked(&stp).unwrap_err(), DropReason::ReservedMulticast);
+            assert!(parse(&stp).unwrap().dst_is_group());
             for first in [0x00, 0x0f] {
                 let stp = frame(len, [0x01, 0x80, 0xc2, 0, 0, first], UNI_B, &[8, 0]);
-                assert_eq!(parse(&stp).unwrap_err(), DropReason::ReservedMulticast);
+                assert_eq!(checked(&stp).unwrap_err(), DropReason::ReservedMulticast);
+                let p = parse(&stp).unwrap();
+                assert_eq!(reserved_or(p, DropReason::VlanNotAllowed), DropReason::ReservedMulticast);
             }
             for near in [[0x01, 0x80, 0xc2, 0, 0, 0x10], [0x01, 0x80, 0xc2, 0, 1, 0], [0x01, 0x80, 0xc2, 1, 0, 0]] {
-                assert!(parse(&frame(len, near, UNI_B, &[8, 0])).is_ok(), "{near:x?}");
+                let p = checked(&frame(len, near, UNI_B, &[8, 0])).unwrap();
+                assert_eq!(reserved_or(p, DropReason::VlanNotAllowed), DropReason::VlanNotAllowed, "{near:x?}");
             }
+            assert!(!parse(&frame(len, UNI_A, UNI_B, &[8, 0])).unwrap().dst_is_group());
         }
         assert_eq!(parse(&[0u8; 13]).unwrap_err(), DropReason::Truncated);
         assert_eq!(parse(&[]).unwrap_err(), DropReason::Truncated);
