@@ -90,8 +90,8 @@ impl ControlPlane {
         // late pass marks stale (see `FdbWriter::hold_removals`).
         let now = self.now_secs();
         if self.last_pass != Some(now) {
-            if self.last_pass.is_some_and(|last| now > last + 1) {
-                log::warn!("FDB aging passes missed from second {:?} to {now}: removals held", self.last_pass);
+            if let Some(last) = self.last_pass.filter(|&last| now > last + 1) {
+                log::warn!("FDB aging passes missed between seconds {last} and {now}: removals held");
                 self.writer.hold_removals(now);
             }
             self.last_pass = Some(now);

@@ -152,19 +152,21 @@ impl EvictionLists {
     /// Ties go to the lower port number. `None` when there is no dynamic
     /// entry to evict. Costs one look at each port (not at each domain).
     pub(crate) fn pick(&self, bd: Option<BdId>) -> Option<Victims> {
-        let ports = self.by_port.lists.keys().copied();
-        let best = |len: &dyn Fn(PortId) -> usize| {
-            ports
-                .clone()
-                .map(|p| (len(p), p))
-                .filter(|(n, _)| *n > 0)
-                .max_by_key(|(n, p)| (*n, core::cmp::Reverse(p.0)))
-                .map(|(_, p)| p)
+        let entries = |p: PortId| match bd {
+            Some(bd) => self.by_domain_port.len((bd, p)),
+            None => self.by_port.len(p),
         };
-        match bd {
-            Some(bd) => best(&|p| self.by_domain_port.len((bd, p))).map(|p| Victims::DomainPort(bd, p)),
-            None => best(&|p| self.by_port.len(p)).map(Victims::Port),
-        }
+        let (_, port) = self
+            .by_port
+            .lists
+            .keys()
+            .map(|&p| (entries(p), p))
+            .filter(|(n, _)| *n > 0)
+            .max_by_key(|(n, p)| (*n, core::cmp::Reverse(p.0)))?;
+        Some(match bd {
+            Some(bd) => Victims::DomainPort(bd, port),
+            None => Victims::Port(port),
+        })
     }
 
     /// The candidates in `from`: [`EVICT_SAMPLES`] slots drawn at random

@@ -526,18 +526,18 @@ impl FdbWriter {
         // let entries that wrapped past the end take the slots of the ones
         // before them, and push one off its chain. Live entries are at most
         // half the slots, so an empty slot exists.
+        // Every entry may land in another slot: list them again as they go.
+        self.evictable.clear(fresh.capacity());
         let start = (0..cap).find(|&i| self.table.is_empty_at(i)).unwrap_or(0);
         for i in (start + 1..=start + cap).map(|i| i & (cap - 1)) {
             if let Some(e) = self.table.entry_at(i) {
-                let landed = fresh.upsert(e.key, e.value);
-                debug_assert!(matches!(landed, Upsert::Inserted { .. }), "rebuild lost {e:?}");
-            }
-        }
-        // Every entry may sit in another slot now: list them again.
-        self.evictable.clear(fresh.capacity());
-        for i in 0..fresh.capacity() {
-            if let Some(e) = fresh.entry_at(i).filter(|e| !e.value.is_static()) {
-                self.evictable.add(e.key.bd(), e.value.port(), i);
+                match fresh.upsert(e.key, e.value) {
+                    Upsert::Inserted { slot, .. } if !e.value.is_static() => {
+                        self.evictable.add(e.key.bd(), e.value.port(), slot)
+                    }
+                    Upsert::Inserted { .. } => {}
+                    landed => debug_assert!(false, "rebuild lost {e:?}: {landed:?}"),
+                }
             }
         }
         fresh.set_live_hint(self.live as u64);
