@@ -211,13 +211,7 @@ fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
     obs: &mut O,
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
-        let p = match classified(ctx.plan, i, d, io, obs) {
-            Ok(p) => p,
-            Err(reason) => {
-                drop_desc(io, ctx.counters, obs, i, d, reason, tally);
-                continue;
-            }
-        };
+        let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { continue };
         // The destination's kind, tested once: the rest of the frame's way
         // is compiled once for each kind, so a unicast frame skips the
         // reserved-destination check (those are group addresses) and the
@@ -265,13 +259,7 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
 ) {
     let mut ready = 0u64;
     for (i, d) in frames.iter_mut().enumerate() {
-        let p = match classified(ctx.plan, i, d, io, obs) {
-            Ok(p) => p,
-            Err(reason) => {
-                drop_desc(io, ctx.counters, obs, i, d, reason, tally);
-                continue;
-            }
-        };
+        let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { continue };
         // As in `process_in_cache`: unicast frames skip the
         // reserved-destination check.
         let ingressed = if p.dst_is_group() {
@@ -318,6 +306,26 @@ mod dst {
     pub(super) const UNICAST: u8 = 1;
     /// A group (multicast or broadcast) address.
     pub(super) const GROUP: u8 = 2;
+}
+
+/// [`classified`], or `None` once a frame that failed it has been dropped
+/// and counted: how both batch loops start on a frame.
+#[inline(always)]
+fn classified_or_dropped<IO: FramePool, O: Observer>(
+    ctx: Ctx<'_>,
+    i: usize,
+    d: &mut PktDesc,
+    io: &mut IO,
+    obs: &mut O,
+    tally: &mut Tally,
+) -> Option<Parsed> {
+    match classified(ctx.plan, i, d, io, obs) {
+        Ok(p) => Some(p),
+        Err(reason) => {
+            drop_desc(io, ctx.counters, obs, i, d, reason, tally);
+            None
+        }
+    }
 }
 
 /// The first half of ingress for one frame: its bytes, parse and classify.
