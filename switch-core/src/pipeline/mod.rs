@@ -16,10 +16,11 @@
 //! * `process_in_cache`: the FDB's live entries fit in the CPU caches, so
 //!   each frame runs both halves in one go while its header is in registers;
 //! * `process_prefetched`: the FDB is far bigger than the caches (1M MACs
-//!   is 16 MiB), so every frame's ingress runs first and
-//!   prefetches (`prefetch`) the table slots its lookups will read; the
-//!   second pass then finds them loaded, and the batch's cache misses
-//!   overlap instead of stalling one frame at a time.
+//!   is 16 MiB), so a frame's ingress runs `prefetch::DISTANCE` frames
+//!   ahead of its finish and prefetches (`prefetch`) the table slots its
+//!   lookups will read; by the time the frame is finished they are loaded,
+//!   and the cache misses overlap each other and the other frames' work
+//!   instead of stalling one frame at a time.
 //!
 //! Why not one loop per stage (VPP's vectors)? A batch of 32-64 descriptors
 //! sits in L1 either way; per-stage loops only add a reload and re-check of
@@ -244,9 +245,14 @@ fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
     }
 }
 
-/// The batch when the FDB is bigger than the caches: first ingress every
-/// frame and prefetch the slots its lookups will read, so the cache misses of
-/// the whole batch overlap; then finish the frames in order.
+/// The batch when the FDB is bigger than the caches, software-pipelined:
+/// frame `i + D` (`D` = [`prefetch::DISTANCE`]) is ingressed and its table
+/// slots prefetched just before frame `i` is finished, so each frame's
+/// slots have had `D` frames' work to arrive, and the misses overlap that
+/// work as well as each other. Frames are finished in batch order, and no
+/// frame's ingress sees the effects of an earlier frame's finish that the
+/// small-table path would show it: ingress reads only the plan, and the
+/// learn events that change the table are applied after the batch.
 #[inline(never)]
 fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
@@ -257,33 +263,83 @@ fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     io: &mut IO,
     obs: &mut O,
 ) {
+    let n = frames.len();
+    let Some(scratch) = scratch.frames.get_mut(..n) else { return };
+    // Bit `i`: frame `i` passed ingress and waits in `scratch[i]`.
     let mut ready = 0u64;
-    for (i, d) in frames.iter_mut().enumerate() {
-        let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { continue };
-        // As in `process_in_cache`: unicast frames skip the
-        // reserved-destination check.
-        let ingressed = if p.dst_is_group() {
-            ingress::<false, { dst::GROUP }, _>(ctx.plan, cache, i, d, &p, ctx.now_s, obs)
-        } else {
-            ingress::<false, { dst::UNICAST }, _>(ctx.plan, cache, i, d, &p, ctx.now_s, obs)
-        };
-        match ingressed {
-            // Without the probe, the learn cache never vouches: `known` is
-            // false.
-            Ok((mut f, _)) => {
-                prefetch::prefetch(ctx.fdb, &mut f);
-                scratch.frames[i] = f;
-                ready |= 1 << i;
-            }
-            Err(reason) => drop_desc(io, ctx.counters, obs, i, d, reason, tally),
+    let lead = n.min(prefetch::DISTANCE);
+    for i in 0..lead {
+        ready |= start_prefetched(ctx, cache, i, frames, scratch, io, obs, tally);
+    }
+    for i in lead..n {
+        ready |= start_prefetched(ctx, cache, i, frames, scratch, io, obs, tally);
+        finish_prefetched(ctx, cache, i - prefetch::DISTANCE, frames, scratch, ready, io, obs, tally);
+    }
+    for j in n.saturating_sub(prefetch::DISTANCE)..n {
+        finish_prefetched(ctx, cache, j, frames, scratch, ready, io, obs, tally);
+    }
+}
+
+/// The first half of [`process_prefetched`] for frame `i`: classify and
+/// ingress it (without the learn-cache probe: on this path the shared table
+/// is asked about every source), keep the result in `scratch[i]` and
+/// prefetch the slots its lookups will read. Returns frame `i`'s `ready`
+/// bit, or 0 once a frame that failed has been dropped and counted.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn start_prefetched<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    i: usize,
+    frames: &mut [PktDesc],
+    scratch: &mut [Ingress],
+    io: &mut IO,
+    obs: &mut O,
+    tally: &mut Tally,
+) -> u64 {
+    let (Some(d), Some(slot)) = (frames.get_mut(i), scratch.get_mut(i)) else { return 0 };
+    let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { return 0 };
+    // As in `process_in_cache`: unicast frames skip the reserved-destination
+    // check.
+    let ingressed = if p.dst_is_group() {
+        ingress::<false, { dst::GROUP }, _>(ctx.plan, cache, i, d, &p, ctx.now_s, obs)
+    } else {
+        ingress::<false, { dst::UNICAST }, _>(ctx.plan, cache, i, d, &p, ctx.now_s, obs)
+    };
+    match ingressed {
+        Ok((mut f, _)) => {
+            prefetch::prefetch(ctx.fdb, &mut f);
+            *slot = f;
+            1 << i
+        }
+        Err(reason) => {
+            drop_desc(io, ctx.counters, obs, i, d, reason, tally);
+            0
         }
     }
-    while ready != 0 {
-        let i = ready.trailing_zeros() as usize;
-        ready &= ready - 1;
-        if let (Some(d), Some(&f)) = (frames.get(i), scratch.frames.get(i)) {
-            finish::<true, { dst::ANY }, _, _>(ctx, cache, i, d, f, false, io, obs, tally);
-        }
+}
+
+/// The second half of [`process_prefetched`] for frame `j`, if it passed
+/// the first (its bit is set in `ready`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn finish_prefetched<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    j: usize,
+    frames: &[PktDesc],
+    scratch: &[Ingress],
+    ready: u64,
+    io: &mut IO,
+    obs: &mut O,
+    tally: &mut Tally,
+) {
+    if ready & (1 << j) == 0 {
+        return;
+    }
+    if let (Some(d), Some(&f)) = (frames.get(j), scratch.get(j)) {
+        // Without the probe, the learn cache never vouches: `known` is false.
+        finish::<true, { dst::ANY }, _, _>(ctx, cache, j, d, f, false, io, obs, tally);
     }
 }
 
