@@ -93,7 +93,13 @@ fn scale(small: &str, large: &str, rounds: usize, batches: u64) -> ExitCode {
     // pipeline) and for the rx side alone (inject, then discard).
     let mut step = [Vec::new(), Vec::new()];
     let mut rx = [Vec::new(), Vec::new()];
+    // The memory floor, measured in every round beside the cases: the large
+    // case's excess over the small one follows it.
+    let mut probe = FloorProbe::new();
+    let mut floors = Vec::new();
     for _ in 0..rounds {
+        let (r, s) = probe.measure((batches / 4).max(1) as usize);
+        floors.push(s - r);
         for (k, d) in drivers.iter_mut().enumerate() {
             let t = std::time::Instant::now();
             for _ in 0..batches {
@@ -108,11 +114,6 @@ fn scale(small: &str, large: &str, rounds: usize, batches: u64) -> ExitCode {
             rx[k].push(t.elapsed().as_nanos() as f64 / (batches * BATCH as u64) as f64);
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let ratios = |num: &dyn Fn(usize) -> f64, den: &dyn Fn(usize) -> f64| {
         median(&(0..rounds).map(|r| num(r) / den(r)).collect::<Vec<_>>())
     };
@@ -127,60 +128,87 @@ fn scale(small: &str, large: &str, rounds: usize, batches: u64) -> ExitCode {
         ratios(&|r| step[1][r], &|r| step[0][r]),
         ratios(&|r| pipe(1, r), &|r| pipe(0, r)),
     );
+    println!(
+        "memory floor (2 random slot reads a frame, see `ipp floor`) during the run: median {:.2} ns/frame, {:.2}-{:.2}",
+        median(&floors),
+        floors.iter().copied().fold(f64::INFINITY, f64::min),
+        floors.iter().copied().fold(0.0, f64::max),
+    );
     ExitCode::SUCCESS
 }
 
 /// The memory floor under the 1M case: per frame, the two table reads the
 /// large-table path makes (the source's and the destination's slot), at
 /// uniformly random slots of a table the size of the FDB's (2M slots of
-/// 8 bytes, on huge pages), prefetched a batch at a time as the pipeline
-/// does; against the same reads confined to 1000 slots, which stay in L1.
-/// No parsing, no learning, no output: what is left over the resident case is
-/// what the memory system charges for two random reads per frame, which no
-/// pipeline change can remove while it reads those two slots.
-fn floor(rounds: usize, batches: usize) -> ExitCode {
-    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+/// 8 bytes, on huge pages), prefetched a batch at a time; against the same
+/// reads confined to 1000 slots, which stay in L1. No parsing, no
+/// learning, no output: what is left over the resident case is what the
+/// memory system charges for two random reads per frame, which no pipeline
+/// change can remove while it reads those two slots. On a VM it moves with
+/// the neighbours' memory traffic, so `scale` measures it in every round.
+struct FloorProbe {
+    table: xvs_mem::HugeZeroed<std::sync::atomic::AtomicU64>,
+    rng: u64,
+}
+
+impl FloorProbe {
     const SLOTS_LOG2: u32 = 21;
-    let table = xvs_mem::HugeZeroed::<AtomicU64>::new(1 << SLOTS_LOG2);
-    for (i, slot) in table.iter().enumerate() {
-        slot.store(i as u64 | 1, Relaxed);
+
+    fn new() -> FloorProbe {
+        let table = xvs_mem::HugeZeroed::<std::sync::atomic::AtomicU64>::new(1 << Self::SLOTS_LOG2);
+        for (i, slot) in table.iter().enumerate() {
+            slot.store(i as u64 | 1, std::sync::atomic::Ordering::Relaxed);
+        }
+        FloorProbe { table, rng: 0x9e37_79b9_7f4a_7c15 }
     }
-    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-    let mut slot_of = |spread: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        // A multiplicative hash of a value below `spread`, like the FDB's.
-        ((rng % spread).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLOTS_LOG2)) as usize
-    };
-    let mut run = |spread: u64| {
+
+    /// ns per frame of `batches` batches of two prefetched reads per frame,
+    /// at slots drawn from `spread` values.
+    fn reads(&mut self, spread: u64, batches: usize) -> f64 {
         let mut acc = 0u64;
         let mut idx = [0usize; 2 * BATCH];
         let t = std::time::Instant::now();
         for _ in 0..batches {
             for i in idx.iter_mut() {
-                *i = slot_of(spread);
+                self.rng ^= self.rng << 13;
+                self.rng ^= self.rng >> 7;
+                self.rng ^= self.rng << 17;
+                // A multiplicative hash of a value below `spread`, like the
+                // FDB's.
+                *i = ((self.rng % spread).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::SLOTS_LOG2)) as usize;
             }
             for &i in &idx {
-                xvs_mem::prefetch(table.wrapped(i));
+                xvs_mem::prefetch(self.table.wrapped(i));
             }
             for &i in &idx {
-                acc = acc.wrapping_add(table.wrapped(i).load(Relaxed));
+                acc = acc.wrapping_add(self.table.wrapped(i).load(std::sync::atomic::Ordering::Relaxed));
             }
         }
         std::hint::black_box(acc);
         t.elapsed().as_nanos() as f64 / (batches * BATCH) as f64
-    };
+    }
+
+    /// (resident, whole table) ns per frame: their difference is the floor.
+    fn measure(&mut self, batches: usize) -> (f64, f64) {
+        (self.reads(1000, batches), self.reads(1 << Self::SLOTS_LOG2, batches))
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn floor(rounds: usize, batches: usize) -> ExitCode {
+    let mut probe = FloorProbe::new();
     let (mut resident, mut spread) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
-        resident.push(run(1000));
-        spread.push(run(1 << SLOTS_LOG2));
+        let (r, s) = probe.measure(batches);
+        resident.push(r);
+        spread.push(s);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (r, s) = (median(&mut resident), median(&mut spread));
+    let (r, s) = (median(&resident), median(&spread));
     println!("ns/frame for 2 prefetched slot reads: resident {r:.2}, 16 MiB table {s:.2}; memory floor {:.2} ns/frame (median of {rounds} rounds of {batches} batches)", s - r);
     ExitCode::SUCCESS
 }
