@@ -21,7 +21,7 @@
 //! * the FDB snapshot load (through an `arc_swap::cache::Cache`, once per
 //!   batch, as a worker does);
 //! * `Pipeline::process`: parse, classify, learn (learn cache, shared-table
-//!   lookup on a learn-cache miss, learn-event push), forward (prefetch pass
+//!   lookup on a learn-cache miss, learn-event push), forward (prefetch
 //!   and lookup), output, and the in-memory port's side of it: frame access,
 //!   `MemIo::send` (tx count + recycle) and `release`;
 //! * for the `learn` case only, `FdbWriter::drain` applying the batch's learn

@@ -135,7 +135,7 @@ impl LearnCache {
     /// table first (fresh and on this port: nothing to do, and the cache is
     /// neither read nor written), then the cache, so a source already
     /// reported is not reported again before the writer has applied it.
-    /// `home` is `table.home(key)`, computed by the caller's prefetch pass.
+    /// `home` is `table.home(key)`, computed by the caller's prefetch.
     #[inline]
     pub fn learn_table_first(
         &mut self,

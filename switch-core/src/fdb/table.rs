@@ -230,7 +230,7 @@ pub struct FdbTable {
     mask: usize,
     generation: Padded,
     /// Live entries, as last published by the writer: a hint for readers
-    /// (the prefetch pass), never used for correctness.
+    /// (the large-table path's choice), never used for correctness.
     live: Padded,
 }
 
@@ -350,7 +350,7 @@ impl FdbTable {
         None
     }
 
-    /// A hint for the batch prefetch pass: start loading `home`'s slot into
+    /// A hint for the large-table path: start loading `home`'s slot into
     /// the caches, so the miss overlaps with other frames' work.
     #[inline(always)]
     pub fn prefetch(&self, home: Home) {

@@ -32,7 +32,7 @@ pub(super) fn check_source(src: FdbKey) -> Result<(), DropReason> {
 /// Learns the source `src` of frame `i`, seen on `port`,
 /// after the learn cache did not vouch for it (or, with `TABLE_FIRST`, was
 /// not asked: then the shared table is asked first, with the hash the
-/// prefetch pass computed, `src_home`). Fails only for a spoofed static MAC.
+/// large-table path's ingress computed, `src_home`). Fails only for a spoofed static MAC.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(super) fn learn<const TABLE_FIRST: bool, O: Observer>(

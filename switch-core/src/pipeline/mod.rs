@@ -57,7 +57,7 @@ use crate::types::Nanos;
 use output::drop_desc;
 use parse::Parsed;
 
-/// What the large-table path's first pass leaves for its second, indexed
+/// What the large-table path's ingress of a frame leaves for its finish, indexed
 /// like the batch.
 #[derive(Clone, Debug)]
 pub(crate) struct Scratch {
@@ -80,9 +80,9 @@ pub(crate) struct Ingress {
     pub src: FdbKey,
     /// (domain, destination MAC); the MAC part may be a group address.
     pub dst: FdbKey,
-    /// `src`'s hash: set by the large-table path's prefetch pass only.
+    /// `src`'s hash: set by the large-table path's ingress only.
     pub src_home: Home,
-    /// `dst`'s hash: set by the large-table path's prefetch pass only.
+    /// `dst`'s hash: set by the large-table path's ingress only.
     pub dst_home: Home,
 }
 

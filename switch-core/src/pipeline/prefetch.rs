@@ -28,7 +28,7 @@ pub(super) fn wanted(fdb: &FdbTable) -> bool {
     fdb.live_hint() >= MIN_ENTRIES
 }
 
-/// Computes the hashes of `f`'s keys (kept in `f`, so the second pass does
+/// Computes the hashes of `f`'s keys (kept in `f`, so the frame's finish does
 /// not hash again) and prefetches the home slots the learn step (which asks
 /// the table about every source on this path) and the destination lookup
 /// (only for unicast) will read.

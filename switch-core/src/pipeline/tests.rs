@@ -484,7 +484,7 @@ proptest! {
     }
 }
 
-/// The large-table path (prefetch pass, shared table asked before the learn
+/// The large-table path (prefetches ahead, shared table asked before the learn
 /// cache) keeps every rule the small-table tests above check.
 #[test]
 fn large_table_path_learns_moves_floods_and_blocks_spoofing() {
