@@ -31,6 +31,7 @@
 //! `fill_batch` (the rx side).
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use switch_core::fdb::FdbStats;
 use switch_core::pipeline::CounterSnapshot;
@@ -147,7 +148,7 @@ fn scale(small: &str, large: &str, rounds: usize, batches: u64) -> ExitCode {
 /// change can remove while it reads those two slots. On a VM it moves with
 /// the neighbours' memory traffic, so `scale` measures it in every round.
 struct FloorProbe {
-    table: xvs_mem::HugeZeroed<std::sync::atomic::AtomicU64>,
+    table: xvs_mem::HugeZeroed<AtomicU64>,
     rng: u64,
 }
 
@@ -155,9 +156,9 @@ impl FloorProbe {
     const SLOTS_LOG2: u32 = 21;
 
     fn new() -> FloorProbe {
-        let table = xvs_mem::HugeZeroed::<std::sync::atomic::AtomicU64>::new(1 << Self::SLOTS_LOG2);
+        let table = xvs_mem::HugeZeroed::<AtomicU64>::new(1 << Self::SLOTS_LOG2);
         for (i, slot) in table.iter().enumerate() {
-            slot.store(i as u64 | 1, std::sync::atomic::Ordering::Relaxed);
+            slot.store(i as u64 | 1, Relaxed);
         }
         FloorProbe { table, rng: 0x9e37_79b9_7f4a_7c15 }
     }
@@ -181,7 +182,7 @@ impl FloorProbe {
                 xvs_mem::prefetch(self.table.wrapped(i));
             }
             for &i in &idx {
-                acc = acc.wrapping_add(self.table.wrapped(i).load(std::sync::atomic::Ordering::Relaxed));
+                acc = acc.wrapping_add(self.table.wrapped(i).load(Relaxed));
             }
         }
         std::hint::black_box(acc);

@@ -484,22 +484,28 @@ proptest! {
     }
 }
 
+/// Learns `1 << 15` filler MACs in VLAN 20 (on h3) into `sim`'s FDB: enough
+/// live entries that the pipeline takes the large-table path. No other test
+/// frame uses their addresses.
+fn add_fillers(sim: &mut SwitchSim) {
+    use crate::fdb::{FdbKey, LearnEvent};
+    let bd20 = sim.plan.domain(0, 20).unwrap();
+    for n in 0..(1u64 << 15) {
+        let filler = MacAddr::from_u64(0x0600_0000_0000 | n);
+        sim.writer.apply(LearnEvent { key: FdbKey::new(bd20, filler), port: H3, at: 0 });
+    }
+    assert!(super::prefetch::wanted(&sim.writer.shared().load()));
+}
+
 /// The large-table path (prefetches ahead, shared table asked before the learn
 /// cache) keeps every rule the small-table tests above check.
 #[test]
 fn large_table_path_learns_moves_floods_and_blocks_spoofing() {
-    use crate::fdb::{FdbKey, LearnEvent};
     let mut s = spec();
     s.fdb.static_macs.push(StaticMacSpec { bridge: 0, vlan: VlanId(10), mac: mac(0x42), port: 1 });
     let mut sim = SwitchSim::new(&s).unwrap();
+    add_fillers(&mut sim);
     let bd10 = sim.plan.domain(0, 10).unwrap();
-    // Enough filler MACs in VLAN 20 (on h3) that the pipeline takes the
-    // large-table path.
-    for n in 0..(1u64 << 15) {
-        let filler = MacAddr::from_u64(0x0600_0000_0000 | n);
-        sim.writer.apply(LearnEvent { key: FdbKey::new(sim.plan.domain(0, 20).unwrap(), filler), port: H3, at: 0 });
-    }
-    assert!(super::prefetch::wanted(&sim.writer.shared().load()));
 
     // Unknown unicast floods in VLAN 10 only; the source is learned.
     assert_eq!(ports(&sim.send(H1, &eth(mac(2), mac(1), 0x0800))), vec![1, 3]);
@@ -526,20 +532,6 @@ fn large_table_path_learns_moves_floods_and_blocks_spoofing() {
     assert_eq!(sim.io.chunks_in_use(), 0);
 }
 
-/// A switch whose FDB holds `1 << 15` filler MACs in VLAN 20 (on h3): enough
-/// live entries that the pipeline takes the large-table path.
-fn large_table_sim() -> SwitchSim {
-    use crate::fdb::{FdbKey, LearnEvent};
-    let mut sim = SwitchSim::with_chunks(&spec(), 512).unwrap();
-    let bd20 = sim.plan.domain(0, 20).unwrap();
-    for n in 0..(1u64 << 15) {
-        let filler = MacAddr::from_u64(0x0600_0000_0000 | n);
-        sim.writer.apply(LearnEvent { key: FdbKey::new(bd20, filler), port: H3, at: 0 });
-    }
-    assert!(super::prefetch::wanted(&sim.writer.shared().load()));
-    sim
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -556,7 +548,8 @@ proptest! {
         batch_size in 1usize..=MAX_BURST,
     ) {
         let mut small = SwitchSim::with_chunks(&spec(), 512).unwrap();
-        let mut large = large_table_sim();
+        let mut large = SwitchSim::with_chunks(&spec(), 512).unwrap();
+        add_fillers(&mut large);
         for sim in [&mut small, &mut large] {
             sim.batch_size = batch_size;
             for (port, f) in &warm {
