@@ -124,6 +124,7 @@ pub fn spec(max_entries: u32) -> SwitchSpec {
             })
             .collect(),
         fdb: FdbSpec { max_entries, ..FdbSpec::default() },
+        overlay: Default::default(),
     }
 }
 

@@ -85,7 +85,10 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         if let Some(ifname) = &p.interface {
             writeln!(o, "interface = {}", quote(ifname))?;
         }
-        writeln!(o, "bridge = {}", quote(bridge_name(p.bridge)))?;
+        // An underlay port belongs to no bridge, and may not say one.
+        if p.mode != PortMode::Underlay {
+            writeln!(o, "bridge = {}", quote(bridge_name(p.bridge)))?;
+        }
         match &p.mode {
             PortMode::Access { vlan } => {
                 writeln!(o, "mode = \"access\"")?;
@@ -109,12 +112,59 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
                 writeln!(o, "mode = \"dot1q-tunnel\"")?;
                 writeln!(o, "s_vlan = {s_vlan}")?;
             }
+            PortMode::Underlay => writeln!(o, "mode = \"underlay\"")?,
         }
         if let Some(n) = p.mac_limit {
             writeln!(o, "mac_limit = {n}")?;
         }
         let queues = c.ports.get(i).map_or(1, |r| r.queues);
         writeln!(o, "queues = {queues}")?;
+    }
+
+    let port_name = |i: usize| c.spec.ports.get(i).map_or("", |p| p.name.as_str());
+    let ov = &c.spec.overlay;
+    for v in &ov.vteps {
+        writeln!(o, "\n[[vtep]]")?;
+        writeln!(o, "name = {}", quote(&v.name))?;
+        writeln!(o, "port = {}", quote(port_name(v.port)))?;
+        writeln!(o, "address = {}", quote(&format!("{}/{}", v.address, v.prefix_len)))?;
+        if let Some(gw) = v.gateway {
+            writeln!(o, "gateway = {}", quote(&gw.to_string()))?;
+        }
+        if let Some(m) = v.mac {
+            writeln!(o, "mac = {}", quote(&m.to_string()))?;
+        }
+        if let Some(m) = v.nexthop_mac {
+            writeln!(o, "nexthop_mac = {}", quote(&m.to_string()))?;
+        }
+        writeln!(o, "udp_port = {}", v.udp_port)?;
+        writeln!(o, "ttl = {}", v.ttl)?;
+        match v.dscp {
+            Some(d) => writeln!(o, "dscp = {d}")?,
+            None => writeln!(o, "dscp = \"inherit\"")?,
+        }
+        writeln!(o, "udp_checksum = {}", v.udp_checksum)?;
+        writeln!(o, "verify_udp_checksum = {}", v.verify_udp_checksum)?;
+        writeln!(o, "src_port_range = {}", quote(&format!("{}-{}", v.src_ports.0, v.src_ports.1)))?;
+        writeln!(o, "mtu = {}", v.mtu)?;
+    }
+    let addresses = |list: &[std::net::Ipv4Addr]| {
+        let items: Vec<String> = list.iter().map(|a| quote(&a.to_string())).collect();
+        format!("[{}]", items.join(", "))
+    };
+    for n in &ov.vnis {
+        writeln!(o, "\n[[vni]]")?;
+        writeln!(o, "vni = {}", n.vni)?;
+        writeln!(o, "vtep = {}", quote(ov.vteps.get(n.vtep).map_or("", |v| v.name.as_str())))?;
+        writeln!(o, "bridge = {}", quote(bridge_name(n.bridge)))?;
+        writeln!(o, "vlan = {}", n.vlan)?;
+        writeln!(o, "remotes = {}", addresses(&n.remotes))?;
+        writeln!(o, "allowed_remotes = {}", addresses(&n.allowed))?;
+        for s in &n.static_macs {
+            writeln!(o, "\n[[vni.static]]")?;
+            writeln!(o, "mac = {}", quote(&s.mac.to_string()))?;
+            writeln!(o, "remote = {}", quote(&s.remote.to_string()))?;
+        }
     }
 
     writeln!(o, "\n[control]")?;

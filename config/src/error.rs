@@ -2,9 +2,9 @@
 //!
 //! Every failure the loader can find has its own [`ConfigError`] variant.
 //! Each variant names where it happened with a [`KeyPath`] (the table, the
-//! port or bridge name when known, the key, and the line in the file) and
-//! carries the offending value, so the message alone is enough to fix the
-//! file:
+//! port, bridge or VTEP name when known, the key, and the line in the file)
+//! and carries the offending value, so the message alone is enough to fix
+//! the file:
 //!
 //! ```text
 //! port[2] "h3": vlan = 5000 is outside 1..=4094
@@ -38,9 +38,11 @@ pub struct Pos {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyPath {
     /// The table: `switch`, `dataplane`, `fdb`, `fdb.static[0]`,
-    /// `bridge[1]`, `port[2]`, `control`, or empty for the top level.
+    /// `bridge[1]`, `port[2]`, `vtep[0]`, `vni[1]`, `vni[1].static[0]`,
+    /// `control`, or empty for the top level.
     pub table: String,
-    /// Name of the port or bridge that `table` describes, when it is known.
+    /// Name of the port, bridge or VTEP that `table` describes, when it is
+    /// known.
     pub name: Option<String>,
     /// The key inside the table, possibly with an index, e.g. `vlan` or
     /// `worker_cpus[1]`; empty when the error is about the table itself.
@@ -85,6 +87,14 @@ fn did_you_mean(s: &Option<&'static str>) -> String {
     match s {
         Some(k) => format!(" (did you mean `{k}`?)"),
         None => String::new(),
+    }
+}
+
+fn known_vteps(known: &[String]) -> String {
+    if known.is_empty() {
+        "no [[vtep]] is defined".to_string()
+    } else {
+        format!("known: {}", known.join(", "))
     }
 }
 
@@ -198,7 +208,7 @@ pub enum ConfigError {
         at: KeyPath,
     },
 
-    /// A port or bridge name that breaks the naming rule.
+    /// A port, bridge or VTEP name that breaks the naming rule.
     #[error("{at} = {value:?} is not a valid name: {reason}")]
     BadName {
         /// Where.
@@ -264,7 +274,9 @@ pub enum ConfigError {
         cpu: i64,
     },
 
-    /// The same (bridge, VLAN, MAC) appears in two static entries.
+    /// The same (bridge, VLAN, MAC) appears in two static entries (two
+    /// `[[fdb.static]]`, or a `[[vni.static]]` and the `[[fdb.static]]` of
+    /// its VNI's domain).
     #[error("{at} = {mac} in VLAN {vlan} duplicates fdb.static[{first}]")]
     DuplicateStaticMac {
         /// The second entry's `mac`.
@@ -417,6 +429,199 @@ pub enum ConfigError {
         max: usize,
     },
 
+    /// A key that an underlay port cannot have, e.g. `bridge` (an underlay
+    /// port belongs to no bridge domain).
+    #[error("{at} is not allowed with mode = \"underlay\" ({why})")]
+    NotForUnderlay {
+        /// Where.
+        at: KeyPath,
+        /// Why the key makes no sense there.
+        why: &'static str,
+    },
+
+    /// An IPv4 address that does not parse or cannot be used where it is
+    /// (a multicast remote, a prefix length outside 1..=32, ...).
+    #[error("{at} = {value:?} is not a valid IPv4 address: {reason}")]
+    BadIpv4 {
+        /// Where.
+        at: KeyPath,
+        /// The text.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An IPv6 address where only IPv4 underlays are supported.
+    #[error("{at} = {value:?} is an IPv6 address; IPv6 underlays are not supported yet")]
+    Ipv6Underlay {
+        /// Where.
+        at: KeyPath,
+        /// The text.
+        value: String,
+    },
+
+    /// A VTEP's `gateway` that is not a next hop on its subnet.
+    #[error("{at} = {value:?} cannot be the gateway: {reason}")]
+    BadGateway {
+        /// The `gateway` key.
+        at: KeyPath,
+        /// The gateway as written.
+        value: String,
+        /// Why not, e.g. `it is outside the subnet 192.168.100.0/24`.
+        reason: String,
+    },
+
+    /// A malformed UDP port range (`src_port_range`).
+    #[error("{at} = {value:?} is not a valid port range: {reason}")]
+    BadPortRange {
+        /// Where.
+        at: KeyPath,
+        /// The range as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Two VTEPs share a name.
+    #[error("{at} = {name:?} is already used by vtep[{first}]")]
+    DuplicateVtep {
+        /// The second VTEP's `name`.
+        at: KeyPath,
+        /// The name.
+        name: String,
+        /// Index of the first VTEP with that name.
+        first: usize,
+    },
+
+    /// A VTEP's `port` is not in `mode = "underlay"`.
+    #[error("{at} = {port:?} is not an underlay port (it has mode = {mode:?}); a vtep needs a port with mode = \"underlay\"")]
+    NotUnderlayPort {
+        /// The VTEP's `port` key.
+        at: KeyPath,
+        /// The port.
+        port: String,
+        /// The port's mode.
+        mode: &'static str,
+    },
+
+    /// Two VTEPs on one underlay port.
+    #[error("{at} = {port:?} already carries vtep[{first}] {first_name:?}; an underlay port has at most one vtep")]
+    PortHasVtep {
+        /// The second VTEP's `port` key.
+        at: KeyPath,
+        /// The port.
+        port: String,
+        /// Index of the first VTEP on it.
+        first: usize,
+        /// Name of the first VTEP on it.
+        first_name: String,
+    },
+
+    /// A `vtep` reference to a VTEP that no `[[vtep]]` defines.
+    #[error("{at} = {name:?} names no vtep ({})", known_vteps(known))]
+    UnknownVtep {
+        /// Where.
+        at: KeyPath,
+        /// The name used.
+        name: String,
+        /// The VTEPs that exist.
+        known: Vec<String>,
+    },
+
+    /// `vtep` was omitted but several VTEPs exist.
+    #[error("{}: missing key `{}`; it is required when there are several vteps ({})", at.table_display(), at.key, vteps.join(", "))]
+    AmbiguousVtep {
+        /// The table, and `vtep` in `at.key`.
+        at: KeyPath,
+        /// The VTEPs to choose from.
+        vteps: Vec<String>,
+    },
+
+    /// The same VNI twice on one VTEP.
+    #[error("{at} = {vni} is already used on vtep {vtep:?} by vni[{first}]")]
+    DuplicateVni {
+        /// The second VNI's `vni` key.
+        at: KeyPath,
+        /// The VNI.
+        vni: u32,
+        /// The VTEP's name.
+        vtep: String,
+        /// Index of the first `[[vni]]` with it.
+        first: usize,
+    },
+
+    /// Two VNIs join the same (bridge, VLAN) domain.
+    #[error("{at} = {vlan} on bridge {bridge:?} is already joined by vni[{first}]; a (bridge, VLAN) pair takes at most one VNI")]
+    VniDomainTaken {
+        /// The second VNI's `vlan` key.
+        at: KeyPath,
+        /// The VLAN.
+        vlan: u16,
+        /// The bridge's name.
+        bridge: String,
+        /// Index of the first `[[vni]]` on that domain.
+        first: usize,
+    },
+
+    /// A remote VTEP that is the local VTEP's own address.
+    #[error("{at} = {value:?} is the address of vtep {vtep:?} itself")]
+    RemoteIsLocal {
+        /// Where.
+        at: KeyPath,
+        /// The address.
+        value: String,
+        /// The local VTEP.
+        vtep: String,
+    },
+
+    /// A remote VTEP listed twice in one VNI (in `remotes`, in
+    /// `allowed_remotes`, or in both).
+    #[error("{at} = {value:?} is already listed as {first}")]
+    DuplicateRemote {
+        /// The repeat.
+        at: KeyPath,
+        /// The address.
+        value: String,
+        /// The first listing, e.g. `vni[1].remotes[0]`.
+        first: String,
+    },
+
+    /// A static remote MAC behind a remote VTEP the VNI does not list.
+    #[error("{at} = {value:?} is in neither {vni}.remotes nor {vni}.allowed_remotes")]
+    UnknownRemote {
+        /// The entry's `remote` key.
+        at: KeyPath,
+        /// The address.
+        value: String,
+        /// The VNI's table, e.g. `vni[1]`.
+        vni: String,
+    },
+
+    /// The same MAC twice among one VNI's static remote MACs (a clash with
+    /// an `[[fdb.static]]` of the VNI's domain is a
+    /// [`ConfigError::DuplicateStaticMac`]).
+    #[error("{at} = {mac} duplicates {first}")]
+    DuplicateRemoteMac {
+        /// The second entry's `mac` key.
+        at: KeyPath,
+        /// The address.
+        mac: String,
+        /// The first entry, e.g. `vni[0].static[1]`.
+        first: String,
+    },
+
+    /// The ports and the overlays' tunnel ports (one per VNI and remote
+    /// VTEP) together exceed the forwarding plan's port space (4096).
+    #[error("the {ports} ports and {tunnels} tunnel ports (one per VNI and remote VTEP) make more than the {max} ports supported (list fewer remotes)")]
+    TooManyTunnels {
+        /// `[[port]]` tables.
+        ports: usize,
+        /// Tunnel ports the VNIs need.
+        tunnels: usize,
+        /// The limit.
+        max: usize,
+    },
+
     /// The file defines no `[[port]]` at all.
     #[error("no [[port]] is defined; a switch needs at least one port")]
     NoPorts,
@@ -435,7 +640,7 @@ impl ConfigError {
     pub fn key_path(&self) -> Option<&KeyPath> {
         use ConfigError::*;
         match self {
-            Io { .. } | Toml { .. } | NoPorts | TooManyDomains { .. } => None,
+            Io { .. } | Toml { .. } | NoPorts | TooManyDomains { .. } | TooManyTunnels { .. } => None,
             UnknownKey { at, .. }
             | WrongType { at, .. }
             | MissingKey { at, .. }
@@ -462,7 +667,23 @@ impl ConfigError {
             | BadAddress { at, .. }
             | BadSocketPath { at, .. }
             | UmemTooSmall { at, .. }
-            | TooManyPorts { at, .. } => Some(at),
+            | TooManyPorts { at, .. }
+            | NotForUnderlay { at, .. }
+            | BadIpv4 { at, .. }
+            | Ipv6Underlay { at, .. }
+            | BadGateway { at, .. }
+            | BadPortRange { at, .. }
+            | DuplicateVtep { at, .. }
+            | NotUnderlayPort { at, .. }
+            | PortHasVtep { at, .. }
+            | UnknownVtep { at, .. }
+            | AmbiguousVtep { at, .. }
+            | DuplicateVni { at, .. }
+            | VniDomainTaken { at, .. }
+            | RemoteIsLocal { at, .. }
+            | DuplicateRemote { at, .. }
+            | UnknownRemote { at, .. }
+            | DuplicateRemoteMac { at, .. } => Some(at),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! things the rest of xvs needs:
 //!
 //! * [`Config::spec`], a [`switch_core::bridge::SwitchSpec`]: bridges, ports,
-//!   VLAN modes and FDB policy, which `switch_core` compiles into its
-//!   forwarding plan;
+//!   VLAN modes, FDB policy and the VXLAN overlays (local VTEPs and VNIs),
+//!   which `switch_core` compiles into its forwarding plan;
 //! * runtime settings for the AF_XDP dataplane ([`DataplaneSettings`],
 //!   [`PortRuntime`]), the pipeline ([`SwitchSettings`]) and the control
 //!   thread ([`ControlSettings`]).
@@ -49,6 +49,7 @@
 
 mod emit;
 pub mod error;
+mod overlay;
 mod parse;
 pub mod settings;
 mod tree;
@@ -79,7 +80,7 @@ pub struct Config {
     pub dataplane: DataplaneSettings,
     /// `[control]`: control API and metrics endpoints.
     pub control: ControlSettings,
-    /// Bridges, ports and FDB policy, for `switch_core`.
+    /// Bridges, ports, FDB policy and overlays, for `switch_core`.
     pub spec: SwitchSpec,
     /// Per-port runtime settings; `ports[i]` belongs to `spec.ports[i]`.
     pub ports: Vec<PortRuntime>,

@@ -1,7 +1,7 @@
 //! From a checked walk over the TOML tree to [`Config`].
 //!
 //! Sections are read in a fixed order (switch, dataplane, bridges, ports,
-//! fdb, control); each records its errors and carries on, using a
+//! fdb, vteps, vnis, control); each records its errors and carries on, using a
 //! placeholder for a bad value so that later checks still run. Checks that
 //! depend on an already-bad value (for example a static MAC whose port has
 //! no valid mode) are skipped, so each mistake is reported once.
@@ -11,10 +11,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use switch_core::bridge::{BridgeSpec, FdbSpec, PortMode, PortSpec, StaticMacSpec, SwitchSpec, VlanSet};
+use switch_core::overlay::OverlaySpec;
 use switch_core::pipeline::MAX_BURST;
 use switch_core::types::{MacAddr, VlanId};
 
 use crate::error::ConfigError;
+use crate::overlay::read_overlay;
 use crate::settings::{ControlSettings, DataplaneSettings, PortRuntime, SwitchSettings, Toggle, XdpMode};
 use crate::tree::{self, Ctx, Located, Node, Tbl};
 use crate::vlans::parse_vlan_list;
@@ -23,7 +25,7 @@ use crate::Config;
 /// Name of the bridge implied when the file has no `[[bridge]]`.
 pub const IMPLICIT_BRIDGE: &str = "br0";
 
-const TOP_KEYS: &[&str] = &["switch", "dataplane", "fdb", "bridge", "port", "control"];
+const TOP_KEYS: &[&str] = &["switch", "dataplane", "fdb", "bridge", "port", "vtep", "vni", "control"];
 const SWITCH_KEYS: &[&str] = &["batch_size"];
 const DATAPLANE_KEYS: &[&str] = &[
     "xdp_mode",
@@ -58,7 +60,7 @@ const PORT_KEYS: &[&str] = &[
 ];
 const CONTROL_KEYS: &[&str] = &["socket", "metrics_listen"];
 
-const MODES: &[&str] = &["access", "trunk", "dot1q-tunnel"];
+const MODES: &[&str] = &["access", "trunk", "dot1q-tunnel", "underlay"];
 /// Mode-specific port keys and the mode each belongs to.
 const MODE_KEYS: &[(&str, &str)] = &[
     ("vlan", "access"),
@@ -68,6 +70,9 @@ const MODE_KEYS: &[(&str, &str)] = &[
     ("tpid", "trunk"),
     ("s_vlan", "dot1q-tunnel"),
 ];
+/// Keys of every other mode that an underlay port cannot have, and why.
+const NOT_FOR_UNDERLAY: &[(&str, &str)] =
+    &[("bridge", "an underlay port belongs to no bridge"), ("mac_limit", "an underlay port learns no MACs")];
 const TPIDS: &[&str] = &["802.1q", "802.1ad", "0x8100", "0x88a8"];
 const XDP_MODES: &[&str] = &["auto", "native", "skb"];
 const TOGGLES: &[&str] = &["auto", "on", "off"];
@@ -80,7 +85,7 @@ const MAX_CPU: i64 = 1023;
 const MAX_SOCKET_PATH: usize = 107;
 /// Longest interface name (`IFNAMSIZ` - 1).
 const MAX_IFNAME: usize = 15;
-/// Longest port or bridge name.
+/// Longest port, bridge or VTEP name.
 const MAX_NAME: usize = 32;
 /// Most ports the forwarding plan indexes (`switch_core` uses a 12-bit
 /// space per port table).
@@ -111,10 +116,11 @@ pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
     };
     let bridges = read_bridges(&mut cx, &top);
     let ports = read_ports(&mut cx, &top, &bridges);
-    let fdb = match section(&mut cx, &top, "fdb") {
+    let (fdb, fdb_statics) = match section(&mut cx, &top, "fdb") {
         Some(t) => read_fdb(&mut cx, &t, &bridges, &ports),
-        None => FdbSpec::default(),
+        None => (FdbSpec::default(), HashMap::new()),
     };
+    let overlay = read_overlay(&mut cx, &top, &bridges, &ports, &fdb_statics);
     let control = match section(&mut cx, &top, "control") {
         Some(t) => read_control(&mut cx, &t),
         None => ControlSettings::default(),
@@ -123,9 +129,15 @@ pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
-    let count = domains_in_use(&ports, bridges.names.len());
+    let count = domains_in_use(&ports, &overlay, bridges.names.len());
     if count > MAX_DOMAINS {
         return Err(vec![ConfigError::TooManyDomains { count, max: MAX_DOMAINS }]);
+    }
+    // The forwarding plan numbers one tunnel port per (VNI, remote VTEP)
+    // after the physical ports, in the same port space.
+    let tunnels: usize = overlay.vnis.iter().map(|v| v.remotes.len() + v.allowed.len()).sum();
+    if ports.drafts.len() + tunnels > MAX_PORTS {
+        return Err(vec![ConfigError::TooManyTunnels { ports: ports.drafts.len(), tunnels, max: MAX_PORTS }]);
     }
 
     let mut spec_ports = Vec::with_capacity(ports.drafts.len());
@@ -139,16 +151,17 @@ pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
         runtime.push(PortRuntime { interface: d.interface, queues: d.queues });
     }
     let bridges = bridges.names.into_iter().map(|n| BridgeSpec { name: n.unwrap_or_default() }).collect();
-    Ok(Config { switch, dataplane, control, spec: SwitchSpec { bridges, ports: spec_ports, fdb }, ports: runtime })
+    let spec = SwitchSpec { bridges, ports: spec_ports, fdb, overlay };
+    Ok(Config { switch, dataplane, control, spec, ports: runtime })
 }
 
-/// Number of (bridge, VLAN) pairs the ports use, as the forwarding plan
-/// counts bridge domains. Only called on complete ports.
-fn domains_in_use(ports: &Ports, bridges: usize) -> usize {
+/// Number of (bridge, VLAN) pairs the ports and the VNIs use, as the
+/// forwarding plan counts bridge domains. Only called on complete ports.
+fn domains_in_use(ports: &Ports, overlay: &OverlaySpec, bridges: usize) -> usize {
     let mut per_bridge = vec![VlanSet::new(); bridges];
     for d in &ports.drafts {
         let (Some(b), Some(mode)) = (d.bridge, &d.mode) else { continue };
-        let set = &mut per_bridge[b];
+        let Some(set) = per_bridge.get_mut(b) else { continue };
         match mode {
             PortMode::Access { vlan } => set.insert(vlan.0),
             PortMode::Dot1qTunnel { s_vlan } => set.insert(s_vlan.0),
@@ -157,6 +170,12 @@ fn domains_in_use(ports: &Ports, bridges: usize) -> usize {
                     set.insert(v);
                 }
             }
+            PortMode::Underlay => {}
+        }
+    }
+    for v in &overlay.vnis {
+        if let Some(set) = per_bridge.get_mut(v.bridge) {
+            set.insert(v.vlan.0);
         }
     }
     per_bridge.iter().map(VlanSet::len).sum()
@@ -273,13 +292,13 @@ fn read_dataplane(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> DataplaneSettings {
 /// The bridges, by index. A bridge whose name is missing or not a string is
 /// a `None` hole; `complete` is false then and reference errors are not
 /// reported (they would only echo the first error).
-struct Bridges {
-    names: Vec<Option<String>>,
-    complete: bool,
+pub(crate) struct Bridges {
+    pub(crate) names: Vec<Option<String>>,
+    pub(crate) complete: bool,
 }
 
 impl Bridges {
-    fn index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n.as_deref() == Some(name))
     }
 
@@ -288,8 +307,8 @@ impl Bridges {
     }
 }
 
-/// Port and bridge names: `[A-Za-z0-9_.-]{1,32}`.
-fn check_name(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str, value: &str) {
+/// Port, bridge and VTEP names: `[A-Za-z0-9_.-]{1,32}`.
+pub(crate) fn check_name(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str, value: &str) {
     let reason = if value.is_empty() || value.len() > MAX_NAME {
         Some("it must be 1 to 32 characters long")
     } else if !value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
@@ -358,7 +377,7 @@ fn read_bridges(cx: &mut Ctx<'_>, top: &Tbl<'_>) -> Bridges {
 
 /// Number of elements of the array `key`, whatever their type (0 if absent
 /// or not an array).
-fn array_len(t: &Tbl<'_>, key: &str) -> usize {
+pub(crate) fn array_len(t: &Tbl<'_>, key: &str) -> usize {
     match t.get(key).map(|v| &v.node) {
         Some(Node::Array(a)) => a.len(),
         _ => 0,
@@ -366,7 +385,7 @@ fn array_len(t: &Tbl<'_>, key: &str) -> usize {
 }
 
 /// Resolves a table's optional `bridge` key to a bridge index.
-fn resolve_bridge(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges) -> Option<usize> {
+pub(crate) fn resolve_bridge(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges) -> Option<usize> {
     match cx.string(t, "bridge") {
         Ok(Some(name)) => {
             let i = bridges.index(&name);
@@ -389,26 +408,26 @@ fn resolve_bridge(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges) -> Option<us
 }
 
 /// A port as far as it could be read; `None` fields were reported.
-struct PortDraft {
+pub(crate) struct PortDraft {
     /// Index of the `[[port]]` table.
     index: usize,
     name: Option<String>,
     interface: Option<String>,
     bridge: Option<usize>,
-    mode: Option<PortMode>,
+    pub(crate) mode: Option<PortMode>,
     mac_limit: Option<u32>,
     queues: u16,
 }
 
-struct Ports {
-    drafts: Vec<PortDraft>,
+pub(crate) struct Ports {
+    pub(crate) drafts: Vec<PortDraft>,
     /// False when some port has no usable name (so unknown-port errors
     /// could be echoes).
-    complete: bool,
+    pub(crate) complete: bool,
 }
 
 impl Ports {
-    fn index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
         self.drafts.iter().position(|d| d.name.as_deref() == Some(name))
     }
 }
@@ -455,9 +474,23 @@ fn read_ports(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Ports {
             }
             _ => None,
         };
-        let bridge = resolve_bridge(cx, t, bridges);
+        // An underlay port is in no bridge domain; it is recorded on the
+        // first bridge, which the forwarding plan requires to exist.
+        let underlay = matches!(t.get("mode").map(|v| &v.node), Some(Node::Str(m)) if m == "underlay");
+        let bridge = if underlay {
+            for (key, why) in NOT_FOR_UNDERLAY {
+                if t.has(key) {
+                    let at = cx.at_key(t, key);
+                    cx.push(ConfigError::NotForUnderlay { at, why });
+                }
+            }
+            (!bridges.names.is_empty()).then_some(0)
+        } else {
+            resolve_bridge(cx, t, bridges)
+        };
         let mode = read_mode(cx, t);
-        let mac_limit = cx.int(t, "mac_limit", 1, MAX_FDB).ok().flatten().map(|n| n as u32);
+        let mac_limit =
+            if underlay { None } else { cx.int(t, "mac_limit", 1, MAX_FDB).ok().flatten().map(|n| n as u32) };
         let queues = cx.int(t, "queues", 1, 64).ok().flatten().map_or(1, |n| n as u16);
         ports.drafts.push(PortDraft { index: t.index, name, interface, bridge, mode, mac_limit, queues });
     }
@@ -467,7 +500,8 @@ fn read_ports(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Ports {
 /// `mode` and the keys that belong to it.
 fn read_mode(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<PortMode> {
     let mode = cx.choice(t, "mode", MODES);
-    let mode = cx.required(t, "mode", "every [[port]] needs mode = \"access\", \"trunk\" or \"dot1q-tunnel\"", mode)?;
+    let why = "every [[port]] needs mode = \"access\", \"trunk\", \"dot1q-tunnel\" or \"underlay\"";
+    let mode = cx.required(t, "mode", why, mode)?;
     let mut ok = true;
     for (key, valid_for) in MODE_KEYS {
         if *valid_for != mode && t.has(key) {
@@ -487,6 +521,7 @@ fn read_mode(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<PortMode> {
             let s_vlan = cx.required(t, "s_vlan", "required when mode = \"dot1q-tunnel\"", s_vlan)?;
             PortMode::Dot1qTunnel { s_vlan: VlanId(s_vlan) }
         }
+        "underlay" => PortMode::Underlay,
         _ => read_trunk(cx, t)?,
     };
     ok.then_some(mode)
@@ -586,7 +621,11 @@ fn read_tpid(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<u16> {
     tpid
 }
 
-fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> FdbSpec {
+/// The static FDB entries by (bridge, VLAN, MAC), with the index of their
+/// `[[fdb.static]]` table.
+pub(crate) type StaticsSeen = HashMap<(usize, u16, MacAddr), usize>;
+
+fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> (FdbSpec, StaticsSeen) {
     cx.check_keys(t, FDB_KEYS);
     let mut f = FdbSpec::default();
     let num = |cx: &mut Ctx<'_>, key: &str, min: i64, max: i64, slot: &mut u32| {
@@ -603,14 +642,16 @@ fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> 
         f.max_per_domain = Some(n as u32);
     }
 
-    let mut seen: HashMap<(usize, u16, MacAddr), usize> = HashMap::new();
+    let mut seen: StaticsSeen = HashMap::new();
     for s in &cx.tables(t, "static", "fdb.static") {
         cx.check_keys(s, STATIC_KEYS);
         let bridge = resolve_bridge(cx, s, bridges);
         let vlan = cx.vlan(s, "vlan");
         let vlan = cx.required(s, "vlan", "every [[fdb.static]] needs a vlan", vlan);
         let mac = cx.string(s, "mac");
-        let mac = cx.required(s, "mac", "every [[fdb.static]] needs a mac", mac).and_then(|m| check_mac(cx, s, &m));
+        let mac = cx
+            .required(s, "mac", "every [[fdb.static]] needs a mac", mac)
+            .and_then(|m| check_mac(cx, s, "mac", &m, MacUse::Static));
         let port = cx.string(s, "port");
         let port_name = cx.required(s, "port", "every [[fdb.static]] needs a port", port);
         let port = port_name.as_ref().and_then(|name| {
@@ -626,6 +667,7 @@ fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> 
         let port_name = port_name.unwrap_or_default();
         let bridge_name = bridges.names[bridge].clone().unwrap_or_default();
         let reason = match (draft.bridge, &draft.mode) {
+            (_, Some(PortMode::Underlay)) => Some("it is an underlay port, which is in no VLAN".to_string()),
             (Some(pb), _) if pb != bridge => {
                 Some(format!("the port is on bridge {:?}", bridges.names[pb].as_deref().unwrap_or_default()))
             }
@@ -646,7 +688,7 @@ fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> 
         seen.insert((bridge, vlan, mac), s.index);
         f.static_macs.push(StaticMacSpec { bridge, vlan: VlanId(vlan), mac, port });
     }
-    f
+    (f, seen)
 }
 
 /// Why a port in `mode` does not carry `vlan`, or `None` when it does.
@@ -663,16 +705,40 @@ fn not_member_reason(mode: &PortMode, vlan: u16) -> Option<String> {
     }
 }
 
-/// A unicast, non-zero MAC.
-fn check_mac(cx: &mut Ctx<'_>, t: &Tbl<'_>, text: &str) -> Option<MacAddr> {
+/// What a MAC in the file is for, to word the errors.
+#[derive(Clone, Copy)]
+pub(crate) enum MacUse {
+    /// A static FDB entry (`[[fdb.static]]`, `[[vni.static]]`).
+    Static,
+    /// A VTEP's own address on the underlay.
+    Own,
+    /// A VTEP's static next hop.
+    NextHop,
+}
+
+/// A unicast, non-zero MAC, the value of `key`.
+pub(crate) fn check_mac(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str, text: &str, purpose: MacUse) -> Option<MacAddr> {
+    let (broadcast, multicast) = match purpose {
+        MacUse::Static => {
+            ("the broadcast address cannot be a static entry", "a multicast (group) address cannot be a static entry")
+        }
+        MacUse::Own => (
+            "the broadcast address cannot be a VTEP's own address",
+            "a multicast (group) address cannot be a VTEP's own address",
+        ),
+        MacUse::NextHop => (
+            "the broadcast address cannot be a next hop's address",
+            "a multicast (group) address cannot be a next hop's address",
+        ),
+    };
     let reason = match text.parse::<MacAddr>() {
         Err(_) => "expected six hex byte pairs like 02:00:00:00:00:01",
         Ok(m) if m.is_zero() => "the all-zero address is never a valid station",
-        Ok(m) if m.is_broadcast() => "the broadcast address cannot be a static entry",
-        Ok(m) if m.is_multicast() => "a multicast (group) address cannot be a static entry",
+        Ok(m) if m.is_broadcast() => broadcast,
+        Ok(m) if m.is_multicast() => multicast,
         Ok(m) => return Some(m),
     };
-    let at = cx.at_key(t, "mac");
+    let at = cx.at_key(t, key);
     cx.push(ConfigError::BadMac { at, value: text.to_string(), reason });
     None
 }

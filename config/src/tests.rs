@@ -195,6 +195,77 @@ fn rich_config_round_trips() {
     assert_eq!(ok(&text), c, "canonical text:\n{text}");
 }
 
+#[test]
+fn overlay_config_round_trips() {
+    // Two bridges, so every VNI names its bridge; the underlay ports name none.
+    let src = r#"
+        [[bridge]]
+        name = "lab"
+        [[bridge]]
+        name = "prod"
+        [[port]]
+        name = "a"
+        bridge = "lab"
+        mode = "access"
+        vlan = 10
+        [[port]]
+        name = "up0"
+        interface = "eth0"
+        mode = "underlay"
+        queues = 2
+        [[port]]
+        name = "up1"
+        mode = "underlay"
+        [[fdb.static]]
+        bridge = "lab"
+        vlan = 10
+        mac = "02:00:00:00:00:0a"
+        port = "a"
+        [[vtep]]
+        name = "v0"
+        port = "up0"
+        address = "10.0.0.1/16"
+        gateway = "10.0.255.254"
+        mac = "02:00:00:00:01:01"
+        nexthop_mac = "02:00:00:00:01:02"
+        udp_port = 8472
+        ttl = 1
+        dscp = 46
+        udp_checksum = true
+        verify_udp_checksum = true
+        src_port_range = "1000-1000"
+        mtu = 9216
+        [[vtep]]
+        name = "v1"
+        port = "up1"
+        address = "172.16.0.1/32"
+        [[vni]]
+        vni = 16777215
+        vtep = "v0"
+        bridge = "lab"
+        vlan = 10
+        remotes = ["10.0.0.2", "10.9.0.2"]
+        allowed_remotes = ["10.0.0.3"]
+        [[vni.static]]
+        mac = "02:00:00:00:00:09"
+        remote = "10.0.0.3"
+        [[vni.static]]
+        mac = "02:00:00:00:00:0b"
+        remote = "10.9.0.2"
+        [[vni]]
+        vni = 1
+        vtep = "v1"
+        bridge = "prod"
+        vlan = 4094
+    "#;
+    let c = ok(src);
+    let text = c.to_toml_string();
+    let again = ok(&text);
+    assert_eq!(again, c, "canonical text:\n{text}");
+    assert_eq!(again.to_toml_string(), text);
+    assert!(!text.contains("mac_limit"));
+}
+
 // ---- accepted shapes ---------------------------------------------------
 
 #[test]
@@ -450,7 +521,7 @@ fn err_bad_choice() {
     let (_, msg) = one(&with("[dataplane]\nzero_copy = \"yes\"\n"));
     assert_names(&msg, &["dataplane.zero_copy = \"yes\"", "auto, on, off"]);
     let (_, msg) = one(&BASE.replace("mode = \"access\"\nvlan = 20", "mode = \"hybrid\""));
-    assert_eq!(msg, r#"port[2] "h3": mode = "hybrid" is not one of: access, trunk, dot1q-tunnel"#);
+    assert_eq!(msg, r#"port[2] "h3": mode = "hybrid" is not one of: access, trunk, dot1q-tunnel, underlay"#);
     let (_, msg) = one(&with("[[port]]\nname = \"t\"\nmode = \"trunk\"\ntpid = \"0x9100\"\n"));
     assert_names(&msg, &["port[3] \"t\": tpid = \"0x9100\"", "802.1q, 802.1ad"]);
     let (_, msg) = one(&with("[[port]]\nname = \"t\"\nmode = \"trunk\"\ntpid = 0x9100\n"));
@@ -807,5 +878,820 @@ fn examples_in_docs_are_valid() {
         switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
         blocks += 1;
     }
-    assert_eq!(blocks, 2);
+    assert_eq!(blocks, 3);
+}
+
+// ---- overlays -----------------------------------------------------------
+
+/// An underlay port `uplink` and the VTEP `vtep0` (192.168.100.1/24) on
+/// it, which overlay tests append to `BASE`.
+const UNDERLAY: &str = r#"
+[[port]]
+name = "uplink"
+interface = "xvs-up"
+mode = "underlay"
+
+[[vtep]]
+name = "vtep0"
+port = "uplink"
+address = "192.168.100.1/24"
+"#;
+
+/// `BASE`, `UNDERLAY`, then `extra` (which lands inside `vtep0` unless it
+/// starts with a table header).
+fn overlay(extra: &str) -> String {
+    format!("{BASE}{UNDERLAY}\n{extra}")
+}
+
+/// `overlay` with one `[[vni]]` (VNI 100 on VLAN 10, flooding to
+/// 192.168.100.2), then `extra` (inside that VNI unless it starts with a
+/// table header).
+fn with_vni(extra: &str) -> String {
+    overlay(&format!("[[vni]]\nvni = 100\nvlan = 10\nremotes = [\"192.168.100.2\"]\n{extra}"))
+}
+
+fn ip(s: &str) -> std::net::Ipv4Addr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn full_overlay_config() {
+    use switch_core::overlay::{RemoteMacSpec, VniSpec, VtepSpec};
+    let c = ok(r#"
+        [[bridge]]
+        name = "lab"
+        [[bridge]]
+        name = "prod"
+        [[port]]
+        name = "h1"
+        bridge = "lab"
+        mode = "access"
+        vlan = 10
+        [[port]]
+        name = "up"
+        bridge = "prod"
+        mode = "trunk"
+        allowed_vlans = "20"
+        [[port]]
+        name = "u0"
+        interface = "xvs-u0"
+        mode = "underlay"
+        queues = 4
+        [[port]]
+        name = "u1"
+        mode = "underlay"
+        [[vtep]]
+        name = "vtep0"
+        port = "u0"
+        address = "192.168.100.1/24"
+        gateway = "192.168.100.254"
+        mac = "02:00:00:00:01:01"
+        nexthop_mac = "02-00-00-00-01-02"
+        udp_port = 8472
+        ttl = 255
+        dscp = 63
+        udp_checksum = true
+        verify_udp_checksum = true
+        src_port_range = "1-65535"
+        mtu = 576
+        [[vtep]]
+        name = "vtep1"
+        port = "u1"
+        address = "10.1.2.3/31"
+        dscp = 0
+        [[vni]]
+        vni = 100
+        vtep = "vtep0"
+        bridge = "lab"
+        vlan = 10
+        remotes = ["192.168.100.2", "10.9.9.9"]
+        allowed_remotes = ["192.168.100.3"]
+        [[vni.static]]
+        mac = "02:00:00:00:00:09"
+        remote = "192.168.100.2"
+        [[vni.static]]
+        mac = "02:00:00:00:00:0a"
+        remote = "192.168.100.3"
+        [[vni]]
+        vni = 100
+        vtep = "vtep1"
+        bridge = "prod"
+        vlan = 20
+        remotes = ["10.1.2.2"]
+    "#);
+    let ports: Vec<(&str, &PortMode)> = c.spec.ports.iter().map(|p| (p.name.as_str(), &p.mode)).collect();
+    assert_eq!(ports[2], ("u0", &PortMode::Underlay));
+    assert_eq!(ports[3], ("u1", &PortMode::Underlay));
+    // An underlay port belongs to no bridge; it is recorded on the first.
+    assert_eq!((c.spec.ports[2].bridge, c.spec.ports[2].mac_limit), (0, None));
+    assert_eq!(c.ports[2], PortRuntime { interface: Some("xvs-u0".into()), queues: 4 });
+
+    let ov = &c.spec.overlay;
+    assert_eq!(
+        ov.vteps[0],
+        VtepSpec {
+            name: "vtep0".into(),
+            port: 2,
+            address: ip("192.168.100.1"),
+            prefix_len: 24,
+            gateway: Some(ip("192.168.100.254")),
+            mac: Some(MacAddr([2, 0, 0, 0, 1, 1])),
+            nexthop_mac: Some(MacAddr([2, 0, 0, 0, 1, 2])),
+            udp_port: 8472,
+            ttl: 255,
+            dscp: Some(63),
+            udp_checksum: true,
+            verify_udp_checksum: true,
+            src_ports: (1, 65535),
+            mtu: 576,
+        }
+    );
+    let mut v1 = VtepSpec::new("vtep1", 3, ip("10.1.2.3"), 31);
+    v1.dscp = Some(0);
+    assert_eq!(ov.vteps[1], v1);
+    assert_eq!(
+        ov.vnis,
+        [
+            VniSpec {
+                vni: 100,
+                vtep: 0,
+                bridge: 0,
+                vlan: VlanId(10),
+                remotes: vec![ip("192.168.100.2"), ip("10.9.9.9")],
+                allowed: vec![ip("192.168.100.3")],
+                static_macs: vec![
+                    RemoteMacSpec { mac: MacAddr([2, 0, 0, 0, 0, 9]), remote: ip("192.168.100.2") },
+                    RemoteMacSpec { mac: MacAddr([2, 0, 0, 0, 0, 0x0a]), remote: ip("192.168.100.3") },
+                ],
+            },
+            VniSpec {
+                vni: 100,
+                vtep: 1,
+                bridge: 1,
+                vlan: VlanId(20),
+                remotes: vec![ip("10.1.2.2")],
+                allowed: vec![],
+                static_macs: vec![],
+            },
+        ]
+    );
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+    assert_eq!(plan.overlay.as_ref().map(|o| o.tunnels.len()), Some(4));
+}
+
+#[test]
+fn overlay_defaults() {
+    use switch_core::overlay::spec::{DEFAULT_SRC_PORTS, DEFAULT_TTL, DEFAULT_UNDERLAY_MTU, VXLAN_PORT};
+    use switch_core::overlay::{VniSpec, VtepSpec};
+    let c = ok(&overlay("[[vni]]\nvni = 7\nvlan = 20\n"));
+    let v = &c.spec.overlay.vteps[0];
+    assert_eq!(*v, VtepSpec::new("vtep0", 3, ip("192.168.100.1"), 24));
+    assert_eq!((v.gateway, v.mac, v.nexthop_mac), (None, None, None));
+    assert_eq!((v.udp_port, v.ttl, v.dscp), (VXLAN_PORT, DEFAULT_TTL, None));
+    assert_eq!((v.udp_port, v.ttl), (4789, 64));
+    assert!(!v.udp_checksum && !v.verify_udp_checksum);
+    assert_eq!((v.src_ports, v.mtu), (DEFAULT_SRC_PORTS, DEFAULT_UNDERLAY_MTU));
+    assert_eq!((v.src_ports, v.mtu), ((49152, 65535), 1500));
+    // The only vtep and the only bridge are implied; the lists are empty.
+    assert_eq!(
+        c.spec.overlay.vnis,
+        [VniSpec {
+            vni: 7,
+            vtep: 0,
+            bridge: 0,
+            vlan: VlanId(20),
+            remotes: vec![],
+            allowed: vec![],
+            static_macs: vec![]
+        }]
+    );
+    // "inherit" is the default spelled out.
+    let c = ok(&overlay("dscp = \"inherit\"\n"));
+    assert_eq!(c.spec.overlay.vteps[0].dscp, None);
+    // No overlay at all: an empty spec.
+    assert!(ok(BASE).spec.overlay.is_empty());
+    // An underlay port without a vtep is accepted (it drops what it receives).
+    let c = ok(&with("[[port]]\nname = \"u\"\nmode = \"underlay\"\n"));
+    assert_eq!(c.spec.ports[3].mode, PortMode::Underlay);
+    assert!(c.spec.overlay.is_empty());
+    // A VNI needs no physical member of its VLAN, and the same VNI may
+    // exist on two VTEPs.
+    let src = format!(
+        "{BASE}{UNDERLAY}[[port]]\nname = \"u2\"\nmode = \"underlay\"\n[[vtep]]\nname = \"v2\"\nport = \"u2\"\naddress = \"10.0.0.1/8\"\n[[vni]]\nvni = 5\nvtep = \"vtep0\"\nvlan = 300\n[[vni]]\nvni = 5\nvtep = \"v2\"\nvlan = 301\n"
+    );
+    let c = ok(&src);
+    assert_eq!(c.spec.overlay.vnis.len(), 2);
+    switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+}
+
+#[test]
+fn examples_parse() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("config/examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let c = match Config::load(&path) {
+            Ok(c) => c,
+            Err(e) => panic!("{} is invalid:\n{e}", path.display()),
+        };
+        if let Err(e) = switch_core::bridge::ForwardingPlan::compile(&c.spec) {
+            panic!("{}: plan refused a validated spec: {e}", path.display());
+        }
+        let text = c.to_toml_string();
+        assert_eq!(ok(&text), c, "{}: canonical text:\n{text}", path.display());
+        names.push(path.file_name().unwrap_or_default().to_string_lossy().into_owned());
+    }
+    assert!(names.iter().any(|n| n == "vxlan.toml"), "examples found: {names:?}");
+}
+
+#[test]
+fn vxlan_example_topology() {
+    let c = Config::load(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/vxlan.toml")).unwrap();
+    let ports: Vec<(&str, Option<&str>, &PortMode)> =
+        c.spec.ports.iter().map(|p| (p.name.as_str(), p.interface.as_deref(), &p.mode)).collect();
+    assert_eq!(
+        ports,
+        [
+            ("h1", Some("xvs-h1"), &PortMode::Access { vlan: VlanId(10) }),
+            ("h2", Some("xvs-h2"), &PortMode::Access { vlan: VlanId(20) }),
+            ("uplink", Some("xvs-up"), &PortMode::Underlay),
+        ]
+    );
+    let ov = &c.spec.overlay;
+    assert_eq!(ov.vteps.len(), 1);
+    assert_eq!(ov.vteps[0], switch_core::overlay::VtepSpec::new("vtep0", 2, ip("192.168.100.1"), 24));
+    let vnis: Vec<(u32, u16, &[std::net::Ipv4Addr], usize)> =
+        ov.vnis.iter().map(|v| (v.vni, v.vlan.0, v.remotes.as_slice(), v.static_macs.len())).collect();
+    let remote = [ip("192.168.100.2")];
+    assert_eq!(vnis, [(100, 10, &remote[..], 0), (200, 20, &remote[..], 0)]);
+}
+
+#[test]
+fn err_ipv6_address() {
+    let (e, msg) = one(&overlay("").replace("192.168.100.1/24", "fd00::1/64"));
+    assert!(matches!(e, ConfigError::Ipv6Underlay { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": address = "fd00::1/64" is an IPv6 address; IPv6 underlays are not supported yet"#
+    );
+    let (e, msg) = one(&overlay("").replace("192.168.100.1/24", "fd00::1"));
+    assert!(matches!(e, ConfigError::Ipv6Underlay { .. }), "{e:?}");
+    assert_names(&msg, &["address = \"fd00::1\"", "IPv6 underlays"]);
+    let (_, msg) = one(&overlay("gateway = \"fe80::1\"\n"));
+    assert_names(&msg, &["gateway = \"fe80::1\" is an IPv6 address"]);
+    let (_, msg) = one(&with_vni("allowed_remotes = [\"fd00::2\"]\n"));
+    assert_eq!(
+        msg,
+        r#"vni[0].allowed_remotes[0] = "fd00::2" is an IPv6 address; IPv6 underlays are not supported yet"#
+    );
+}
+
+#[test]
+fn err_bad_vtep_address() {
+    let bad = |addr: &str| one(&overlay("").replace("\"192.168.100.1/24\"", &format!("{addr:?}")));
+    let (e, msg) = bad("192.168.100.1/33");
+    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": address = "192.168.100.1/33" is not a valid IPv4 address: the prefix length 33 is outside 1..=32"#
+    );
+    for (addr, why) in [
+        ("192.168.100.1/0", "the prefix length 0 is outside 1..=32"),
+        ("192.168.100.1", "the prefix length is missing (as in 192.168.100.1/24)"),
+        ("192.168.100.1/x", "the prefix length \"x\" is not a number"),
+        ("192.168.100/24", "expected an address with a prefix length like 192.168.100.1/24"),
+        ("192.168.100.0/24", "it is the network address of 192.168.100.0/24"),
+        ("192.168.100.255/24", "it is the broadcast address of 192.168.100.0/24"),
+        ("224.0.0.1/24", "a multicast (group) address is no host's address"),
+        ("127.0.0.1/8", "a loopback address never reaches the underlay"),
+    ] {
+        let (e, msg) = bad(addr);
+        assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{addr}: {e:?}");
+        assert_names(&msg, &[&format!("address = {addr:?} is not a valid IPv4 address: {why}")]);
+    }
+    let (e, _) = bad("");
+    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    let (e, msg) = one(&overlay("").replace("\"192.168.100.1/24\"", "24"));
+    assert!(matches!(e, ConfigError::WrongType { .. }), "{e:?}");
+    assert_names(&msg, &["address = 24", "expected a string"]);
+}
+
+#[test]
+fn err_vtep_on_non_underlay_port() {
+    let (e, msg) = one(&overlay("").replace("port = \"uplink\"", "port = \"h1\""));
+    assert!(matches!(e, ConfigError::NotUnderlayPort { mode: "access", .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": port = "h1" is not an underlay port (it has mode = "access"); a vtep needs a port with mode = "underlay""#
+    );
+    let (e, msg) = one(&overlay("").replace("port = \"uplink\"", "port = \"nope\""));
+    assert!(matches!(e, ConfigError::UnknownPort { .. }), "{e:?}");
+    assert_eq!(msg, r#"vtep[0] "vtep0": port = "nope" names no port"#);
+    // A port whose mode is already wrong is not reported again.
+    let src = overlay("").replace("mode = \"underlay\"", "mode = \"undrelay\"");
+    let (e, _) = one(&src);
+    assert!(matches!(e, ConfigError::BadChoice { .. }), "{e:?}");
+}
+
+#[test]
+fn err_two_vteps_on_one_port() {
+    let (e, msg) = one(&overlay("[[vtep]]\nname = \"vtep1\"\nport = \"uplink\"\naddress = \"10.0.0.1/8\"\n"));
+    assert!(matches!(e, ConfigError::PortHasVtep { first: 0, .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[1] "vtep1": port = "uplink" already carries vtep[0] "vtep0"; an underlay port has at most one vtep"#
+    );
+}
+
+#[test]
+fn err_duplicate_vtep() {
+    let src = overlay("[[port]]\nname = \"u2\"\nmode = \"underlay\"\n[[vtep]]\nname = \"vtep0\"\nport = \"u2\"\naddress = \"10.0.0.1/8\"\n");
+    let (e, msg) = one(&src);
+    assert!(matches!(e, ConfigError::DuplicateVtep { first: 0, .. }), "{e:?}");
+    assert_eq!(msg, r#"vtep[1] "vtep0": name = "vtep0" is already used by vtep[0]"#);
+    let (e, msg) = one(&overlay("").replace("name = \"vtep0\"", "name = \"vtep 0\""));
+    assert!(matches!(e, ConfigError::BadName { .. }), "{e:?}");
+    assert_names(&msg, &["vtep[0] \"vtep 0\": name = \"vtep 0\"", "letters, digits"]);
+}
+
+#[test]
+fn err_unknown_vtep() {
+    let (e, msg) = one(&with_vni("vtep = \"vtep9\"\n"));
+    assert!(matches!(e, ConfigError::UnknownVtep { .. }), "{e:?}");
+    assert_eq!(msg, r#"vni[0].vtep = "vtep9" names no vtep (known: vtep0)"#);
+    // With no [[vtep]] at all.
+    let (e, msg) = one(&with("[[vni]]\nvni = 1\nvtep = \"v\"\nvlan = 10\n"));
+    assert!(matches!(e, ConfigError::UnknownVtep { .. }), "{e:?}");
+    assert_eq!(msg, r#"vni[0].vtep = "v" names no vtep (no [[vtep]] is defined)"#);
+    let (e, msg) = one(&with("[[vni]]\nvni = 1\nvlan = 10\n"));
+    assert!(matches!(e, ConfigError::MissingKey { .. }), "{e:?}");
+    assert_eq!(msg, "vni[0]: missing key `vtep` (no [[vtep]] is defined; a VNI needs a local VTEP)");
+}
+
+#[test]
+fn err_ambiguous_vtep() {
+    let second = "[[port]]\nname = \"u2\"\nmode = \"underlay\"\n[[vtep]]\nname = \"vtep1\"\nport = \"u2\"\naddress = \"10.0.0.1/8\"\n";
+    let (e, msg) = one(&overlay(&format!("{second}[[vni]]\nvni = 100\nvlan = 10\n")));
+    let ConfigError::AmbiguousVtep { at, vteps } = &e else { panic!("{e:?}") };
+    assert_eq!(at.dotted(), "vni[0].vtep");
+    assert_eq!(vteps, &["vtep0", "vtep1"]);
+    assert_eq!(msg, "vni[0]: missing key `vtep`; it is required when there are several vteps (vtep0, vtep1)");
+    ok(&overlay(&format!("{second}[[vni]]\nvni = 100\nvtep = \"vtep1\"\nvlan = 10\n")));
+}
+
+#[test]
+fn err_vni_out_of_range() {
+    let (e, msg) = one(&overlay("[[vni]]\nvni = 16777216\nvlan = 10\n"));
+    assert!(matches!(e, ConfigError::OutOfRange { value: 16777216, min: 1, max: 16777215, .. }), "{e:?}");
+    assert_eq!(msg, "vni[0].vni = 16777216 is outside 1..=16777215");
+    let (_, msg) = one(&overlay("[[vni]]\nvni = 0\nvlan = 10\n"));
+    assert_eq!(msg, "vni[0].vni = 0 is outside 1..=16777215");
+    let (_, msg) = one(&overlay("[[vni]]\nvlan = 10\n"));
+    assert_names(&msg, &["vni[0]: missing key `vni`"]);
+    let (e, msg) = one(&overlay("[[vni]]\nvni = 1\nvlan = 4095\n"));
+    assert!(matches!(e, ConfigError::VlanOutOfRange { .. }), "{e:?}");
+    assert_eq!(msg, "vni[0].vlan = 4095 is outside 1..=4094");
+    let (_, msg) = one(&overlay("[[vni]]\nvni = 1\n"));
+    assert_eq!(msg, "vni[0]: missing key `vlan` (every [[vni]] needs the VLAN it joins)");
+}
+
+#[test]
+fn err_duplicate_vni() {
+    let (e, msg) = one(&with_vni("[[vni]]\nvni = 100\nvlan = 20\n"));
+    assert!(matches!(e, ConfigError::DuplicateVni { vni: 100, first: 0, .. }), "{e:?}");
+    assert_eq!(msg, r#"vni[1].vni = 100 is already used on vtep "vtep0" by vni[0]"#);
+}
+
+#[test]
+fn err_two_vnis_on_one_domain() {
+    let (e, msg) = one(&with_vni("[[vni]]\nvni = 101\nvlan = 10\n"));
+    assert!(matches!(e, ConfigError::VniDomainTaken { vlan: 10, first: 0, .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vni[1].vlan = 10 on bridge "br0" is already joined by vni[0]; a (bridge, VLAN) pair takes at most one VNI"#
+    );
+    // The same VLAN on another bridge is another domain.
+    let src = format!("[[bridge]]\nname = \"a\"\n[[bridge]]\nname = \"b\"\n{BASE}{UNDERLAY}")
+        .replace("vlan = 10\n", "vlan = 10\nbridge = \"a\"\n")
+        .replace("vlan = 20\n", "vlan = 20\nbridge = \"a\"\n")
+        + "[[vni]]\nvni = 1\nbridge = \"a\"\nvlan = 10\n[[vni]]\nvni = 2\nbridge = \"b\"\nvlan = 10\n";
+    assert_eq!(ok(&src).spec.overlay.vnis[1].bridge, 1);
+    // ...and a VNI must name its bridge when there are several.
+    let src = src.replace("vni = 2\nbridge = \"b\"\n", "vni = 2\n");
+    let (e, _) = one(&src);
+    assert!(matches!(e, ConfigError::AmbiguousBridge { .. }), "{e:?}");
+}
+
+#[test]
+fn err_remote_is_local() {
+    let (e, msg) = one(&overlay("[[vni]]\nvni = 1\nvlan = 10\nremotes = [\"192.168.100.1\"]\n"));
+    assert!(matches!(e, ConfigError::RemoteIsLocal { .. }), "{e:?}");
+    assert_eq!(msg, r#"vni[0].remotes[0] = "192.168.100.1" is the address of vtep "vtep0" itself"#);
+    let (e, _) = one(&with_vni("allowed_remotes = [\"192.168.100.1\"]\n"));
+    assert!(matches!(e, ConfigError::RemoteIsLocal { .. }), "{e:?}");
+}
+
+#[test]
+fn err_duplicate_remote() {
+    let (e, msg) =
+        one(&overlay("[[vni]]\nvni = 1\nvlan = 10\nremotes = [\"192.168.100.2\", \"10.0.0.2\", \"192.168.100.2\"]\n"));
+    assert!(matches!(e, ConfigError::DuplicateRemote { .. }), "{e:?}");
+    assert_eq!(msg, r#"vni[0].remotes[2] = "192.168.100.2" is already listed as vni[0].remotes[0]"#);
+    let (_, msg) = one(&with_vni("allowed_remotes = [\"10.0.0.9\", \"192.168.100.2\"]\n"));
+    assert_eq!(msg, r#"vni[0].allowed_remotes[1] = "192.168.100.2" is already listed as vni[0].remotes[0]"#);
+    let (_, msg) = one(&with_vni("allowed_remotes = [\"10.0.0.9\", \"10.0.0.9\"]\n"));
+    assert_names(&msg, &["allowed_remotes[1]", "already listed as vni[0].allowed_remotes[0]"]);
+    // The same remote in two VNIs is fine.
+    ok(&with_vni("[[vni]]\nvni = 200\nvlan = 20\nremotes = [\"192.168.100.2\"]\n"));
+}
+
+#[test]
+fn err_bad_remote() {
+    for (remote, why) in [
+        ("239.1.1.1", "a multicast group cannot be a remote VTEP (multicast groups are not supported yet)"),
+        ("255.255.255.255", "the broadcast address is no host's address"),
+        ("0.0.0.0", "0.0.0.0 is no host's address"),
+        ("192.168.100.255", "it is the broadcast address of 192.168.100.0/24"),
+        ("192.168.100.0", "it is the network address of 192.168.100.0/24"),
+        ("192.168.100.2/24", "expected four decimal bytes like 192.168.100.2"),
+        ("vtep.example", "expected four decimal bytes like 192.168.100.2"),
+    ] {
+        let (e, msg) = one(&overlay(&format!("[[vni]]\nvni = 1\nvlan = 10\nremotes = [{remote:?}]\n")));
+        assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{remote}: {e:?}");
+        assert_eq!(msg, format!("vni[0].remotes[0] = {remote:?} is not a valid IPv4 address: {why}"), "{remote}");
+    }
+    let (e, msg) = one(&overlay("[[vni]]\nvni = 1\nvlan = 10\nremotes = [3]\n"));
+    assert!(matches!(e, ConfigError::WrongType { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vni[0].remotes[0] = 3 has the wrong type: expected an IPv4 address like "192.168.100.2", found an integer"#
+    );
+    let (_, msg) = one(&overlay("[[vni]]\nvni = 1\nvlan = 10\nremotes = \"192.168.100.2\"\n"));
+    assert_names(&msg, &["vni[0].remotes = \"192.168.100.2\"", "expected an array"]);
+}
+
+#[test]
+fn err_static_remote_not_among_remotes() {
+    let (e, msg) = one(&with_vni("[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.3\"\n"));
+    assert!(matches!(e, ConfigError::UnknownRemote { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vni[0].static[0].remote = "192.168.100.3" is in neither vni[0].remotes nor vni[0].allowed_remotes"#
+    );
+    // Among allowed_remotes is enough.
+    let c = ok(&with_vni(
+        "allowed_remotes = [\"192.168.100.3\"]\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.3\"\n",
+    ));
+    assert_eq!(c.spec.overlay.vnis[0].static_macs[0].remote, ip("192.168.100.3"));
+    // A bad remotes list does not make the static entry's remote unknown too.
+    let src = overlay(
+        "[[vni]]\nvni = 1\nvlan = 10\nremotes = [\"192.168.100.1\"]\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.1\"\n",
+    );
+    let (e, _) = one(&src);
+    assert!(matches!(e, ConfigError::RemoteIsLocal { .. }), "{e:?}");
+    let (_, msg) = one(&with_vni("[[vni.static]]\nmac = \"02:00:00:00:00:09\"\n"));
+    assert_names(&msg, &["vni[0].static[0]: missing key `remote`"]);
+}
+
+#[test]
+fn err_bad_static_remote_mac() {
+    let entry = |mac: &str| with_vni(&format!("[[vni.static]]\nmac = \"{mac}\"\nremote = \"192.168.100.2\"\n"));
+    let (e, msg) = one(&entry("01:00:5e:00:00:01"));
+    assert!(matches!(e, ConfigError::BadMac { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vni[0].static[0].mac = "01:00:5e:00:00:01" is not a valid MAC: a multicast (group) address cannot be a static entry"#
+    );
+    let (_, msg) = one(&entry("00:00:00:00:00:00"));
+    assert_names(&msg, &["all-zero"]);
+    // Unique per VNI...
+    let two = "[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.2\"\n".repeat(2);
+    let (e, msg) = one(&with_vni(&two));
+    assert!(matches!(e, ConfigError::DuplicateRemoteMac { .. }), "{e:?}");
+    assert_eq!(msg, "vni[0].static[1].mac = 02:00:00:00:00:09 duplicates vni[0].static[0]");
+    // ...and not also an [[fdb.static]] of the VNI's domain.
+    let src = with_vni("[[vni.static]]\nmac = \"02:00:00:00:00:01\"\nremote = \"192.168.100.2\"\n")
+        + "[[fdb.static]]\nvlan = 10\nmac = \"02:00:00:00:00:01\"\nport = \"h1\"\n";
+    let (e, msg) = one(&src);
+    assert!(matches!(e, ConfigError::DuplicateStaticMac { vlan: 10, first: 0, .. }), "{e:?}");
+    assert_eq!(msg, "vni[0].static[0].mac = 02:00:00:00:00:01 in VLAN 10 duplicates fdb.static[0]");
+}
+
+#[test]
+fn err_vtep_macs() {
+    let (e, msg) = one(&overlay("mac = \"ff:ff:ff:ff:ff:ff\"\n"));
+    assert!(matches!(e, ConfigError::BadMac { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": mac = "ff:ff:ff:ff:ff:ff" is not a valid MAC: the broadcast address cannot be a VTEP's own address"#
+    );
+    let (_, msg) = one(&overlay("nexthop_mac = \"03:00:00:00:00:01\"\n"));
+    assert_names(&msg, &["nexthop_mac = \"03:00:00:00:00:01\"", "multicast (group) address cannot be a next hop's"]);
+    let (_, msg) = one(&overlay("nexthop_mac = \"00:00:00:00:00:00\"\n"));
+    assert_names(&msg, &["nexthop_mac", "all-zero"]);
+}
+
+#[test]
+fn err_bad_src_port_range() {
+    let (e, msg) = one(&overlay("src_port_range = \"65535-49152\"\n"));
+    assert!(matches!(e, ConfigError::BadPortRange { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": src_port_range = "65535-49152" is not a valid port range: range 65535-49152 is reversed (write 49152-65535)"#
+    );
+    for (range, why) in [
+        ("0-100", "port 0 is outside 1..=65535"),
+        ("1-70000", "port 70000 is outside 1..=65535"),
+        ("49152", "expected LO-HI like 49152-65535"),
+        ("a-b", "\"a\" is not a port number"),
+    ] {
+        let (_, msg) = one(&overlay(&format!("src_port_range = {range:?}\n")));
+        assert_names(&msg, &[&format!("src_port_range = {range:?} is not a valid port range: {why}")]);
+    }
+    let (e, _) = one(&overlay("src_port_range = [1, 2]\n"));
+    assert!(matches!(e, ConfigError::WrongType { .. }), "{e:?}");
+}
+
+#[test]
+fn err_vtep_numbers() {
+    for (key, value, range) in [
+        ("udp_port", "0", "1..=65535"),
+        ("udp_port", "65536", "1..=65535"),
+        ("ttl", "0", "1..=255"),
+        ("ttl", "256", "1..=255"),
+        ("dscp", "64", "0..=63"),
+        ("dscp", "-1", "0..=63"),
+        ("mtu", "575", "576..=9216"),
+        ("mtu", "9217", "576..=9216"),
+    ] {
+        let (e, msg) = one(&overlay(&format!("{key} = {value}\n")));
+        assert!(matches!(e, ConfigError::OutOfRange { .. }), "{key}: {e:?}");
+        assert_eq!(msg, format!("vtep[0] \"vtep0\": {key} = {value} is outside {range}"));
+    }
+    let (e, msg) = one(&overlay("dscp = \"ef\"\n"));
+    assert!(matches!(e, ConfigError::BadChoice { .. }), "{e:?}");
+    assert_eq!(msg, r#"vtep[0] "vtep0": dscp = "ef" is not one of: inherit, 0..=63"#);
+    let (_, msg) = one(&overlay("dscp = true\n"));
+    assert_names(&msg, &["dscp = true", "expected \"inherit\" or an integer 0..=63"]);
+    let (_, msg) = one(&overlay("udp_checksum = \"yes\"\n"));
+    assert_names(&msg, &["udp_checksum = \"yes\"", "a boolean"]);
+}
+
+#[test]
+fn err_gateway() {
+    let (e, msg) = one(&overlay("gateway = \"10.0.0.1\"\n"));
+    assert!(matches!(e, ConfigError::BadGateway { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": gateway = "10.0.0.1" cannot be the gateway: it is outside the subnet 192.168.100.0/24 of address = "192.168.100.1/24""#
+    );
+    let (_, msg) = one(&overlay("gateway = \"192.168.100.1\"\n"));
+    assert_names(&msg, &["gateway = \"192.168.100.1\"", "it is the vtep's own address"]);
+    let (_, msg) = one(&overlay("gateway = \"192.168.100.255\"\n"));
+    assert_names(&msg, &["it is the broadcast address of 192.168.100.0/24"]);
+    let (e, _) = one(&overlay("gateway = \"239.0.0.1\"\n"));
+    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    // With a bad address, the gateway is not judged against it.
+    let (e, _) = one(&overlay("gateway = \"10.0.0.1\"\n").replace("/24", "/40"));
+    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+}
+
+#[test]
+fn err_mode_key_on_underlay_port() {
+    for (key, value, valid_for) in [
+        ("vlan", "10", "access"),
+        ("allowed_vlans", "\"10\"", "trunk"),
+        ("native_vlan", "10", "trunk"),
+        ("native_tagged", "false", "trunk"),
+        ("tpid", "\"802.1q\"", "trunk"),
+        ("s_vlan", "10", "dot1q-tunnel"),
+    ] {
+        let src = with(&format!("[[port]]\nname = \"u\"\nmode = \"underlay\"\n{key} = {value}\n"));
+        let (e, msg) = one(&src);
+        assert!(matches!(e, ConfigError::WrongKeyForMode { mode: "underlay", .. }), "{key}: {e:?}");
+        assert_eq!(
+            msg,
+            format!(
+                "port[3] \"u\": {key} is not allowed with mode = \"underlay\" (it belongs to mode = \"{valid_for}\")"
+            )
+        );
+    }
+    let (e, msg) = one(&with("[[port]]\nname = \"u\"\nmode = \"underlay\"\nbridge = \"br0\"\n"));
+    assert!(matches!(e, ConfigError::NotForUnderlay { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"port[3] "u": bridge is not allowed with mode = "underlay" (an underlay port belongs to no bridge)"#
+    );
+    let (_, msg) = one(&with("[[port]]\nname = \"u\"\nmode = \"underlay\"\nmac_limit = 5\n"));
+    assert_eq!(
+        msg,
+        r#"port[3] "u": mac_limit is not allowed with mode = "underlay" (an underlay port learns no MACs)"#
+    );
+    // With several bridges an underlay port still names none.
+    let src = format!("[[bridge]]\nname = \"a\"\n[[bridge]]\nname = \"b\"\n{BASE}{UNDERLAY}")
+        .replace("vlan = 10\n", "vlan = 10\nbridge = \"a\"\n")
+        .replace("vlan = 20\n", "vlan = 20\nbridge = \"b\"\n");
+    assert_eq!(ok(&src).spec.ports[3].mode, PortMode::Underlay);
+}
+
+#[test]
+fn err_fdb_static_on_underlay_port() {
+    let (e, msg) = one(&overlay("[[fdb.static]]\nvlan = 10\nmac = \"02:00:00:00:00:01\"\nport = \"uplink\"\n"));
+    assert!(matches!(e, ConfigError::StaticMacNotMember { vlan: 10, .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"fdb.static[0].port = "uplink" cannot hold a MAC in VLAN 10 on bridge "br0": it is an underlay port, which is in no VLAN"#
+    );
+}
+
+#[test]
+fn err_unknown_overlay_keys() {
+    let (e, msg) = one(&overlay("ttll = 3\n"));
+    assert!(matches!(e, ConfigError::UnknownKey { suggestion: Some("ttl"), .. }), "{e:?}");
+    assert_eq!(msg, r#"vtep[0] "vtep0": unknown key `ttll` (did you mean `ttl`?)"#);
+    let (_, msg) = one(&with_vni("allowed_remote = []\n"));
+    assert_eq!(msg, "vni[0]: unknown key `allowed_remote` (did you mean `allowed_remotes`?)");
+    let (_, msg) =
+        one(&with_vni("[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.2\"\nremot = 1\n"));
+    assert_eq!(msg, "vni[0].static[0]: unknown key `remot` (did you mean `remote`?)");
+    let (_, msg) = one(&before("[[vtpe]]\nname = \"x\"\n"));
+    assert_eq!(msg, "top level: unknown key `vtpe` (did you mean `vtep`?)");
+    let (_, msg) = one(&before("[[vnis]]\nvni = 1\n"));
+    assert_eq!(msg, "top level: unknown key `vnis` (did you mean `vni`?)");
+}
+
+#[test]
+fn overlay_errors_in_file_order() {
+    let src = r#"
+[[port]]
+name = "h1"
+mode = "access"
+vlan = 10
+
+[[port]]
+name = "up"
+mode = "underlay"
+
+[[vtep]]
+name = "v"
+port = "up"
+address = "192.168.100.1/24"
+gateway = "192.168.200.1"
+
+[[vni]]
+vni = 100
+vlan = 10
+remotes = ["192.168.100.1", "fd00::2"]
+
+[[vni]]
+vni = 100
+vlan = 10
+"#;
+    let err = Config::from_toml_str(src).unwrap_err();
+    let lines: Vec<String> = err.to_string().lines().map(String::from).collect();
+    assert_eq!(
+        lines,
+        [
+            r#"line 15: vtep[0] "v": gateway = "192.168.200.1" cannot be the gateway: it is outside the subnet 192.168.100.0/24 of address = "192.168.100.1/24""#,
+            r#"line 20: vni[0].remotes[0] = "192.168.100.1" is the address of vtep "v" itself"#,
+            r#"line 20: vni[0].remotes[1] = "fd00::2" is an IPv6 address; IPv6 underlays are not supported yet"#,
+            r#"line 23: vni[1].vni = 100 is already used on vtep "v" by vni[0]"#,
+            r#"line 24: vni[1].vlan = 10 on bridge "br0" is already joined by vni[0]; a (bridge, VLAN) pair takes at most one VNI"#,
+        ]
+    );
+    assert_eq!(err.first().key_path().map(KeyPath::dotted).as_deref(), Some("vtep[0].gateway"));
+}
+
+#[test]
+fn err_too_many_domains_counts_vnis() {
+    // 16 bridges with an all-VLAN trunk each use 65504 domains; 30 VNIs on
+    // a 17th bridge reach the 65534 limit, 31 pass it.
+    let build = |vnis: u16| {
+        let mut src = String::new();
+        for b in 0..17 {
+            src.push_str(&format!("[[bridge]]\nname = \"b{b}\"\n"));
+        }
+        for b in 0..16 {
+            src.push_str(&format!("[[port]]\nname = \"t{b}\"\nbridge = \"b{b}\"\nmode = \"trunk\"\n"));
+        }
+        src.push_str(UNDERLAY);
+        for v in 1..=vnis {
+            src.push_str(&format!("[[vni]]\nvni = {v}\nbridge = \"b16\"\nvlan = {v}\n"));
+        }
+        src
+    };
+    ok(&build(30));
+    let (e, _) = one(&build(31));
+    assert!(matches!(e, ConfigError::TooManyDomains { count: 65535, max: 65534 }), "{e:?}");
+}
+
+#[test]
+fn err_too_many_tunnels() {
+    // One tunnel port per (VNI, remote): 4 ports + 4093 remotes > 4096.
+    let remotes = |n: usize| -> String {
+        let list: Vec<String> = (0..n).map(|i| format!("\"10.{}.{}.1\"", i / 200, i % 200)).collect();
+        list.join(", ")
+    };
+    let src = |n: usize| overlay(&format!("[[vni]]\nvni = 1\nvlan = 10\nremotes = [{}]\n", remotes(n)));
+    let c = ok(&src(4092));
+    switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("4096 ports fit");
+    let (e, msg) = one(&src(4093));
+    assert!(matches!(e, ConfigError::TooManyTunnels { ports: 4, tunnels: 4093, max: 4096 }), "{e:?}");
+    assert_eq!(
+        msg,
+        "the 4 ports and 4093 tunnel ports (one per VNI and remote VTEP) make more than the 4096 ports supported (list fewer remotes)"
+    );
+}
+
+#[test]
+fn overlay_specs_compile_into_forwarding_plans() {
+    use switch_core::bridge::ForwardingPlan;
+    let src = with_vni(
+        "allowed_remotes = [\"10.0.0.9\"]\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"10.0.0.9\"\n[[vni]]\nvni = 200\nvlan = 20\nremotes = [\"192.168.100.2\"]\n",
+    )
+    .replace("address = \"192.168.100.1/24\"", "address = \"192.168.100.1/24\"\ngateway = \"192.168.100.254\"");
+    let c = ok(&src);
+    let plan = match ForwardingPlan::compile(&c.spec) {
+        Ok(p) => p,
+        Err(e) => panic!("plan refused a validated spec: {e}"),
+    };
+    let ov = plan.overlay.as_ref().expect("overlay");
+    assert_eq!((ov.vteps.len(), ov.vnis.len(), ov.tunnels.len()), (1, 2, 3));
+    assert_eq!(ov.first_tunnel, 4);
+}
+
+#[test]
+fn overlay_mutations_never_panic_and_valid_ones_compile() {
+    // Canonical text of a config with every overlay key, one per line.
+    let rich = with_vni(
+        "allowed_remotes = [\"10.0.0.9\"]\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"10.0.0.9\"\n[[vni]]\nvni = 200\nvlan = 20\nremotes = [\"192.168.100.2\"]\n[[fdb.static]]\nvlan = 20\nmac = \"02:00:00:00:00:0c\"\nport = \"h3\"\n",
+    )
+    .replace(
+        "address = \"192.168.100.1/24\"",
+        "address = \"192.168.100.1/24\"\ngateway = \"192.168.100.254\"\nmac = \"02:00:00:00:01:01\"\nnexthop_mac = \"02:00:00:00:01:02\"\ndscp = 10",
+    );
+    let text = ok(&rich).to_toml_string();
+    let values = [
+        "0",
+        "-1",
+        "1",
+        "64",
+        "65536",
+        "16777216",
+        "9223372036854775807",
+        "1.5",
+        "true",
+        "\"\"",
+        "\"x\"",
+        "\"inherit\"",
+        "\"underlay\"",
+        "\"uplink\"",
+        "\"h1\"",
+        "\"vtep0\"",
+        "\"br0\"",
+        "\"fd00::1\"",
+        "\"10.0.0.1\"",
+        "\"192.168.100.1\"",
+        "\"192.168.100.2\"",
+        "\"10.0.0.1/8\"",
+        "\"10.0.0.1/33\"",
+        "\"1-1\"",
+        "\"02:00:00:00:00:01\"",
+        "[]",
+        "[1]",
+        "[\"192.168.100.2\"]",
+        "[\"10.0.0.9\", \"10.0.0.9\"]",
+        "{}",
+    ];
+    let lines: Vec<&str> = text.lines().collect();
+    let mut cases = 0;
+    let mut check = |src: String| {
+        cases += 1;
+        if let Ok(c) = Config::from_toml_str(&src) {
+            if let Err(e) = switch_core::bridge::ForwardingPlan::compile(&c.spec) {
+                panic!("plan refused a validated spec: {e}\n--- source ---\n{src}");
+            }
+            let again = c.to_toml_string();
+            assert_eq!(ok(&again), c, "round trip of:\n{src}");
+        }
+    };
+    for i in 0..lines.len() {
+        let mut without = lines.clone();
+        without.remove(i);
+        check(without.join("\n"));
+        if let Some((key, _)) = lines[i].split_once(" = ") {
+            for v in values {
+                let mut changed = lines.clone();
+                let line = format!("{key} = {v}");
+                changed[i] = &line;
+                check(changed.join("\n"));
+            }
+        }
+    }
+    assert!(cases > 1000, "{cases} cases");
 }

@@ -24,6 +24,7 @@
 
 pub mod bridge;
 pub mod fdb;
+pub mod overlay;
 pub mod pipeline;
 pub mod port;
 pub mod sim;

@@ -110,6 +110,9 @@ fn portset_config(config: &Config) -> PortSetConfig {
 /// Runs the switch until `stop` becomes true (the binary sets it from
 /// SIGINT/SIGTERM). `ready` is called once the switch forwards.
 pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Result<(), RunError> {
+    if !config.spec.overlay.is_empty() {
+        return Err(RunError::Plan(switch_core::bridge::PlanError::OverlayNotInDataplane));
+    }
     // 1. Validate every interface before touching any.
     let mut names = Vec::new();
     for (p, rt) in config.spec.ports.iter().zip(&config.ports) {

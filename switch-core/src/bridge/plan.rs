@@ -9,8 +9,10 @@
 use std::collections::HashMap;
 
 use super::spec::{PortMode, SwitchSpec};
+use crate::overlay::plan::{OverlayError, OverlayPlan};
 use crate::types::{BdId, MacAddr, PortId, VlanId};
 use crate::wire::EtherType;
+use std::sync::Arc;
 
 /// What a port does to a frame of a given domain on the way out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -186,6 +188,13 @@ pub enum PlanError {
         /// The address.
         mac: MacAddr,
     },
+    /// The overlay section is inconsistent.
+    Overlay(OverlayError),
+    /// The spec has overlays, which the plan compiles, but no dataplane
+    /// stage decapsulates or encapsulates yet: `xvs run`, `replay` and
+    /// `trace` refuse such a spec rather than run tunnel ports that would
+    /// silently carry nothing.
+    OverlayNotInDataplane,
 }
 
 impl core::fmt::Display for PlanError {
@@ -198,6 +207,10 @@ impl core::fmt::Display for PlanError {
                 write!(f, "static MAC {mac}: port {port:?} is not a member of VLAN {vlan}")
             }
             PlanError::UnknownStaticPort { mac } => write!(f, "static MAC {mac} names a port that does not exist"),
+            PlanError::Overlay(e) => write!(f, "{e}"),
+            PlanError::OverlayNotInDataplane => f.write_str(
+                "the [[vtep]] and [[vni]] sections are valid (`xvs check` accepts them), but the VXLAN dataplane is not built yet: xvs cannot run, replay or trace overlays",
+            ),
         }
     }
 }
@@ -215,6 +228,10 @@ pub struct ForwardingPlan {
     pub bridges: Vec<String>,
     /// Static FDB entries.
     pub statics: Vec<StaticEntry>,
+    /// The overlays: VTEPs, VNIs and the tunnel ports, which follow the
+    /// physical ports in `ports`. `None` for an L2-only switch, whose
+    /// batches then never leave today's L2 path.
+    pub overlay: Option<Arc<OverlayPlan>>,
     by_bridge_vlan: HashMap<(usize, u16), BdId>,
     /// Per port, what classify and output read per frame (derived from
     /// `ports`).
@@ -284,7 +301,8 @@ impl ForwardingPlan {
         };
 
         // First pass: assign domains and per-port (vid -> bd, bd -> tag) pairs.
-        let mut memberships: Vec<Vec<(BdId, EgressTag)>> = Vec::with_capacity(spec.ports.len());
+        // (domain, tagging, in the flood list) per port.
+        let mut memberships: Vec<Vec<(BdId, EgressTag, bool)>> = Vec::with_capacity(spec.ports.len());
         let mut port_plans = Vec::with_capacity(spec.ports.len());
         for port in &spec.ports {
             if port.bridge >= spec.bridges.len() {
@@ -296,7 +314,7 @@ impl ForwardingPlan {
             let ingress = match &port.mode {
                 PortMode::Access { vlan } => {
                     let bd = domain_of(b, vlan.0, &mut domains)?;
-                    members.push((bd, EgressTag::Untagged));
+                    members.push((bd, EgressTag::Untagged, true));
                     IngressRule::Vlan { tpid: EtherType::VLAN, untagged: bd }
                 }
                 PortMode::Trunk { allowed, native, native_tagged, tpid } => {
@@ -305,7 +323,7 @@ impl ForwardingPlan {
                         vid_to_bd[vid as usize] = bd;
                         let untag = Some(VlanId(vid)) == *native && !native_tagged;
                         let tag = if untag { EgressTag::Untagged } else { EgressTag::Tagged { tpid: *tpid, vid } };
-                        members.push((bd, tag));
+                        members.push((bd, tag, true));
                     }
                     let untagged = match native {
                         Some(v) => {
@@ -319,7 +337,7 @@ impl ForwardingPlan {
                                 } else {
                                     EgressTag::Untagged
                                 };
-                                members.push((bd, tag));
+                                members.push((bd, tag, true));
                             }
                             bd
                         }
@@ -329,9 +347,12 @@ impl ForwardingPlan {
                 }
                 PortMode::Dot1qTunnel { s_vlan } => {
                     let bd = domain_of(b, s_vlan.0, &mut domains)?;
-                    members.push((bd, EgressTag::Untagged));
+                    members.push((bd, EgressTag::Untagged, true));
                     IngressRule::Tunnel { bd }
                 }
+                // No domain: the overlay's underlay pre-pass takes every
+                // frame before classify would see it.
+                PortMode::Underlay => IngressRule::Vlan { tpid: EtherType::VLAN, untagged: BdId::NONE },
             };
             memberships.push(members);
             port_plans.push(PortPlan {
@@ -344,13 +365,42 @@ impl ForwardingPlan {
             });
         }
 
+        // Tunnel ports follow the physical ports: each is a member of its
+        // VNI's domain, sending it untagged (the VXLAN payload is the
+        // untagged inner frame), and floods reach it when its remote is in
+        // the VNI's flood list.
+        let mut overlay = None;
+        let mut tunnel_statics = Vec::new();
+        if !spec.overlay.is_empty() {
+            let underlay: Vec<bool> = spec.ports.iter().map(|p| p.mode == PortMode::Underlay).collect();
+            let (ov, tunnels) = OverlayPlan::compile(&spec.overlay, &underlay, |b, v| domain_of(b, v, &mut domains))?;
+            if port_plans.len() + tunnels.ports.len() > MAX_PORTS {
+                return Err(PlanError::TooManyPorts);
+            }
+            for (name, bridge, bd, flood) in tunnels.ports {
+                memberships.push(vec![(bd, EgressTag::Untagged, flood)]);
+                port_plans.push(PortPlan {
+                    name,
+                    bridge,
+                    ingress: IngressRule::Vlan { tpid: EtherType::VLAN, untagged: bd },
+                    vid_to_bd: vec![BdId::NONE; VID_SPACE].into_boxed_slice(),
+                    egress: Box::new([]),
+                    mac_limit: None,
+                });
+            }
+            tunnel_statics = tunnels.statics;
+            overlay = Some(Arc::new(ov));
+        }
+
         // Second pass: now that the domain count is known, size egress arrays
         // and build flood lists (in port order, so floods are deterministic).
         for (i, members) in memberships.into_iter().enumerate() {
             let mut egress = vec![EgressTag::NotMember; domains.len()].into_boxed_slice();
-            for (bd, tag) in members {
+            for (bd, tag, flood) in members {
                 egress[bd.index()] = tag;
-                domains[bd.index()].flood.push(FloodMember { port: PortId(i as u16), tag });
+                if flood {
+                    domains[bd.index()].flood.push(FloodMember { port: PortId(i as u16), tag });
+                }
             }
             port_plans[i].egress = egress;
         }
@@ -365,6 +415,7 @@ impl ForwardingPlan {
             }
             statics.push(StaticEntry { bd, mac: s.mac, port: PortId(s.port as u16) });
         }
+        statics.extend(tunnel_statics.into_iter().map(|(bd, mac, port)| StaticEntry { bd, mac, port }));
 
         let tagging = TaggingTable::new(&port_plans);
         Ok(ForwardingPlan {
@@ -372,6 +423,7 @@ impl ForwardingPlan {
             domains,
             bridges: spec.bridges.iter().map(|b| b.name.clone()).collect(),
             statics,
+            overlay,
             by_bridge_vlan,
             tagging,
         })

@@ -125,6 +125,11 @@ pub enum PortMode {
         /// The service VLAN.
         s_vlan: VlanId,
     },
+    /// An L3 port towards the overlay's underlay network: it belongs to no
+    /// bridge domain. Every frame it receives goes to the overlay's
+    /// underlay handling (decapsulation, and ARP and ICMP echo for the
+    /// local VTEP addresses), and encapsulated frames leave through it.
+    Underlay,
 }
 
 /// One switch port.
@@ -214,6 +219,8 @@ pub struct SwitchSpec {
     pub ports: Vec<PortSpec>,
     /// FDB policy.
     pub fdb: FdbSpec,
+    /// VTEPs and VNIs (empty: an L2-only switch).
+    pub overlay: crate::overlay::OverlaySpec,
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ fn spec() -> SwitchSpec {
             },
         ],
         fdb: FdbSpec::default(),
+        overlay: Default::default(),
     }
 }
 

@@ -1,0 +1,690 @@
+//! The overlay sections: `[[vtep]]`, `[[vni]]` and `[[vni.static]]`, read
+//! into [`OverlaySpec`].
+//!
+//! They are read after the ports and the FDB, because a VTEP names an
+//! underlay port and a VNI's static MACs must not clash with the static
+//! entries of its domain. As elsewhere, every problem is recorded and the
+//! walk carries on; a value that was already wrong is given a placeholder
+//! and the checks that depend on it are skipped. The spec returned is only
+//! used when no error was recorded.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use switch_core::bridge::PortMode;
+use switch_core::overlay::{OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};
+use switch_core::types::{MacAddr, VlanId};
+
+use crate::error::{ConfigError, KeyPath};
+use crate::parse::{array_len, check_mac, check_name, resolve_bridge, Bridges, MacUse, Ports, StaticsSeen};
+use crate::tree::{Ctx, Node, Tbl};
+
+const VTEP_KEYS: &[&str] = &[
+    "name",
+    "port",
+    "address",
+    "gateway",
+    "mac",
+    "nexthop_mac",
+    "udp_port",
+    "ttl",
+    "dscp",
+    "udp_checksum",
+    "verify_udp_checksum",
+    "src_port_range",
+    "mtu",
+];
+const VNI_KEYS: &[&str] = &["vni", "vtep", "bridge", "vlan", "remotes", "allowed_remotes", "static"];
+const VNI_STATIC_KEYS: &[&str] = &["mac", "remote"];
+/// The words `dscp` accepts besides a number, and the number's range (for
+/// the error message).
+const DSCP_CHOICES: &[&str] = &["inherit", "0..=63"];
+
+/// Largest VNI (24 bits).
+const MAX_VNI: i64 = 0xff_ffff;
+/// Smallest underlay MTU: the IPv4 minimum reassembly size (RFC 791).
+const MIN_MTU: i64 = 576;
+/// Largest underlay MTU: a common jumbo frame.
+const MAX_MTU: i64 = 9216;
+
+/// Reads `[[vtep]]` and `[[vni]]` (with their `[[vni.static]]`).
+pub(crate) fn read_overlay(
+    cx: &mut Ctx<'_>,
+    top: &Tbl<'_>,
+    bridges: &Bridges,
+    ports: &Ports,
+    fdb_statics: &StaticsSeen,
+) -> OverlaySpec {
+    let vteps = read_vteps(cx, top, ports);
+    let vnis = read_vnis(cx, top, bridges, &vteps, fdb_statics);
+    OverlaySpec { vteps: vteps.drafts.into_iter().map(|d| d.spec).collect(), vnis }
+}
+
+/// A VTEP as far as it could be read.
+struct VtepDraft {
+    /// `None` when missing, not a string, or a repeat.
+    name: Option<String>,
+    /// The address and prefix length, when valid.
+    subnet: Option<(Ipv4Addr, u8)>,
+    /// Placeholders where values were wrong.
+    spec: VtepSpec,
+}
+
+struct Vteps {
+    drafts: Vec<VtepDraft>,
+    /// False when some VTEP has no usable name (so unknown-VTEP errors
+    /// could be echoes).
+    complete: bool,
+}
+
+impl Vteps {
+    fn index(&self, name: &str) -> Option<usize> {
+        self.drafts.iter().position(|d| d.name.as_deref() == Some(name))
+    }
+
+    fn known(&self) -> Vec<String> {
+        self.drafts.iter().filter_map(|d| d.name.clone()).collect()
+    }
+}
+
+/// Why a text is not a usable IPv4 address.
+enum BadIp {
+    /// It is an IPv6 address.
+    V6,
+    /// Anything else.
+    Reason(String),
+}
+
+/// Reports `text` (at `at`) as a bad address.
+fn bad_ip(cx: &mut Ctx<'_>, at: KeyPath, text: &str, e: BadIp) {
+    let value = text.to_string();
+    cx.push(match e {
+        BadIp::V6 => ConfigError::Ipv6Underlay { at, value },
+        BadIp::Reason(reason) => ConfigError::BadIpv4 { at, value, reason },
+    });
+}
+
+/// Why `ip` cannot be a host's address on the underlay, if it cannot.
+fn not_a_host(ip: Ipv4Addr, remote: bool) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        Some("0.0.0.0 is no host's address")
+    } else if ip.is_broadcast() {
+        Some("the broadcast address is no host's address")
+    } else if ip.is_multicast() && remote {
+        Some("a multicast group cannot be a remote VTEP (multicast groups are not supported yet)")
+    } else if ip.is_multicast() {
+        Some("a multicast (group) address is no host's address")
+    } else if ip.is_loopback() {
+        Some("a loopback address never reaches the underlay")
+    } else {
+        None
+    }
+}
+
+/// A host address such as `192.168.100.2`.
+fn parse_host(text: &str, remote: bool) -> Result<Ipv4Addr, BadIp> {
+    let ip = match text.parse::<Ipv4Addr>() {
+        Ok(ip) => ip,
+        Err(_) if text.parse::<Ipv6Addr>().is_ok() => return Err(BadIp::V6),
+        Err(_) => return Err(BadIp::Reason("expected four decimal bytes like 192.168.100.2".to_string())),
+    };
+    match not_a_host(ip, remote) {
+        Some(reason) => Err(BadIp::Reason(reason.to_string())),
+        None => Ok(ip),
+    }
+}
+
+/// An address with its prefix length, such as `192.168.100.1/24`.
+fn parse_cidr(text: &str) -> Result<(Ipv4Addr, u8), BadIp> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let ip = match addr.parse::<Ipv4Addr>() {
+        Ok(ip) => ip,
+        Err(_) if addr.parse::<Ipv6Addr>().is_ok() => return Err(BadIp::V6),
+        Err(_) => {
+            let reason = "expected an address with a prefix length like 192.168.100.1/24";
+            return Err(BadIp::Reason(reason.to_string()));
+        }
+    };
+    let Some(prefix) = prefix else {
+        return Err(BadIp::Reason(format!("the prefix length is missing (as in {ip}/24)")));
+    };
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadIp::Reason(format!("the prefix length {prefix:?} is not a number")));
+    }
+    let len = match prefix.parse::<u32>() {
+        Ok(n) if (1..=32).contains(&n) => n as u8,
+        _ => return Err(BadIp::Reason(format!("the prefix length {prefix} is outside 1..=32"))),
+    };
+    if let Some(reason) = not_a_host(ip, false) {
+        return Err(BadIp::Reason(reason.to_string()));
+    }
+    if let Some(reason) = subnet_role(ip, ip, len) {
+        return Err(BadIp::Reason(reason));
+    }
+    Ok((ip, len))
+}
+
+/// The netmask of a prefix length (0..=32).
+fn mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
+}
+
+/// The subnet of `addr`/`len`, as text.
+fn subnet_text(addr: Ipv4Addr, len: u8) -> String {
+    format!("{}/{len}", Ipv4Addr::from(u32::from(addr) & mask(len)))
+}
+
+fn in_subnet(ip: Ipv4Addr, addr: Ipv4Addr, len: u8) -> bool {
+    (u32::from(ip) ^ u32::from(addr)) & mask(len) == 0
+}
+
+/// Whether `ip` is the network or broadcast address of `addr`/`len` (which
+/// subnets of /31 and /32 do not have).
+fn subnet_role(ip: Ipv4Addr, addr: Ipv4Addr, len: u8) -> Option<String> {
+    if len > 30 || !in_subnet(ip, addr, len) {
+        return None;
+    }
+    let net = u32::from(addr) & mask(len);
+    let subnet = subnet_text(addr, len);
+    if u32::from(ip) == net {
+        Some(format!("it is the network address of {subnet}"))
+    } else if u32::from(ip) == net | !mask(len) {
+        Some(format!("it is the broadcast address of {subnet}"))
+    } else {
+        None
+    }
+}
+
+/// The text `mode = ...` gives for `mode`.
+fn mode_word(mode: &PortMode) -> &'static str {
+    match mode {
+        PortMode::Access { .. } => "access",
+        PortMode::Trunk { .. } => "trunk",
+        PortMode::Dot1qTunnel { .. } => "dot1q-tunnel",
+        PortMode::Underlay => "underlay",
+    }
+}
+
+fn read_vteps(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vteps {
+    let tables = cx.tables(top, "vtep", "vtep");
+    let mut vteps = Vteps { drafts: Vec::new(), complete: tables.len() == array_len(top, "vtep") };
+    // Underlay port -> (first vtep table on it, its name).
+    let mut on_port: HashMap<usize, (usize, String)> = HashMap::new();
+    let mut first_table = Vec::new();
+    for t in &tables {
+        cx.check_keys(t, VTEP_KEYS);
+        let name = cx.string(t, "name");
+        let mut name = cx.required(t, "name", "every [[vtep]] needs a name", name);
+        match &name {
+            Some(n) => {
+                check_name(cx, t, "name", n);
+                if let Some(first) = vteps.index(n) {
+                    let at = cx.at_key(t, "name");
+                    cx.push(ConfigError::DuplicateVtep { at, name: n.clone(), first: first_table[first] });
+                    // Keep the first VTEP as the one references resolve to.
+                    name = None;
+                }
+            }
+            None => vteps.complete = false,
+        }
+        let port = read_vtep_port(cx, t, ports, &mut on_port);
+        let address = cx.string(t, "address");
+        let why = "every [[vtep]] needs an address with a prefix length, such as \"192.168.100.1/24\"";
+        let subnet = cx.required(t, "address", why, address).and_then(|text| match parse_cidr(&text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let at = cx.at_key(t, "address");
+                bad_ip(cx, at, &text, e);
+                None
+            }
+        });
+        let gateway = read_gateway(cx, t, subnet);
+        let mac_of = |cx: &mut Ctx<'_>, key: &str, purpose: MacUse| match cx.string(t, key) {
+            Ok(Some(text)) => check_mac(cx, t, key, &text, purpose),
+            _ => None,
+        };
+        let mac = mac_of(cx, "mac", MacUse::Own);
+        let nexthop_mac = mac_of(cx, "nexthop_mac", MacUse::NextHop);
+
+        let (address, prefix_len) = subnet.unwrap_or((Ipv4Addr::UNSPECIFIED, 32));
+        let mut spec = VtepSpec::new(name.as_deref().unwrap_or_default(), port.unwrap_or(0), address, prefix_len);
+        spec.gateway = gateway;
+        spec.mac = mac;
+        spec.nexthop_mac = nexthop_mac;
+        if let Ok(Some(n)) = cx.int(t, "udp_port", 1, 65535) {
+            spec.udp_port = n as u16;
+        }
+        if let Ok(Some(n)) = cx.int(t, "ttl", 1, 255) {
+            spec.ttl = n as u8;
+        }
+        spec.dscp = read_dscp(cx, t);
+        if let Ok(Some(b)) = cx.boolean(t, "udp_checksum") {
+            spec.udp_checksum = b;
+        }
+        if let Ok(Some(b)) = cx.boolean(t, "verify_udp_checksum") {
+            spec.verify_udp_checksum = b;
+        }
+        if let Some(range) = read_src_ports(cx, t) {
+            spec.src_ports = range;
+        }
+        if let Ok(Some(n)) = cx.int(t, "mtu", MIN_MTU, MAX_MTU) {
+            spec.mtu = n as u16;
+        }
+        first_table.push(t.index);
+        vteps.drafts.push(VtepDraft { name, subnet, spec });
+    }
+    vteps
+}
+
+/// A VTEP's `port`: an underlay port that no earlier VTEP uses.
+fn read_vtep_port(
+    cx: &mut Ctx<'_>,
+    t: &Tbl<'_>,
+    ports: &Ports,
+    on_port: &mut HashMap<usize, (usize, String)>,
+) -> Option<usize> {
+    let name = cx.string(t, "port");
+    let name = cx.required(t, "port", "every [[vtep]] needs its underlay port", name)?;
+    let Some(p) = ports.index(&name) else {
+        if ports.complete {
+            let at = cx.at_key(t, "port");
+            cx.push(ConfigError::UnknownPort { at, name });
+        }
+        return None;
+    };
+    match ports.drafts.get(p).and_then(|d| d.mode.as_ref()) {
+        Some(PortMode::Underlay) => {}
+        Some(mode) => {
+            let at = cx.at_key(t, "port");
+            cx.push(ConfigError::NotUnderlayPort { at, port: name, mode: mode_word(mode) });
+            return None;
+        }
+        // The port's own errors are already reported.
+        None => return None,
+    }
+    if let Some((first, first_name)) = on_port.get(&p) {
+        let at = cx.at_key(t, "port");
+        let (first, first_name) = (*first, first_name.clone());
+        cx.push(ConfigError::PortHasVtep { at, port: name, first, first_name });
+        return None;
+    }
+    on_port.insert(p, (t.index, t.name.clone().unwrap_or_default()));
+    Some(p)
+}
+
+/// `gateway`: a host of the VTEP's subnet other than the VTEP itself.
+fn read_gateway(cx: &mut Ctx<'_>, t: &Tbl<'_>, subnet: Option<(Ipv4Addr, u8)>) -> Option<Ipv4Addr> {
+    let Ok(Some(text)) = cx.string(t, "gateway") else { return None };
+    let gw = match parse_host(&text, false) {
+        Ok(gw) => gw,
+        Err(e) => {
+            let at = cx.at_key(t, "gateway");
+            bad_ip(cx, at, &text, e);
+            return None;
+        }
+    };
+    // Without a valid address there is nothing to compare with.
+    let (addr, len) = subnet?;
+    let reason = if gw == addr {
+        Some("it is the vtep's own address".to_string())
+    } else if !in_subnet(gw, addr, len) {
+        Some(format!("it is outside the subnet {} of address = \"{addr}/{len}\"", subnet_text(addr, len)))
+    } else {
+        subnet_role(gw, addr, len)
+    };
+    if let Some(reason) = reason {
+        let at = cx.at_key(t, "gateway");
+        cx.push(ConfigError::BadGateway { at, value: text, reason });
+        return None;
+    }
+    Some(gw)
+}
+
+/// `dscp`: `"inherit"` (the default, `None`) or 0..=63.
+fn read_dscp(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<u8> {
+    let v = t.get("dscp")?;
+    match &v.node {
+        Node::Int(_) => cx.int(t, "dscp", 0, 63).ok().flatten().map(|n| n as u8),
+        Node::Str(s) if s == "inherit" => None,
+        Node::Str(s) => {
+            let at = cx.at_key(t, "dscp");
+            cx.push(ConfigError::BadChoice { at, value: s.clone(), expected: DSCP_CHOICES });
+            None
+        }
+        other => {
+            let at = cx.at_key(t, "dscp");
+            cx.push(ConfigError::WrongType {
+                at,
+                expected: "\"inherit\" or an integer 0..=63",
+                found: other.type_name(),
+                value: other.short(),
+            });
+            None
+        }
+    }
+}
+
+/// `src_port_range`: `"LO-HI"`.
+fn read_src_ports(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<(u16, u16)> {
+    let v = t.get("src_port_range")?;
+    match &v.node {
+        Node::Str(s) => match parse_port_range(s) {
+            Ok(range) => Some(range),
+            Err(reason) => {
+                let at = cx.at_key(t, "src_port_range");
+                cx.push(ConfigError::BadPortRange { at, value: s.clone(), reason });
+                None
+            }
+        },
+        other => {
+            let at = cx.at_key(t, "src_port_range");
+            cx.push(ConfigError::WrongType {
+                at,
+                expected: "a port range like \"49152-65535\"",
+                found: other.type_name(),
+                value: other.short(),
+            });
+            None
+        }
+    }
+}
+
+/// `LO-HI`, both in 1..=65535, `LO <= HI`, spaces around either allowed.
+/// The error is a reason to show after the range.
+fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let Some((lo, hi)) = text.split_once('-') else {
+        return Err("expected LO-HI like 49152-65535 (write 4789-4789 for a single port)".to_string());
+    };
+    let port = |s: &str| -> Result<u16, String> {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{s:?} is not a port number"));
+        }
+        match s.parse::<u32>() {
+            Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
+            _ => Err(format!("port {s} is outside 1..=65535")),
+        }
+    };
+    let (lo, hi) = (port(lo)?, port(hi)?);
+    if lo > hi {
+        return Err(format!("range {lo}-{hi} is reversed (write {hi}-{lo})"));
+    }
+    Ok((lo, hi))
+}
+
+/// A VNI's optional `vtep`, like a port's `bridge`: required only when
+/// there are several.
+fn resolve_vtep(cx: &mut Ctx<'_>, t: &Tbl<'_>, vteps: &Vteps) -> Option<usize> {
+    match cx.string(t, "vtep") {
+        Ok(Some(name)) => {
+            let i = vteps.index(&name);
+            if i.is_none() && vteps.complete {
+                let at = cx.at_key(t, "vtep");
+                cx.push(ConfigError::UnknownVtep { at, name, known: vteps.known() });
+            }
+            i
+        }
+        Ok(None) if vteps.drafts.len() == 1 => Some(0),
+        Ok(None) => {
+            if vteps.complete && vteps.drafts.is_empty() {
+                cx.missing(t, "vtep", "no [[vtep]] is defined; a VNI needs a local VTEP");
+            } else if vteps.complete {
+                let at = cx.at_key(t, "vtep");
+                cx.push(ConfigError::AmbiguousVtep { at, vteps: vteps.known() });
+            }
+            None
+        }
+        Err(()) => None,
+    }
+}
+
+/// The local VTEP a VNI's remotes are checked against.
+struct Local<'v> {
+    name: &'v str,
+    address: Ipv4Addr,
+    prefix_len: u8,
+}
+
+/// A VNI's `remotes` or `allowed_remotes`. `listed` maps each address
+/// listed so far (in either list) to where it is. Returns the addresses and
+/// whether every element was valid.
+fn read_remotes(
+    cx: &mut Ctx<'_>,
+    t: &Tbl<'_>,
+    key: &str,
+    local: Option<&Local<'_>>,
+    listed: &mut HashMap<Ipv4Addr, String>,
+) -> (Vec<Ipv4Addr>, bool) {
+    let items = match cx.array(t, key) {
+        Ok(Some(items)) => items,
+        Ok(None) => return (Vec::new(), true),
+        Err(()) => return (Vec::new(), false),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let key_i = format!("{key}[{i}]");
+        let at = cx.at(t, &key_i, &item.span);
+        let Node::Str(text) = &item.node else {
+            cx.push(ConfigError::WrongType {
+                at,
+                expected: "an IPv4 address like \"192.168.100.2\"",
+                found: item.node.type_name(),
+                value: item.node.short(),
+            });
+            ok = false;
+            continue;
+        };
+        let ip = match parse_host(text, true) {
+            Ok(ip) => ip,
+            Err(e) => {
+                bad_ip(cx, at, text, e);
+                ok = false;
+                continue;
+            }
+        };
+        if let Some(l) = local {
+            if ip == l.address {
+                cx.push(ConfigError::RemoteIsLocal { at, value: text.clone(), vtep: l.name.to_string() });
+                ok = false;
+                continue;
+            }
+            if let Some(reason) = subnet_role(ip, l.address, l.prefix_len) {
+                cx.push(ConfigError::BadIpv4 { at, value: text.clone(), reason });
+                ok = false;
+                continue;
+            }
+        }
+        if let Some(first) = listed.get(&ip) {
+            cx.push(ConfigError::DuplicateRemote { at, value: text.clone(), first: first.clone() });
+            ok = false;
+            continue;
+        }
+        listed.insert(ip, format!("{}.{key_i}", t.table));
+        out.push(ip);
+    }
+    (out, ok)
+}
+
+fn read_vnis(
+    cx: &mut Ctx<'_>,
+    top: &Tbl<'_>,
+    bridges: &Bridges,
+    vteps: &Vteps,
+    fdb_statics: &StaticsSeen,
+) -> Vec<VniSpec> {
+    // (vtep, VNI) -> the first [[vni]] table with it.
+    let mut by_vni: HashMap<(usize, u32), usize> = HashMap::new();
+    // (bridge, VLAN) -> the first [[vni]] table joining it.
+    let mut by_domain: HashMap<(usize, u16), usize> = HashMap::new();
+    let mut vnis = Vec::new();
+    for t in &cx.tables(top, "vni", "vni") {
+        cx.check_keys(t, VNI_KEYS);
+        let vni = cx.int(t, "vni", 1, MAX_VNI);
+        let vni = cx.required(t, "vni", "every [[vni]] needs its VXLAN network identifier", vni).map(|n| n as u32);
+        let vtep = resolve_vtep(cx, t, vteps);
+        let bridge = resolve_bridge(cx, t, bridges);
+        let vlan = cx.vlan(t, "vlan");
+        let vlan = cx.required(t, "vlan", "every [[vni]] needs the VLAN it joins", vlan);
+        let vtep_draft = vtep.and_then(|i| vteps.drafts.get(i));
+        if let (Some(n), Some(v), Some(d)) = (vni, vtep, vtep_draft) {
+            if let Some(&first) = by_vni.get(&(v, n)) {
+                let at = cx.at_key(t, "vni");
+                let vtep = d.name.clone().unwrap_or_default();
+                cx.push(ConfigError::DuplicateVni { at, vni: n, vtep, first });
+            } else {
+                by_vni.insert((v, n), t.index);
+            }
+        }
+        if let (Some(b), Some(v)) = (bridge, vlan) {
+            if let Some(&first) = by_domain.get(&(b, v)) {
+                let at = cx.at_key(t, "vlan");
+                let bridge = bridges.names.get(b).cloned().flatten().unwrap_or_default();
+                cx.push(ConfigError::VniDomainTaken { at, vlan: v, bridge, first });
+            } else {
+                by_domain.insert((b, v), t.index);
+            }
+        }
+
+        let local = vtep_draft.and_then(|d| match (&d.name, d.subnet) {
+            (Some(name), Some((address, prefix_len))) => Some(Local { name, address, prefix_len }),
+            _ => None,
+        });
+        let mut listed = HashMap::new();
+        let (remotes, remotes_ok) = read_remotes(cx, t, "remotes", local.as_ref(), &mut listed);
+        let (allowed, allowed_ok) = read_remotes(cx, t, "allowed_remotes", local.as_ref(), &mut listed);
+        let lists_ok = remotes_ok && allowed_ok;
+
+        let prefix = format!("{}.static", t.table);
+        // MAC -> the first [[vni.static]] table of this VNI with it.
+        let mut macs: HashMap<MacAddr, usize> = HashMap::new();
+        let mut static_macs = Vec::new();
+        for s in &cx.tables(t, "static", &prefix) {
+            cx.check_keys(s, VNI_STATIC_KEYS);
+            let mac = cx.string(s, "mac");
+            let mac = cx
+                .required(s, "mac", "every [[vni.static]] needs a mac", mac)
+                .and_then(|m| check_mac(cx, s, "mac", &m, MacUse::Static));
+            let remote = cx.string(s, "remote");
+            let why = "every [[vni.static]] needs the remote VTEP the MAC sits behind";
+            let remote = cx.required(s, "remote", why, remote).and_then(|text| match parse_host(&text, true) {
+                Ok(ip) if lists_ok && !listed.contains_key(&ip) => {
+                    let at = cx.at_key(s, "remote");
+                    cx.push(ConfigError::UnknownRemote { at, value: text, vni: t.table.clone() });
+                    None
+                }
+                Ok(ip) => Some(ip),
+                Err(e) => {
+                    let at = cx.at_key(s, "remote");
+                    bad_ip(cx, at, &text, e);
+                    None
+                }
+            });
+            let Some(mac) = mac else { continue };
+            if let Some(&first) = macs.get(&mac) {
+                let at = cx.at_key(s, "mac");
+                cx.push(ConfigError::DuplicateRemoteMac {
+                    at,
+                    mac: mac.to_string(),
+                    first: format!("{prefix}[{first}]"),
+                });
+                continue;
+            }
+            macs.insert(mac, s.index);
+            if let (Some(b), Some(v)) = (bridge, vlan) {
+                if let Some(&first) = fdb_statics.get(&(b, v, mac)) {
+                    let at = cx.at_key(s, "mac");
+                    cx.push(ConfigError::DuplicateStaticMac { at, mac: mac.to_string(), vlan: v, first });
+                    continue;
+                }
+            }
+            if let Some(remote) = remote {
+                static_macs.push(RemoteMacSpec { mac, remote });
+            }
+        }
+        vnis.push(VniSpec {
+            vni: vni.unwrap_or(0),
+            vtep: vtep.unwrap_or(0),
+            bridge: bridge.unwrap_or(0),
+            vlan: VlanId(vlan.unwrap_or(VlanId::MIN)),
+            remotes,
+            allowed,
+            static_macs,
+        });
+    }
+    vnis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr() {
+        assert!(matches!(parse_cidr("192.168.100.1/24"), Ok((ip, 24)) if ip == Ipv4Addr::new(192, 168, 100, 1)));
+        assert!(matches!(parse_cidr("10.0.0.1/32"), Ok((_, 32))));
+        assert!(matches!(parse_cidr("10.0.0.0/31"), Ok((_, 31))));
+        assert!(matches!(parse_cidr("fd00::1/64"), Err(BadIp::V6)));
+        assert!(matches!(parse_cidr("fd00::1"), Err(BadIp::V6)));
+        for (text, want) in [
+            ("10.0.0.1", "prefix length is missing"),
+            ("10.0.0.1/", "\"\" is not a number"),
+            ("10.0.0.1/x", "\"x\" is not a number"),
+            ("10.0.0.1/0", "0 is outside 1..=32"),
+            ("10.0.0.1/33", "33 is outside 1..=32"),
+            ("10.0.0.1/99999999999", "outside 1..=32"),
+            ("10.0.0.1/-1", "not a number"),
+            ("10.0.0/8", "prefix length like"),
+            ("010.0.0.1/8", "prefix length like"),
+            ("10.0.0.0/24", "network address of 10.0.0.0/24"),
+            ("10.0.0.255/24", "broadcast address of 10.0.0.0/24"),
+            ("0.0.0.0/8", "0.0.0.0"),
+            ("127.0.0.1/8", "loopback"),
+            ("224.0.0.1/4", "multicast"),
+            ("", "prefix length like"),
+            ("/", "prefix length like"),
+        ] {
+            match parse_cidr(text) {
+                Err(BadIp::Reason(r)) => assert!(r.contains(want), "{text:?}: {r}"),
+                Err(BadIp::V6) => panic!("{text:?}: taken for IPv6"),
+                Ok(v) => panic!("{text:?}: accepted as {v:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn subnets() {
+        let a = Ipv4Addr::new(192, 168, 100, 1);
+        assert_eq!(subnet_text(a, 24), "192.168.100.0/24");
+        assert_eq!(subnet_text(a, 32), "192.168.100.1/32");
+        assert_eq!(subnet_text(a, 1), "128.0.0.0/1");
+        assert!(in_subnet(Ipv4Addr::new(192, 168, 100, 254), a, 24));
+        assert!(!in_subnet(Ipv4Addr::new(192, 168, 101, 1), a, 24));
+        assert!(!in_subnet(Ipv4Addr::new(192, 168, 100, 2), a, 32));
+        assert_eq!(mask(0), 0);
+        assert_eq!(mask(32), u32::MAX);
+        assert!(subnet_role(Ipv4Addr::new(192, 168, 100, 0), a, 31).is_none());
+    }
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("49152-65535"), Ok((49152, 65535)));
+        assert_eq!(parse_port_range(" 1 - 1 "), Ok((1, 1)));
+        for (text, want) in [
+            ("49152", "expected LO-HI"),
+            ("0-10", "port 0 is outside 1..=65535"),
+            ("1-65536", "port 65536 is outside"),
+            ("10-5", "range 10-5 is reversed (write 5-10)"),
+            ("-5", "\"\" is not a port number"),
+            ("1-2-3", "\"2-3\" is not a port number"),
+            ("a-b", "\"a\" is not a port number"),
+            ("1-99999999999", "outside"),
+        ] {
+            let err = parse_port_range(text).unwrap_err();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+}

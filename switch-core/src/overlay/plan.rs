@@ -1,0 +1,565 @@
+//! The compiled overlay: local VTEPs, one tunnel port per (VNI, remote
+//! VTEP), their header templates, and the next hops they resolve.
+//!
+//! A tunnel port is an ordinary port of the [`ForwardingPlan`] (it has a
+//! [`crate::bridge::PortPlan`], is a member of its VNI's domain, sends that
+//! domain untagged, and sits in the domain's flood list when the remote is
+//! a flood target), numbered after the physical ports. So the FDB learns
+//! remote MACs against a port id, as any other MAC; floods replicate to
+//! remote VTEPs as to any port (head-end replication); and only the sending
+//! side (`pipeline/encap.rs`) knows a tunnel port from a physical one.
+//!
+//! [`ForwardingPlan`]: crate::bridge::ForwardingPlan
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::spec::{OverlaySpec, VtepSpec};
+use crate::types::{BdId, MacAddr, PortId};
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
+use crate::wire::udp::UdpPacket;
+use crate::wire::vxlan::{VxlanPacket, FLAG_I};
+use crate::wire::{checksum, EtherType, EthernetFrame};
+
+/// Bytes VXLAN over IPv4 puts in front of the inner frame: Ethernet 14, IPv4
+/// 20, UDP 8, VXLAN 8.
+pub const VXLAN4_ENCAP_LEN: usize = 50;
+/// Offsets of the headers in a [`VXLAN4_ENCAP_LEN`]-byte template.
+pub(crate) mod offset {
+    /// The outer IPv4 header.
+    pub const IP: usize = 14;
+    /// The outer UDP header.
+    pub const UDP: usize = 34;
+    /// The VXLAN header.
+    pub const VXLAN: usize = 42;
+}
+/// "No VTEP" in [`OverlayPlan`]'s per-port map.
+const NO_VTEP: u16 = u16::MAX;
+
+/// A local VTEP, compiled.
+#[derive(Clone, Debug)]
+pub struct VtepPlan {
+    /// Name.
+    pub name: String,
+    /// The underlay port.
+    pub port: PortId,
+    /// Our address.
+    pub address: Ipv4Addr,
+    /// Prefix length of the underlay subnet.
+    pub prefix_len: u8,
+    /// Next hop for off-link remotes.
+    pub gateway: Option<Ipv4Addr>,
+    /// Our MAC on the underlay.
+    pub mac: MacAddr,
+    /// UDP destination port.
+    pub udp_port: u16,
+    /// Outer TTL.
+    pub ttl: u8,
+    /// Outer DSCP, or `None` to copy the inner one.
+    pub dscp: Option<u8>,
+    /// Compute outer UDP checksums.
+    pub udp_checksum: bool,
+    /// Verify received non-zero UDP checksums.
+    pub verify_udp_checksum: bool,
+    /// Lowest UDP source port.
+    pub src_port_lo: u16,
+    /// Number of UDP source ports (`hi - lo + 1`).
+    pub src_port_span: u32,
+    /// Underlay IP MTU.
+    pub mtu: u16,
+}
+
+impl VtepPlan {
+    /// The MAC a VTEP without a configured one uses in memory (replay,
+    /// tests): locally administered, unicast, ending in the address.
+    pub fn default_mac(address: Ipv4Addr) -> MacAddr {
+        let [a, b, c, d] = address.octets();
+        MacAddr([0x02, 0x58, a, b, c, d])
+    }
+
+    /// True when `ip` is inside this VTEP's subnet.
+    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
+        let bits = 32 - u32::from(self.prefix_len.min(32));
+        let (a, b) = (u32::from(self.address), u32::from(ip));
+        bits == 32 || (a ^ b).checked_shr(bits).unwrap_or(0) == 0
+    }
+}
+
+/// A VNI of a local VTEP, compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VniPlan {
+    /// The VNI.
+    pub vni: u32,
+    /// Index into [`OverlayPlan::vteps`].
+    pub vtep: u16,
+    /// The bridge domain it joins.
+    pub bd: BdId,
+}
+
+/// One tunnel port: a (VNI, remote VTEP) pair.
+#[derive(Clone, Debug)]
+pub struct TunnelPlan {
+    /// Port name, `vxlan<VNI>@<remote>`.
+    pub name: String,
+    /// Its port id.
+    pub port: PortId,
+    /// Index into [`OverlayPlan::vteps`].
+    pub vtep: u16,
+    /// The VNI.
+    pub vni: u32,
+    /// The domain.
+    pub bd: BdId,
+    /// The remote VTEP.
+    pub remote: Ipv4Addr,
+    /// True when the remote receives the domain's floods.
+    pub flood: bool,
+    /// Index into [`Neighbors`] of the next hop towards `remote`.
+    pub nexthop: u16,
+    /// The outer headers with every per-frame field zero (next-hop MAC,
+    /// TOS, lengths, checksums, source port).
+    pub template: [u8; VXLAN4_ENCAP_LEN],
+    /// The one's-complement sum of the template's IPv4 header, to which
+    /// encap adds the per-frame fields before it folds the checksum.
+    pub ip_sum: u32,
+}
+
+/// A next hop's MAC, resolved by ARP (or configured).
+#[derive(Debug)]
+pub struct Neighbor {
+    /// Index into [`OverlayPlan::vteps`] of the VTEP that reaches it.
+    pub vtep: u16,
+    /// Its address.
+    pub ip: Ipv4Addr,
+    /// Configured, never replaced by ARP.
+    pub is_static: bool,
+    /// The MAC as [`MacAddr::to_u64`] with bit 63 set; 0 while unresolved.
+    mac: AtomicU64,
+}
+
+/// Bit 63 of [`Neighbor`]'s word: resolved.
+const RESOLVED: u64 = 1 << 63;
+
+impl Neighbor {
+    /// The resolved MAC, if any.
+    #[inline]
+    pub fn mac(&self) -> Option<MacAddr> {
+        let w = self.mac.load(Ordering::Relaxed);
+        (w & RESOLVED != 0).then(|| MacAddr::from_u64(w))
+    }
+}
+
+/// Every next hop of every VTEP. Shared (`Arc`) between plans, because the
+/// MACs are run-time state.
+///
+/// # Thread-safety
+/// Workers read the MACs with relaxed loads; only the control thread
+/// writes them ([`Neighbors::resolve`]), from the reports workers queue
+/// when they see ARP from a next hop. A MAC word is one atomic, so a
+/// reader sees an old or a new MAC, never half of one.
+#[derive(Debug, Default)]
+pub struct Neighbors {
+    /// The next hops.
+    pub entries: Vec<Neighbor>,
+}
+
+impl Neighbors {
+    /// The index of (`vtep`, `ip`), if it is a next hop.
+    pub fn find(&self, vtep: u16, ip: Ipv4Addr) -> Option<u16> {
+        self.entries.iter().position(|n| n.vtep == vtep && n.ip == ip).map(|i| i as u16)
+    }
+
+    /// The MAC of next hop `i`, if resolved.
+    #[inline]
+    pub fn mac(&self, i: u16) -> Option<MacAddr> {
+        self.entries.get(i as usize).and_then(Neighbor::mac)
+    }
+
+    /// Records `mac` for next hop `i` (ignored for static entries). Returns
+    /// true when it changed. For the control thread only.
+    pub fn resolve(&self, i: u16, mac: MacAddr) -> bool {
+        let Some(n) = self.entries.get(i as usize) else { return false };
+        let w = mac.to_u64() | RESOLVED;
+        if n.is_static || n.mac.load(Ordering::Relaxed) == w {
+            return false;
+        }
+        n.mac.store(w, Ordering::Relaxed);
+        true
+    }
+}
+
+/// The compiled overlays of a plan.
+#[derive(Debug)]
+pub struct OverlayPlan {
+    /// Local VTEPs.
+    pub vteps: Vec<VtepPlan>,
+    /// VNIs.
+    pub vnis: Vec<VniPlan>,
+    /// Tunnel ports; tunnel `i` is port `first_tunnel + i`.
+    pub tunnels: Vec<TunnelPlan>,
+    /// The first tunnel port's id (the number of physical ports).
+    pub first_tunnel: u16,
+    /// Next hops.
+    pub neighbors: Arc<Neighbors>,
+    /// Physical port id → index into `vteps`, or [`NO_VTEP`].
+    vtep_of_port: Vec<u16>,
+    /// (VTEP, VNI) → index into `vnis`.
+    vni_index: FxHashMap<(u16, u32), u32>,
+    /// (index into `vnis`, remote address) → tunnel port.
+    sources: FxHashMap<(u32, u32), PortId>,
+}
+
+/// Why an overlay could not be compiled (the config crate reports these
+/// first, with positions; this guards hand-built specs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OverlayError {
+    /// A VTEP's port is missing or not in underlay mode.
+    NotUnderlay {
+        /// VTEP name.
+        vtep: String,
+    },
+    /// A VNI names a VTEP that does not exist, or repeats a VNI.
+    BadVni {
+        /// The VNI.
+        vni: u32,
+    },
+    /// A static remote MAC names a remote the VNI does not have.
+    UnknownRemote {
+        /// The VNI.
+        vni: u32,
+        /// The address.
+        remote: Ipv4Addr,
+    },
+}
+
+impl core::fmt::Display for OverlayError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            OverlayError::NotUnderlay { vtep } => write!(f, "vtep {vtep:?}: its port is not an underlay port"),
+            OverlayError::BadVni { vni } => write!(f, "vni {vni}: unknown vtep, or the VNI is repeated"),
+            OverlayError::UnknownRemote { vni, remote } => {
+                write!(f, "vni {vni}: static MAC behind {remote}, which is not among the VNI's remotes")
+            }
+        }
+    }
+}
+
+/// What [`OverlayPlan::compile`] asks of the forwarding plan's compiler, and
+/// gives back: tunnel ports to add (in order, from `first_tunnel`) and
+/// static remote MACs.
+#[derive(Debug)]
+pub(crate) struct TunnelPorts {
+    /// (name, bridge, domain, flood member) per tunnel port.
+    pub ports: Vec<(String, usize, BdId, bool)>,
+    /// (domain, MAC, tunnel port).
+    pub statics: Vec<(BdId, MacAddr, PortId)>,
+}
+
+impl OverlayPlan {
+    /// Compiles `spec`. `underlay[p]` says whether physical port `p` is in
+    /// underlay mode; `domain_of(bridge, vlan)` gives (creating it when no
+    /// port uses it) the domain of a VNI.
+    pub(crate) fn compile(
+        spec: &OverlaySpec,
+        underlay: &[bool],
+        mut domain_of: impl FnMut(usize, u16) -> Result<BdId, crate::bridge::PlanError>,
+    ) -> Result<(OverlayPlan, TunnelPorts), crate::bridge::PlanError> {
+        let first_tunnel = underlay.len() as u16;
+        let mut vtep_of_port = vec![NO_VTEP; underlay.len()];
+        let mut vteps = Vec::with_capacity(spec.vteps.len());
+        for (i, v) in spec.vteps.iter().enumerate() {
+            if !underlay.get(v.port).copied().unwrap_or(false) || vtep_of_port[v.port] != NO_VTEP {
+                return Err(OverlayError::NotUnderlay { vtep: v.name.clone() }.into());
+            }
+            vtep_of_port[v.port] = i as u16;
+            vteps.push(vtep_plan(v));
+        }
+        let mut neighbors = Vec::new();
+        let mut vnis = Vec::new();
+        let mut vni_index = FxHashMap::default();
+        let mut sources = FxHashMap::default();
+        let mut tunnels = Vec::new();
+        let mut out = TunnelPorts { ports: Vec::new(), statics: Vec::new() };
+        for v in &spec.vnis {
+            let bad = || crate::bridge::PlanError::from(OverlayError::BadVni { vni: v.vni });
+            let vtep = vteps.get(v.vtep).ok_or_else(bad)?;
+            let vtep_i = v.vtep as u16;
+            let bd = domain_of(v.bridge, v.vlan.0)?;
+            let vni_i = vnis.len() as u32;
+            if vni_index.insert((vtep_i, v.vni), vni_i).is_some() {
+                return Err(bad());
+            }
+            vnis.push(VniPlan { vni: v.vni, vtep: vtep_i, bd });
+            let remotes = v.remotes.iter().map(|r| (*r, true)).chain(v.allowed.iter().map(|r| (*r, false)));
+            for (remote, flood) in remotes {
+                if sources.contains_key(&(vni_i, u32::from(remote))) {
+                    continue;
+                }
+                let port = PortId(first_tunnel + tunnels.len() as u16);
+                sources.insert((vni_i, u32::from(remote)), port);
+                let hop = if vtep.on_link(remote) { remote } else { vtep.gateway.unwrap_or(remote) };
+                let nexthop = match neighbors.iter().position(|n: &Neighbor| n.vtep == vtep_i && n.ip == hop) {
+                    Some(i) => i as u16,
+                    None => {
+                        let mac = spec.vteps[v.vtep].nexthop_mac;
+                        neighbors.push(Neighbor {
+                            vtep: vtep_i,
+                            ip: hop,
+                            is_static: mac.is_some(),
+                            mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
+                        });
+                        (neighbors.len() - 1) as u16
+                    }
+                };
+                let (template, ip_sum) = template(vtep, remote, v.vni);
+                let name = format!("vxlan{}@{}", v.vni, remote);
+                out.ports.push((name.clone(), v.bridge, bd, flood));
+                tunnels.push(TunnelPlan {
+                    name,
+                    port,
+                    vtep: vtep_i,
+                    vni: v.vni,
+                    bd,
+                    remote,
+                    flood,
+                    nexthop,
+                    template,
+                    ip_sum,
+                });
+            }
+            for s in &v.static_macs {
+                let port = *sources
+                    .get(&(vni_i, u32::from(s.remote)))
+                    .ok_or(OverlayError::UnknownRemote { vni: v.vni, remote: s.remote })?;
+                out.statics.push((bd, s.mac, port));
+            }
+        }
+        let plan = OverlayPlan {
+            vteps,
+            vnis,
+            tunnels,
+            first_tunnel,
+            neighbors: Arc::new(Neighbors { entries: neighbors }),
+            vtep_of_port,
+            vni_index,
+            sources,
+        };
+        Ok((plan, out))
+    }
+
+    /// The VTEP on physical port `port`, if it is an underlay port.
+    #[inline]
+    pub fn vtep_of_port(&self, port: PortId) -> Option<(u16, &VtepPlan)> {
+        let i = *self.vtep_of_port.get(port.index())?;
+        self.vteps.get(i as usize).map(|v| (i, v))
+    }
+
+    /// The VNI `vni` of VTEP `vtep`, as an index into `vnis`, and its plan.
+    #[inline]
+    pub fn vni(&self, vtep: u16, vni: u32) -> Option<(u32, &VniPlan)> {
+        let i = *self.vni_index.get(&(vtep, vni))?;
+        self.vnis.get(i as usize).map(|p| (i, p))
+    }
+
+    /// The tunnel port of VNI index `vni` whose remote is `src`: the
+    /// source-VTEP allowlist.
+    #[inline]
+    pub fn source(&self, vni: u32, src: Ipv4Addr) -> Option<PortId> {
+        self.sources.get(&(vni, u32::from(src))).copied()
+    }
+
+    /// The tunnel behind port `port`, if it is a tunnel port.
+    #[inline]
+    pub fn tunnel(&self, port: PortId) -> Option<&TunnelPlan> {
+        self.tunnels.get(port.0.checked_sub(self.first_tunnel)? as usize)
+    }
+}
+
+fn vtep_plan(v: &VtepSpec) -> VtepPlan {
+    let (lo, hi) = (v.src_ports.0.min(v.src_ports.1), v.src_ports.0.max(v.src_ports.1));
+    VtepPlan {
+        name: v.name.clone(),
+        port: PortId(v.port as u16),
+        address: v.address,
+        prefix_len: v.prefix_len,
+        gateway: v.gateway,
+        mac: v.mac.unwrap_or_else(|| VtepPlan::default_mac(v.address)),
+        udp_port: v.udp_port,
+        ttl: v.ttl,
+        dscp: v.dscp,
+        udp_checksum: v.udp_checksum,
+        verify_udp_checksum: v.verify_udp_checksum,
+        src_port_lo: lo,
+        src_port_span: u32::from(hi - lo) + 1,
+        mtu: v.mtu,
+    }
+}
+
+/// The outer headers of a tunnel from `vtep` to `remote` for `vni`, with the
+/// per-frame fields zero, and the one's-complement sum of its IPv4 header.
+fn template(vtep: &VtepPlan, remote: Ipv4Addr, vni: u32) -> ([u8; VXLAN4_ENCAP_LEN], u32) {
+    let mut t = [0u8; VXLAN4_ENCAP_LEN];
+    let mut eth = EthernetFrame::new_unchecked(&mut t[..offset::IP]);
+    eth.set_src_addr(vtep.mac);
+    eth.set_ethertype(EtherType::IPV4);
+    let mut ip = Ipv4Packet::new_unchecked(&mut t[offset::IP..offset::UDP]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_dont_frag(true);
+    ip.set_ttl(vtep.ttl);
+    ip.set_protocol(IpProtocol::UDP);
+    ip.set_src_addr(vtep.address);
+    ip.set_dst_addr(remote);
+    let ip_sum = checksum::sum(&t[offset::IP..offset::UDP]);
+    let mut udp = UdpPacket::new_unchecked(&mut t[offset::UDP..offset::VXLAN]);
+    udp.set_dst_port(vtep.udp_port);
+    let mut vx = VxlanPacket::new_unchecked(&mut t[offset::VXLAN..]);
+    vx.set_flags(FLAG_I);
+    vx.set_vni(vni);
+    (t, ip_sum)
+}
+
+impl From<OverlayError> for crate::bridge::PlanError {
+    fn from(e: OverlayError) -> Self {
+        crate::bridge::PlanError::Overlay(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::{BridgeSpec, EgressTag, ForwardingPlan, PlanError, PortMode, PortSpec, SwitchSpec};
+    use crate::overlay::spec::{RemoteMacSpec, VniSpec};
+    use crate::types::VlanId;
+
+    const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 1);
+    const R1: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 2);
+    const R2: Ipv4Addr = Ipv4Addr::new(10, 9, 9, 9);
+    const GW: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
+
+    fn port(name: &str, mode: PortMode) -> PortSpec {
+        PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+    }
+
+    fn spec() -> SwitchSpec {
+        let mut vtep = VtepSpec::new("vtep0", 1, LOCAL, 24);
+        vtep.gateway = Some(GW);
+        let mac = MacAddr([2, 0, 0, 0, 0, 9]);
+        let vni = |vni, vlan, remotes: Vec<Ipv4Addr>, allowed| VniSpec {
+            vni,
+            vtep: 0,
+            bridge: 0,
+            vlan: VlanId(vlan),
+            remotes,
+            allowed,
+            static_macs: Vec::new(),
+        };
+        let mut v100 = vni(100, 10, vec![R1, R2], vec![]);
+        v100.static_macs.push(RemoteMacSpec { mac, remote: R2 });
+        SwitchSpec {
+            bridges: vec![BridgeSpec { name: "br0".into() }],
+            ports: vec![port("h1", PortMode::Access { vlan: VlanId(10) }), port("uplink", PortMode::Underlay)],
+            overlay: OverlaySpec { vteps: vec![vtep], vnis: vec![v100, vni(200, 20, vec![R1], vec![R2])] },
+            ..SwitchSpec::default()
+        }
+    }
+
+    #[test]
+    fn tunnel_ports_join_their_domains_and_flood_lists() {
+        let plan = ForwardingPlan::compile(&spec()).unwrap();
+        let ov = plan.overlay.as_deref().unwrap();
+        assert_eq!(ov.first_tunnel, 2);
+        let names: Vec<_> = plan.ports.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "h1",
+                "uplink",
+                "vxlan100@192.168.100.2",
+                "vxlan100@10.9.9.9",
+                "vxlan200@192.168.100.2",
+                "vxlan200@10.9.9.9"
+            ]
+        );
+        let bd10 = plan.domain(0, 10).unwrap();
+        // VLAN 20 has no local port: the VNI alone makes its domain.
+        let bd20 = plan.domain(0, 20).unwrap();
+        let flood = |bd: BdId| plan.domains[bd.index()].flood.iter().map(|m| m.port.0).collect::<Vec<_>>();
+        assert_eq!(flood(bd10), [0, 2, 3]);
+        // An allowed-only source is a member (unicast reaches it) but not flooded to.
+        assert_eq!(flood(bd20), [4]);
+        assert_eq!(plan.ports[5].egress[bd20.index()], EgressTag::Untagged);
+        // The underlay port is in no domain.
+        assert!(plan.ports[1].egress.iter().all(|t| *t == EgressTag::NotMember));
+        assert_eq!(plan.port_tagging(PortId(3)).unwrap().untagged_in, bd10);
+        assert_eq!(plan.statics.last().map(|s| (s.bd, s.port)), Some((bd10, PortId(3))));
+        // Lookups the decap stage makes.
+        let (vi, v) = ov.vni(0, 200).unwrap();
+        assert_eq!(v.bd, bd20);
+        assert_eq!(ov.source(vi, R2), Some(PortId(5)));
+        assert_eq!(ov.source(vi, LOCAL), None);
+        assert!(ov.vni(0, 300).is_none());
+        assert_eq!(ov.vtep_of_port(PortId(1)).map(|(i, _)| i), Some(0));
+        assert!(ov.vtep_of_port(PortId(0)).is_none());
+        assert_eq!(ov.tunnel(PortId(4)).map(|t| (t.vni, t.remote)), Some((200, R1)));
+        assert!(ov.tunnel(PortId(1)).is_none());
+    }
+
+    #[test]
+    fn next_hops_are_on_link_remotes_or_the_gateway() {
+        let plan = ForwardingPlan::compile(&spec()).unwrap();
+        let ov = plan.overlay.as_deref().unwrap();
+        let hops: Vec<_> = ov.neighbors.entries.iter().map(|n| n.ip).collect();
+        assert_eq!(hops, [R1, GW]);
+        assert_eq!(ov.tunnels.iter().map(|t| t.nexthop).collect::<Vec<_>>(), [0, 1, 0, 1]);
+        let n = &ov.neighbors;
+        assert_eq!(n.mac(0), None);
+        let mac = MacAddr([2, 1, 2, 3, 4, 5]);
+        assert!(n.resolve(0, mac));
+        assert!(!n.resolve(0, mac), "no change");
+        assert_eq!(n.mac(0), Some(mac));
+        assert_eq!(n.find(0, GW), Some(1));
+
+        let mut s = spec();
+        s.overlay.vteps[0].nexthop_mac = Some(mac);
+        let plan = ForwardingPlan::compile(&s).unwrap();
+        let n = &plan.overlay.as_deref().unwrap().neighbors;
+        assert_eq!(n.mac(1), Some(mac));
+        assert!(!n.resolve(1, MacAddr([2, 0, 0, 0, 0, 1])), "a static next hop is never replaced");
+    }
+
+    #[test]
+    fn the_template_is_a_valid_header_once_lengths_are_in() {
+        let plan = ForwardingPlan::compile(&spec()).unwrap();
+        let t = &plan.overlay.as_deref().unwrap().tunnels[0];
+        let mut h = t.template;
+        let mut ip = Ipv4Packet::new_unchecked(&mut h[offset::IP..offset::UDP]);
+        ip.set_total_len(20 + 8 + 8 + 64);
+        let sum = checksum::combine(t.ip_sum, u32::from(20u16 + 8 + 8 + 64));
+        ip.set_checksum(!checksum::fold(sum));
+        assert!(ip.verify_checksum());
+        assert!(ip.dont_frag());
+        assert_eq!((ip.src_addr(), ip.dst_addr(), ip.ttl()), (LOCAL, R1, 64));
+        let vx = VxlanPacket::new_checked(&h[offset::VXLAN..]).unwrap();
+        assert!(vx.i_flag());
+        assert_eq!(vx.vni(), 100);
+        assert_eq!(UdpPacket::new_unchecked(&h[offset::UDP..offset::VXLAN]).dst_port(), 4789);
+    }
+
+    #[test]
+    fn inconsistent_specs_are_refused() {
+        let mut s = spec();
+        s.ports[1].mode = PortMode::Access { vlan: VlanId(10) };
+        assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::Overlay(OverlayError::NotUnderlay { .. }))));
+        let mut s = spec();
+        s.overlay.vnis[1].vni = 100;
+        assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::Overlay(OverlayError::BadVni { vni: 100 }))));
+        let mut s = spec();
+        s.overlay.vnis[0].static_macs[0].remote = Ipv4Addr::new(1, 2, 3, 4);
+        assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::Overlay(OverlayError::UnknownRemote { .. }))));
+        // The in-memory switch refuses overlays until the dataplane has them.
+        assert!(matches!(crate::sim::SwitchSim::new(&spec()), Err(PlanError::OverlayNotInDataplane)));
+    }
+}

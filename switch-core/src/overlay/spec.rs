@@ -1,0 +1,132 @@
+//! The plain description of the overlays: local VTEPs on underlay ports,
+//! and VNIs that bridge a (bridge, VLAN) domain to remote VTEPs.
+//!
+//! This is the `config` crate's output (beside [`crate::bridge::SwitchSpec`])
+//! and [`super::OverlayPlan::compile`]'s input. It carries names for error
+//! messages; indexes refer to [`crate::bridge::SwitchSpec`]'s vectors.
+
+use std::net::Ipv4Addr;
+
+use crate::types::{MacAddr, VlanId};
+
+/// The IANA VXLAN port (RFC 7348).
+pub const VXLAN_PORT: u16 = 4789;
+/// The outer TTL when none is configured (the kernel vxlan device's default
+/// is 64 as well, via `ip_default_ttl`).
+pub const DEFAULT_TTL: u8 = 64;
+/// The UDP source-port range of RFC 7348's recommendation (the dynamic
+/// ports), within which the inner flow's hash is spread.
+pub const DEFAULT_SRC_PORTS: (u16, u16) = (49152, 65535);
+/// The underlay MTU when none is configured.
+pub const DEFAULT_UNDERLAY_MTU: u16 = 1500;
+
+/// A local VXLAN tunnel endpoint: an address of ours on an underlay port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VtepSpec {
+    /// Name used in stats, the CLI and errors.
+    pub name: String,
+    /// Index into [`crate::bridge::SwitchSpec::ports`] of the underlay port
+    /// (a port in [`crate::bridge::PortMode::Underlay`]).
+    pub port: usize,
+    /// Our address; xvs answers ARP and ICMP echo for it.
+    pub address: Ipv4Addr,
+    /// Prefix length of the underlay subnet: remotes inside it are on-link
+    /// (their own MAC is the next hop), the others go through `gateway`.
+    pub prefix_len: u8,
+    /// Next hop for remotes outside the subnet.
+    pub gateway: Option<Ipv4Addr>,
+    /// Our MAC on the underlay. `None`: the interface's own address (which
+    /// `xvs run` reads); in memory, a locally administered one derived from
+    /// the address.
+    pub mac: Option<MacAddr>,
+    /// A static MAC for every next hop of this VTEP: no ARP is sent.
+    pub nexthop_mac: Option<MacAddr>,
+    /// UDP destination port, sent and accepted (4789; Linux's old default
+    /// 8472 is allowed).
+    pub udp_port: u16,
+    /// Outer TTL.
+    pub ttl: u8,
+    /// Outer DSCP; `None`: copied from the inner IP header (0 for non-IP).
+    pub dscp: Option<u8>,
+    /// Compute the outer UDP checksum (RFC 7348 allows zero over IPv4, the
+    /// default).
+    pub udp_checksum: bool,
+    /// Verify a non-zero UDP checksum of received packets. Off by default:
+    /// a Linux sender behind a veth with TX checksum offload on leaves the
+    /// checksum unfinished (CHECKSUM_PARTIAL), and the inner frame carries
+    /// its own checksums.
+    pub verify_udp_checksum: bool,
+    /// Inclusive range of UDP source ports the inner flow's hash picks from.
+    pub src_ports: (u16, u16),
+    /// The underlay's IP MTU: an encapsulated frame above it is dropped
+    /// (overlays never fragment).
+    pub mtu: u16,
+}
+
+impl VtepSpec {
+    /// A VTEP with every optional setting at its default.
+    pub fn new(name: &str, port: usize, address: Ipv4Addr, prefix_len: u8) -> VtepSpec {
+        VtepSpec {
+            name: name.to_string(),
+            port,
+            address,
+            prefix_len,
+            gateway: None,
+            mac: None,
+            nexthop_mac: None,
+            udp_port: VXLAN_PORT,
+            ttl: DEFAULT_TTL,
+            dscp: None,
+            udp_checksum: false,
+            verify_udp_checksum: false,
+            src_ports: DEFAULT_SRC_PORTS,
+            mtu: DEFAULT_UNDERLAY_MTU,
+        }
+    }
+}
+
+/// A remote MAC pinned to a remote VTEP of a VNI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteMacSpec {
+    /// The address.
+    pub mac: MacAddr,
+    /// The remote VTEP it sits behind; must be one of the VNI's remotes or
+    /// allowed sources.
+    pub remote: Ipv4Addr,
+}
+
+/// One VXLAN network: a VNI bridged to a (bridge, VLAN) domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VniSpec {
+    /// The 24-bit VXLAN network identifier.
+    pub vni: u32,
+    /// Index into [`OverlaySpec::vteps`].
+    pub vtep: usize,
+    /// Index into [`crate::bridge::SwitchSpec::bridges`].
+    pub bridge: usize,
+    /// The VLAN of that bridge the VNI joins.
+    pub vlan: VlanId,
+    /// Remote VTEPs that receive the VNI's floods (head-end replication);
+    /// also allowed as sources.
+    pub remotes: Vec<Ipv4Addr>,
+    /// Further remote VTEPs accepted as sources, but not flooded to.
+    pub allowed: Vec<Ipv4Addr>,
+    /// Remote MACs that never age or move.
+    pub static_macs: Vec<RemoteMacSpec>,
+}
+
+/// Every overlay of a switch.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct OverlaySpec {
+    /// Local VTEPs.
+    pub vteps: Vec<VtepSpec>,
+    /// VNIs.
+    pub vnis: Vec<VniSpec>,
+}
+
+impl OverlaySpec {
+    /// True when nothing is configured (the L2-only switch).
+    pub fn is_empty(&self) -> bool {
+        self.vteps.is_empty() && self.vnis.is_empty()
+    }
+}
