@@ -13,7 +13,7 @@
 # receive work on its own CPU (the sender's capacity) and with the kernel's
 # default placement (the sink's work shares CPU0 with the sender).
 #
-#   sudo scripts/bench-veth.sh
+#   scripts/bench-veth.sh
 #
 # Environment (all optional):
 #   DURATION=5 RUNS=3 SIZES="64 1514"

@@ -4,8 +4,8 @@
 # crossing it (and not crossing between VLANs). Tears everything down on
 # exit, including Ctrl-C.
 #
-#   sudo scripts/demo.sh            # run the demo and exit
-#   sudo scripts/demo.sh --hold     # keep it running until Ctrl-C
+#   scripts/demo.sh            # run the demo and exit
+#   scripts/demo.sh --hold     # keep it running until Ctrl-C
 #
 #        VLAN 10                     VLAN 20
 #   h1 10.0.0.1  h2 10.0.0.2     h3 10.0.0.3  h4 10.0.0.4

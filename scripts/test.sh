@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that installs what is missing and runs every test.
 #
-#   sudo scripts/test.sh            # everything
-#   FUZZ_SECONDS=60 sudo scripts/test.sh
+#   scripts/test.sh            # everything
+#   FUZZ_SECONDS=60 scripts/test.sh
 #
 # Stages: dependencies, build, unit + functional tests (cargo test: switch-core,
 # config, control, io-afxdp, tests/ including veth/netns tests on AF_XDP, which
