@@ -354,14 +354,8 @@ fn read_dscp(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<u8> {
             cx.push(ConfigError::BadChoice { at, value: s.clone(), expected: DSCP_CHOICES });
             None
         }
-        other => {
-            let at = cx.at_key(t, "dscp");
-            cx.push(ConfigError::WrongType {
-                at,
-                expected: "\"inherit\" or an integer 0..=63",
-                found: other.type_name(),
-                value: other.short(),
-            });
+        _ => {
+            cx.wrong_type(t, "dscp", v, "\"inherit\" or an integer 0..=63");
             None
         }
     }
@@ -379,14 +373,8 @@ fn read_src_ports(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<(u16, u16)> {
                 None
             }
         },
-        other => {
-            let at = cx.at_key(t, "src_port_range");
-            cx.push(ConfigError::WrongType {
-                at,
-                expected: "a port range like \"49152-65535\"",
-                found: other.type_name(),
-                value: other.short(),
-            });
+        _ => {
+            cx.wrong_type(t, "src_port_range", v, "a port range like \"49152-65535\"");
             None
         }
     }
@@ -467,17 +455,12 @@ fn read_remotes(
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
         let key_i = format!("{key}[{i}]");
-        let at = cx.at(t, &key_i, &item.span);
         let Node::Str(text) = &item.node else {
-            cx.push(ConfigError::WrongType {
-                at,
-                expected: "an IPv4 address like \"192.168.100.2\"",
-                found: item.node.type_name(),
-                value: item.node.short(),
-            });
+            cx.wrong_type(t, &key_i, item, "an IPv4 address like \"192.168.100.2\"");
             ok = false;
             continue;
         };
+        let at = cx.at(t, &key_i, &item.span);
         let ip = match parse_host(text, true) {
             Ok(ip) => ip,
             Err(e) => {

@@ -287,7 +287,8 @@ impl<'s> Ctx<'s> {
         }
     }
 
-    fn wrong_type(&mut self, t: &Tbl<'_>, key: &str, v: &Located, expected: &'static str) {
+    /// Reports `v`, the value of `key`, as not of the `expected` type.
+    pub(crate) fn wrong_type(&mut self, t: &Tbl<'_>, key: &str, v: &Located, expected: &'static str) {
         let at = self.at(t, key, &v.span);
         self.push(ConfigError::WrongType { at, expected, found: v.node.type_name(), value: v.node.short() });
     }

@@ -276,7 +276,7 @@ impl OverlayPlan {
             vtep_of_port[v.port] = i as u16;
             vteps.push(vtep_plan(v));
         }
-        let mut neighbors = Vec::new();
+        let mut neighbors = Neighbors::default();
         let mut vnis = Vec::new();
         let mut vni_index = FxHashMap::default();
         let mut sources = FxHashMap::default();
@@ -300,17 +300,17 @@ impl OverlayPlan {
                 let port = PortId(first_tunnel + tunnels.len() as u16);
                 sources.insert((vni_i, u32::from(remote)), port);
                 let hop = if vtep.on_link(remote) { remote } else { vtep.gateway.unwrap_or(remote) };
-                let nexthop = match neighbors.iter().position(|n: &Neighbor| n.vtep == vtep_i && n.ip == hop) {
-                    Some(i) => i as u16,
+                let nexthop = match neighbors.find(vtep_i, hop) {
+                    Some(i) => i,
                     None => {
                         let mac = spec.vteps[v.vtep].nexthop_mac;
-                        neighbors.push(Neighbor {
+                        neighbors.entries.push(Neighbor {
                             vtep: vtep_i,
                             ip: hop,
                             is_static: mac.is_some(),
                             mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
                         });
-                        (neighbors.len() - 1) as u16
+                        (neighbors.entries.len() - 1) as u16
                     }
                 };
                 let (template, ip_sum) = template(vtep, remote, v.vni);
@@ -341,7 +341,7 @@ impl OverlayPlan {
             vnis,
             tunnels,
             first_tunnel,
-            neighbors: Arc::new(Neighbors { entries: neighbors }),
+            neighbors: Arc::new(neighbors),
             vtep_of_port,
             vni_index,
             sources,
