@@ -149,9 +149,28 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
                 FloodCause::UnknownUnicast => "destination unknown -> flood".into(),
             },
         ),
-        TraceEvent::Output { port, tag } => {
-            ("output", format!("port {} {}", port_name(plan, port.index()), tag_text(tag)))
+        TraceEvent::Output { port, tag } => match plan.overlay.as_deref().and_then(|ov| Some((ov, ov.tunnel(port)?))) {
+            Some((ov, t)) => {
+                let via = ov.vteps.get(t.vtep as usize).map_or_else(|| "?".into(), |v| port_name(plan, v.port.index()));
+                ("output", format!("VXLAN VNI {} to {}, encapsulated, out of port {via}", t.vni, t.remote))
+            }
+            None => ("output", format!("port {} {}", port_name(plan, port.index()), tag_text(tag))),
+        },
+        TraceEvent::Decapsulated { vni, tunnel } => {
+            let remote = plan.overlay.as_deref().and_then(|ov| ov.tunnel(tunnel)).map(|t| t.remote.to_string());
+            (
+                "decap",
+                format!(
+                    "VXLAN VNI {vni} from {}: inner frame received on port {}",
+                    remote.as_deref().unwrap_or("?"),
+                    port_name(plan, tunnel.index())
+                ),
+            )
         }
+        TraceEvent::Answered { port } => {
+            ("underlay", format!("for the VTEP: answered, out of port {}", port_name(plan, port.index())))
+        }
+        TraceEvent::Absorbed => ("underlay", "for the VTEP: nothing to answer, consumed".into()),
         TraceEvent::Dropped(r) => {
             let _ = in_port;
             ("drop", format!("reason {}", r.name()))

@@ -50,9 +50,6 @@ impl core::fmt::Debug for SwitchSim {
 impl SwitchSim {
     /// Compiles `spec` and builds a switch with `chunks` buffers.
     pub fn with_chunks(spec: &SwitchSpec, chunks: usize) -> Result<SwitchSim, PlanError> {
-        if !spec.overlay.is_empty() {
-            return Err(PlanError::OverlayNotInDataplane);
-        }
         let plan = Arc::new(ForwardingPlan::compile(spec)?);
         // A fixed hash key unless the spec names one: where entries land
         // decides eviction candidates, and a replay must give the same

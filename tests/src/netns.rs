@@ -230,6 +230,8 @@ pub enum PortMode {
         /// `native_vlan`.
         native: Option<u16>,
     },
+    /// An underlay port (for a `[[vtep]]`): in no VLAN.
+    Underlay,
 }
 
 impl PortMode {
@@ -243,6 +245,7 @@ impl PortMode {
                 }
                 s
             }
+            PortMode::Underlay => "mode = \"underlay\"\n".to_string(),
         }
     }
 }

@@ -329,6 +329,15 @@ pub fn describe_mode(plan: &ForwardingPlan, p: &switch_core::bridge::plan::PortP
         }
     }
     let list = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    if let Some(ov) = plan.overlay.as_deref() {
+        let id = plan.port_id(&p.name).unwrap_or(PortId(u16::MAX));
+        if let Some(t) = ov.tunnel(id) {
+            return ("vxlan".into(), format!("vni {} remote {} vlan {}", t.vni, t.remote, list(&untagged)));
+        }
+        if let Some((_, v)) = ov.vtep_of_port(id) {
+            return ("underlay".into(), format!("vtep {} {}/{}", v.name, v.address, v.prefix_len));
+        }
+    }
     match p.ingress {
         IngressRule::Tunnel { .. } => ("dot1q-tunnel".into(), format!("s-vlan {}", list(&untagged))),
         IngressRule::Vlan { tpid, .. }

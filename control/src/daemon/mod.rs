@@ -63,6 +63,10 @@ pub enum RunError {
     /// A worker thread could not start.
     #[error("worker: {0}")]
     Worker(io_afxdp::Error),
+    /// A VTEP's underlay interface has no readable MAC address (and the
+    /// config sets none).
+    #[error("interface {0:?}: cannot read its MAC address from /sys/class/net; set the vtep's `mac`")]
+    NoInterfaceMac(String),
     /// A port has fewer queues than there are workers.
     #[error("port {port:?} has {queues} queue(s) but there are {workers} workers: a worker transmits only through queues it owns, so every port needs at least one queue per worker (set `queues = {workers}` or use fewer worker_cpus)")]
     TooFewQueues {
@@ -73,6 +77,12 @@ pub enum RunError {
         /// Configured workers.
         workers: usize,
     },
+}
+
+/// The MAC address of interface `iface`, from sysfs.
+fn interface_mac(iface: &str) -> Option<switch_core::MacAddr> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/address")).ok()?;
+    text.trim().parse().ok()
 }
 
 /// Maps the config's dataplane section onto the AF_XDP port set settings.
@@ -110,9 +120,6 @@ fn portset_config(config: &Config) -> PortSetConfig {
 /// Runs the switch until `stop` becomes true (the binary sets it from
 /// SIGINT/SIGTERM). `ready` is called once the switch forwards.
 pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Result<(), RunError> {
-    if !config.spec.overlay.is_empty() {
-        return Err(RunError::Plan(switch_core::bridge::PlanError::OverlayNotInDataplane));
-    }
     // 1. Validate every interface before touching any.
     let mut names = Vec::new();
     for (p, rt) in config.spec.ports.iter().zip(&config.ports) {
@@ -126,8 +133,15 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         }
     }
 
-    // 2. Tables.
-    let plan = Arc::new(ForwardingPlan::compile(&config.spec)?);
+    // 2. Tables. A VTEP without a configured MAC uses its underlay
+    // interface's: peers address it there, and it sends from there.
+    let mut spec = config.spec.clone();
+    for v in spec.overlay.vteps.iter_mut().filter(|v| v.mac.is_none()) {
+        let iface = &names[v.port];
+        v.mac = Some(interface_mac(iface).ok_or_else(|| RunError::NoInterfaceMac(iface.clone()))?);
+        log::info!("vtep {} at {} uses {iface}'s MAC {}", v.name, v.address, v.mac.unwrap_or_default());
+    }
+    let plan = Arc::new(ForwardingPlan::compile(&spec)?);
     let writer = FdbWriter::new(&config.spec.fdb, &plan);
     if writer.aging_secs() != config.spec.fdb.aging_secs {
         log::warn!(

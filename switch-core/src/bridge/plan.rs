@@ -147,8 +147,13 @@ pub struct DomainPlan {
     /// VLAN within the bridge.
     pub vlan: VlanId,
     /// Ports that receive this domain's floods (split horizon: the ingress
-    /// port is skipped at flood time).
+    /// port is skipped at flood time), in port order, so the physical ports
+    /// come before the tunnel ports.
     pub flood: Vec<FloodMember>,
+    /// How many of `flood` are physical ports: a frame from a remote VTEP
+    /// floods to these only (VTEPs of a VNI form one full mesh, and each
+    /// remote floods to the others itself).
+    pub flood_local: usize,
 }
 
 /// A static FDB entry, resolved to ids.
@@ -190,11 +195,6 @@ pub enum PlanError {
     },
     /// The overlay section is inconsistent.
     Overlay(OverlayError),
-    /// The spec has overlays, which the plan compiles, but no dataplane
-    /// stage decapsulates or encapsulates yet: `xvs run`, `replay` and
-    /// `trace` refuse such a spec rather than run tunnel ports that would
-    /// silently carry nothing.
-    OverlayNotInDataplane,
 }
 
 impl core::fmt::Display for PlanError {
@@ -208,9 +208,6 @@ impl core::fmt::Display for PlanError {
             }
             PlanError::UnknownStaticPort { mac } => write!(f, "static MAC {mac} names a port that does not exist"),
             PlanError::Overlay(e) => write!(f, "{e}"),
-            PlanError::OverlayNotInDataplane => f.write_str(
-                "the [[vtep]] and [[vni]] sections are valid (`xvs check` accepts them), but the VXLAN dataplane is not built yet: xvs cannot run, replay or trace overlays",
-            ),
         }
     }
 }
@@ -232,6 +229,8 @@ pub struct ForwardingPlan {
     /// physical ports in `ports`. `None` for an L2-only switch, whose
     /// batches then never leave today's L2 path.
     pub overlay: Option<Arc<OverlayPlan>>,
+    /// The first tunnel port's id: `ports.len()` when there is no overlay.
+    pub first_tunnel: u16,
     by_bridge_vlan: HashMap<(usize, u16), BdId>,
     /// Per port, what classify and output read per frame (derived from
     /// `ports`).
@@ -285,7 +284,7 @@ impl ForwardingPlan {
         if spec.ports.len() > MAX_PORTS {
             return Err(PlanError::TooManyPorts);
         }
-        let mut domains = vec![DomainPlan { bridge: usize::MAX, vlan: VlanId(0), flood: Vec::new() }];
+        let mut domains = vec![DomainPlan { bridge: usize::MAX, vlan: VlanId(0), flood: Vec::new(), flood_local: 0 }];
         let mut by_bridge_vlan: HashMap<(usize, u16), BdId> = HashMap::new();
         let mut domain_of = |bridge: usize, vlan: u16, domains: &mut Vec<DomainPlan>| -> Result<BdId, PlanError> {
             if let Some(bd) = by_bridge_vlan.get(&(bridge, vlan)) {
@@ -295,7 +294,7 @@ impl ForwardingPlan {
                 return Err(PlanError::TooManyDomains);
             }
             let bd = BdId(domains.len() as u16);
-            domains.push(DomainPlan { bridge, vlan: VlanId(vlan), flood: Vec::new() });
+            domains.push(DomainPlan { bridge, vlan: VlanId(vlan), flood: Vec::new(), flood_local: 0 });
             by_bridge_vlan.insert((bridge, vlan), bd);
             Ok(bd)
         };
@@ -392,6 +391,7 @@ impl ForwardingPlan {
             overlay = Some(Arc::new(ov));
         }
 
+        let first_tunnel = spec.ports.len();
         // Second pass: now that the domain count is known, size egress arrays
         // and build flood lists (in port order, so floods are deterministic).
         for (i, members) in memberships.into_iter().enumerate() {
@@ -399,7 +399,11 @@ impl ForwardingPlan {
             for (bd, tag, flood) in members {
                 egress[bd.index()] = tag;
                 if flood {
-                    domains[bd.index()].flood.push(FloodMember { port: PortId(i as u16), tag });
+                    let d = &mut domains[bd.index()];
+                    d.flood.push(FloodMember { port: PortId(i as u16), tag });
+                    if i < first_tunnel {
+                        d.flood_local += 1;
+                    }
                 }
             }
             port_plans[i].egress = egress;
@@ -424,6 +428,7 @@ impl ForwardingPlan {
             bridges: spec.bridges.iter().map(|b| b.name.clone()).collect(),
             statics,
             overlay,
+            first_tunnel: first_tunnel as u16,
             by_bridge_vlan,
             tagging,
         })

@@ -5,6 +5,9 @@
 //! and store, which on x86 is a plain `add` to memory: no lock prefix, because
 //! nobody else writes. The control thread reads with relaxed loads and sums
 //! across workers.
+//!
+//! The `worker_counters!` list below is the one source of the set: the
+//! struct, its snapshot, the sum and the exported names all come from it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,47 +31,98 @@ impl Counter {
     }
 }
 
-/// Everything one worker's pipeline counts.
-#[derive(Debug)]
-#[repr(align(128))]
-pub struct WorkerCounters {
-    /// Frames dropped, by [`DropReason::index`].
-    pub drops: [Counter; DropReason::COUNT],
-    /// Frames received into the pipeline.
-    pub packets: Counter,
-    /// Batches processed.
-    pub batches: Counter,
-    /// Frames sent to a single known port.
-    pub forwarded: Counter,
-    /// Frames flooded (counted once per frame).
-    pub flooded: Counter,
-    /// Copies made while flooding.
-    pub flood_copies: Counter,
-    /// Unicast frames flooded because the destination was not learned.
-    pub unknown_unicast: Counter,
-    /// Learn events queued for the FDB writer.
-    pub learn_events: Counter,
-    /// Learn events lost because the queue was full.
-    pub learn_queue_full: Counter,
-    /// Learn-cache resets after an FDB generation change.
-    pub learn_cache_resets: Counter,
+macro_rules! worker_counters {
+    ($( $(#[$doc:meta])* $name:ident, )*) => {
+        /// Everything one worker's pipeline counts.
+        #[derive(Debug)]
+        #[repr(align(128))]
+        pub struct WorkerCounters {
+            /// Frames dropped, by [`DropReason::index`].
+            pub drops: [Counter; DropReason::COUNT],
+            $( $(#[$doc])* pub $name: Counter, )*
+        }
+
+        impl Default for WorkerCounters {
+            fn default() -> Self {
+                WorkerCounters {
+                    drops: core::array::from_fn(|_| Counter::default()),
+                    $( $name: Counter::default(), )*
+                }
+            }
+        }
+
+        impl WorkerCounters {
+            /// A plain-value copy, for summing and printing.
+            pub fn snapshot(&self) -> CounterSnapshot {
+                CounterSnapshot {
+                    drops: core::array::from_fn(|i| self.drops[i].get()),
+                    $( $name: self.$name.get(), )*
+                }
+            }
+        }
+
+        /// Plain values of a [`WorkerCounters`], summable across workers.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct CounterSnapshot {
+            /// Frames dropped, by [`DropReason::index`].
+            pub drops: [u64; DropReason::COUNT],
+            $( $(#[$doc])* pub $name: u64, )*
+        }
+
+        impl CounterSnapshot {
+            /// Number of non-drop counters.
+            pub const NAMED: usize = [$(stringify!($name),)*].len();
+
+            /// Adds another worker's values.
+            pub fn accumulate(&mut self, o: &CounterSnapshot) {
+                for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
+                    *a += b;
+                }
+                $( self.$name += o.$name; )*
+            }
+
+            /// The non-drop counters as (name, value), for exporters.
+            pub fn named(&self) -> [(&'static str, u64); Self::NAMED] {
+                [$( (stringify!($name), self.$name), )*]
+            }
+        }
+    };
 }
 
-impl Default for WorkerCounters {
-    fn default() -> Self {
-        WorkerCounters {
-            drops: core::array::from_fn(|_| Counter::default()),
-            packets: Counter::default(),
-            batches: Counter::default(),
-            forwarded: Counter::default(),
-            flooded: Counter::default(),
-            flood_copies: Counter::default(),
-            unknown_unicast: Counter::default(),
-            learn_events: Counter::default(),
-            learn_queue_full: Counter::default(),
-            learn_cache_resets: Counter::default(),
-        }
-    }
+worker_counters! {
+    /// Frames received into the pipeline.
+    packets,
+    /// Batches processed.
+    batches,
+    /// Frames sent to a single known port.
+    forwarded,
+    /// Frames flooded (counted once per frame).
+    flooded,
+    /// Copies made while flooding.
+    flood_copies,
+    /// Unicast frames flooded because the destination was not learned.
+    unknown_unicast,
+    /// Learn events queued for the FDB writer.
+    learn_events,
+    /// Learn events lost because the queue was full.
+    learn_queue_full,
+    /// Learn-cache resets after an FDB generation change.
+    learn_cache_resets,
+    /// Frames the underlay stage took (untagged, on a VTEP's port).
+    underlay_received,
+    /// Inner frames decapsulated from VXLAN.
+    decapsulated,
+    /// Frames encapsulated towards a remote VTEP.
+    encapsulated,
+    /// ARP replies and ICMP echo replies sent for a VTEP's address.
+    underlay_replies,
+    /// Underlay frames for the VTEP itself that need no answer (ARP
+    /// replies and announcements).
+    underlay_absorbed,
+    /// Next-hop MACs learned or changed from ARP.
+    neighbor_updates,
+    /// ARP requests sent for unresolved next hops.
+    arp_requests,
 }
 
 impl WorkerCounters {
@@ -77,57 +131,9 @@ impl WorkerCounters {
     pub fn drop(&self, reason: DropReason) {
         self.drops[reason.index()].add(1);
     }
-
-    /// A plain-value copy, for summing and printing.
-    pub fn snapshot(&self) -> CounterSnapshot {
-        CounterSnapshot {
-            drops: core::array::from_fn(|i| self.drops[i].get()),
-            packets: self.packets.get(),
-            batches: self.batches.get(),
-            forwarded: self.forwarded.get(),
-            flooded: self.flooded.get(),
-            flood_copies: self.flood_copies.get(),
-            unknown_unicast: self.unknown_unicast.get(),
-            learn_events: self.learn_events.get(),
-            learn_queue_full: self.learn_queue_full.get(),
-            learn_cache_resets: self.learn_cache_resets.get(),
-        }
-    }
-}
-
-/// Plain values of a [`WorkerCounters`], summable across workers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct CounterSnapshot {
-    pub drops: [u64; DropReason::COUNT],
-    pub packets: u64,
-    pub batches: u64,
-    pub forwarded: u64,
-    pub flooded: u64,
-    pub flood_copies: u64,
-    pub unknown_unicast: u64,
-    pub learn_events: u64,
-    pub learn_queue_full: u64,
-    pub learn_cache_resets: u64,
 }
 
 impl CounterSnapshot {
-    /// Adds another worker's values.
-    pub fn accumulate(&mut self, o: &CounterSnapshot) {
-        for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
-            *a += b;
-        }
-        self.packets += o.packets;
-        self.batches += o.batches;
-        self.forwarded += o.forwarded;
-        self.flooded += o.flooded;
-        self.flood_copies += o.flood_copies;
-        self.unknown_unicast += o.unknown_unicast;
-        self.learn_events += o.learn_events;
-        self.learn_queue_full += o.learn_queue_full;
-        self.learn_cache_resets += o.learn_cache_resets;
-    }
-
     /// Drops for one reason.
     pub fn drops_for(&self, reason: DropReason) -> u64 {
         self.drops[reason.index()]
@@ -137,19 +143,24 @@ impl CounterSnapshot {
     pub fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
     }
+}
 
-    /// The non-drop counters as (name, value), for exporters.
-    pub fn named(&self) -> [(&'static str, u64); 9] {
-        [
-            ("packets", self.packets),
-            ("batches", self.batches),
-            ("forwarded", self.forwarded),
-            ("flooded", self.flooded),
-            ("flood_copies", self.flood_copies),
-            ("unknown_unicast", self.unknown_unicast),
-            ("learn_events", self.learn_events),
-            ("learn_queue_full", self.learn_queue_full),
-            ("learn_cache_resets", self.learn_cache_resets),
-        ]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_sum_and_names_cover_every_counter() {
+        let c = WorkerCounters::default();
+        c.packets.add(3);
+        c.arp_requests.add(2);
+        c.drop(DropReason::EncapTooBig);
+        let mut total = c.snapshot();
+        total.accumulate(&c.snapshot());
+        assert_eq!((total.packets, total.arp_requests, total.drops_for(DropReason::EncapTooBig)), (6, 4, 2));
+        let named = total.named();
+        assert_eq!(named.len(), CounterSnapshot::NAMED);
+        assert_eq!(named.first(), Some(&("packets", 6)));
+        assert_eq!(named.last(), Some(&("arp_requests", 4)));
     }
 }

@@ -64,6 +64,46 @@ drop_reasons! {
     NoBuffer => "no_buffer",
     /// Not enough headroom or tailroom to push the egress tag.
     NoHeadroom => "no_headroom",
+    /// On an underlay port: not addressed to the VTEP (another MAC or IP
+    /// address, or an ARP request for another address).
+    UnderlayNotForUs => "underlay_not_for_us",
+    /// On an underlay port, for the VTEP, but neither ARP, ICMP echo nor
+    /// the VTEP's UDP port.
+    UnderlayUnsupported => "underlay_unsupported",
+    /// ARP on an underlay port with a bad hardware or protocol type or
+    /// length.
+    UnderlayBadArp => "underlay_bad_arp",
+    /// ICMP echo request to a VTEP whose checksum does not verify.
+    UnderlayBadIcmp => "underlay_bad_icmp",
+    /// Outer IPv4 header malformed (version, header or total length).
+    UnderlayBadIp => "underlay_bad_ip",
+    /// Outer headers (IPv4, UDP, VXLAN) cut off.
+    DecapTruncated => "decap_truncated",
+    /// Outer IPv4 header checksum does not verify.
+    DecapBadIpChecksum => "decap_bad_ip_checksum",
+    /// Outer IPv4 fragment (VTEPs send with DF; reassembly is not done).
+    DecapFragment => "decap_fragment",
+    /// Outer UDP checksum does not verify (when verification is on).
+    DecapBadUdpChecksum => "decap_bad_udp_checksum",
+    /// VXLAN header without the I flag (RFC 7348: the VNI is not valid).
+    VxlanNoIFlag => "vxlan_no_i_flag",
+    /// VXLAN for a VNI the VTEP does not carry.
+    VxlanUnknownVni => "vxlan_unknown_vni",
+    /// VXLAN from a source VTEP not among the VNI's remotes or allowed
+    /// sources.
+    VxlanSourceNotAllowed => "vxlan_source_not_allowed",
+    /// The inner frame is shorter than an Ethernet header.
+    DecapInnerTruncated => "decap_inner_truncated",
+    /// Outer ECN is CE but the inner packet is not ECN-capable (RFC 6040).
+    DecapEcnCeNotEct => "decap_ecn_ce_not_ect",
+    /// A frame from a remote VTEP would leave to another remote VTEP
+    /// (split horizon: VTEPs of a VNI form one full mesh).
+    SplitHorizon => "split_horizon",
+    /// The next hop towards a remote VTEP has no MAC yet (an ARP request
+    /// is on its way).
+    EncapNexthopUnresolved => "encap_nexthop_unresolved",
+    /// The encapsulated packet would exceed the underlay MTU.
+    EncapTooBig => "encap_too_big",
 }
 
 /// `reason`, from a function the compiler keeps out of line: write

@@ -29,12 +29,18 @@
 //! whole batch matters: before the shared-table accesses of a large table.
 //! Nothing allocates and nothing locks.
 //!
-//! Overlays add `decap` after classify and `encap` before output.
+//! Overlays run out of line, only for the batches of a plan that has one
+//! ([`overlay_batch`]): `decap` takes the frames of a VTEP's underlay port
+//! after the L2 loop has set them aside (classify gives them no domain),
+//! and `encap` wraps the backend, so a send to a tunnel port leaves
+//! encapsulated. A plan without an overlay runs the L2 loop alone.
 
 mod batch;
 mod classify;
 mod counters;
+mod decap;
 mod drop;
+mod encap;
 mod forward;
 mod learn;
 mod output;
@@ -47,11 +53,13 @@ use std::sync::Arc;
 pub use batch::{Batch, PktDesc, Verdict, MAX_BURST};
 pub use counters::{Counter, CounterSnapshot, WorkerCounters};
 pub use drop::DropReason;
+pub use encap::OverlayState;
 pub use output::apply_egress_tag;
 pub use trace::{NoTrace, Observer, TraceEvent, TraceLog};
 
 use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable, Home, LearnCache, LearnQueue};
+use crate::overlay::OverlayPlan;
 use crate::port::{FramePool, PortTx};
 use crate::types::Nanos;
 use output::drop_desc;
@@ -106,12 +114,13 @@ impl PipelineSettings {
 }
 
 /// One worker's pipeline: its private learn cache, its learn queue to the
-/// FDB writer, its counters, and scratch space.
+/// FDB writer, its counters, scratch space, and its overlay state.
 pub struct Pipeline {
     cache: LearnCache,
     queue: Arc<LearnQueue>,
     counters: Arc<WorkerCounters>,
     scratch: Scratch,
+    overlay: OverlayState,
 }
 
 impl core::fmt::Debug for Pipeline {
@@ -124,7 +133,13 @@ impl Pipeline {
     /// A pipeline reporting learn events to `queue` and counting into
     /// `counters` (both shared with the control thread).
     pub fn new(settings: PipelineSettings, queue: Arc<LearnQueue>, counters: Arc<WorkerCounters>) -> Pipeline {
-        Pipeline { cache: LearnCache::new(settings.refresh_after), queue, counters, scratch: Scratch::default() }
+        Pipeline {
+            cache: LearnCache::new(settings.refresh_after),
+            queue,
+            counters,
+            scratch: Scratch::default(),
+            overlay: OverlayState::default(),
+        }
     }
 
     /// This worker's counters.
@@ -162,16 +177,15 @@ impl Pipeline {
         }
         self.counters.batches.add(1);
         self.counters.packets.add(n as u64);
-        let Pipeline { cache, queue, counters, scratch } = self;
+        let Pipeline { cache, queue, counters, scratch, overlay } = self;
         let counters: &WorkerCounters = counters;
         let ctx = Ctx { plan, fdb, queue, counters, now_s: now.as_secs_u32() };
 
         let frames = &mut batch.descs[..n];
         let mut tally = Tally::default();
-        if prefetch::wanted(fdb) {
-            process_prefetched(ctx, cache, &mut tally, scratch, frames, io, obs);
-        } else {
-            process_in_cache(ctx, cache, &mut tally, frames, io, obs);
+        match plan.overlay.as_deref() {
+            None => process_l2(ctx, cache, &mut tally, scratch, frames, io, obs),
+            Some(ov) => overlay_batch(ctx, ov, cache, &mut tally, scratch, overlay, frames, io, obs),
         }
         // Every frame the slow ways did not take was sent by `unicast`'s
         // common path.
@@ -187,16 +201,72 @@ impl Pipeline {
 /// nothing: [`Pipeline::process`] adds them to the `forwarded` counter once
 /// per batch. (Out-of-line callees update this through a reference, so it
 /// lives in memory, not in a register the per-frame code would miss.)
+///
+/// On a plan with an overlay it also carries the overlay, and the frames of
+/// underlay ports that the reject path set aside for the underlay stage
+/// (see `decap`).
 #[derive(Default)]
-pub(crate) struct Tally {
+pub(crate) struct Tally<'a> {
     slow: usize,
+    /// Bit `i`: frame `i` waits for the underlay stage.
+    deferred: u64,
+    /// The plan's overlay, on the batches of a plan that has one.
+    overlay: Option<&'a OverlayPlan>,
+    /// The address of the batch's first descriptor, from which the reject
+    /// path finds a deferred frame's index (see `decap::defer`).
+    base: usize,
 }
 
-impl Tally {
+impl Tally<'_> {
     /// Counts one frame that took a slow way out.
     #[inline(always)]
     pub(crate) fn slow(&mut self) {
         self.slow += 1;
+    }
+}
+
+/// The L2 path over a batch, in the way the FDB's size calls for.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn process_l2<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    tally: &mut Tally<'_>,
+    scratch: &mut Scratch,
+    frames: &mut [PktDesc],
+    io: &mut IO,
+    obs: &mut O,
+) {
+    if prefetch::wanted(ctx.fdb) {
+        process_prefetched(ctx, cache, tally, scratch, frames, io, obs);
+    } else {
+        process_in_cache(ctx, cache, tally, frames, io, obs);
+    }
+}
+
+/// A batch of a plan with an overlay: the L2 path with the backend wrapped
+/// for encapsulation, then the underlay stage over the frames the L2 path
+/// set aside. Out of line, so that an L2-only plan's batches do not carry
+/// it.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn overlay_batch<'p, IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'p>,
+    ov: &'p OverlayPlan,
+    cache: &mut LearnCache,
+    tally: &mut Tally<'p>,
+    scratch: &mut Scratch,
+    state: &mut OverlayState,
+    frames: &mut [PktDesc],
+    io: &mut IO,
+    obs: &mut O,
+) {
+    let mut tx = encap::EncapTx::new(io, ov, ctx.counters, state, ctx.now_s);
+    tally.overlay = Some(ov);
+    tally.base = frames.as_ptr() as usize;
+    process_l2(ctx, cache, tally, scratch, frames, &mut tx, obs);
+    if tally.deferred != 0 {
+        decap::underlay_pass(ctx, ov, cache, tally, frames, &mut tx, obs);
     }
 }
 
@@ -206,22 +276,37 @@ impl Tally {
 fn process_in_cache<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
 ) {
     for (i, d) in frames.iter_mut().enumerate() {
-        let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { continue };
-        // The destination's kind, tested once: the rest of the frame's way
-        // is compiled once for each kind, so a unicast frame skips the
-        // reserved-destination check (those are group addresses) and the
-        // forward stage's group test.
-        if p.dst_is_group() {
-            rest_in_cache::<{ dst::GROUP }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
-        } else {
-            rest_in_cache::<{ dst::UNICAST }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
-        }
+        one_in_cache(ctx, cache, tally, i, d, io, obs);
+    }
+}
+
+/// [`process_in_cache`] for frame `i`; also the way of a decapsulated
+/// inner frame.
+#[inline(always)]
+fn one_in_cache<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    cache: &mut LearnCache,
+    tally: &mut Tally<'_>,
+    i: usize,
+    d: &mut PktDesc,
+    io: &mut IO,
+    obs: &mut O,
+) {
+    let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { return };
+    // The destination's kind, tested once: the rest of the frame's way
+    // is compiled once for each kind, so a unicast frame skips the
+    // reserved-destination check (those are group addresses) and the
+    // forward stage's group test.
+    if p.dst_is_group() {
+        rest_in_cache::<{ dst::GROUP }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
+    } else {
+        rest_in_cache::<{ dst::UNICAST }, _, _>(ctx, cache, i, d, &p, io, obs, tally);
     }
 }
 
@@ -237,7 +322,7 @@ fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
     p: &Parsed,
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) {
     match ingress::<true, DST, _>(ctx.plan, cache, i, d, p, ctx.now_s, obs) {
         Ok((f, known)) => finish::<false, DST, _, _>(ctx, cache, i, d, f, known, io, obs, tally),
@@ -257,7 +342,7 @@ fn rest_in_cache<const DST: u8, IO: FramePool + PortTx, O: Observer>(
 fn process_prefetched<IO: FramePool + PortTx, O: Observer>(
     ctx: Ctx<'_>,
     cache: &mut LearnCache,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
     scratch: &mut Scratch,
     frames: &mut [PktDesc],
     io: &mut IO,
@@ -295,7 +380,7 @@ fn start_prefetched<IO: FramePool + PortTx, O: Observer>(
     scratch: &mut [Ingress],
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) -> u64 {
     let (Some(d), Some(slot)) = (frames.get_mut(i), scratch.get_mut(i)) else { return 0 };
     let Some(p) = classified_or_dropped(ctx, i, d, io, obs, tally) else { return 0 };
@@ -332,7 +417,7 @@ fn finish_prefetched<IO: FramePool + PortTx, O: Observer>(
     ready: u64,
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) {
     if ready & (1 << j) == 0 {
         return;
@@ -373,7 +458,7 @@ fn classified_or_dropped<IO: FramePool, O: Observer>(
     d: &mut PktDesc,
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) -> Option<Parsed> {
     match classified(ctx.plan, i, d, io, obs) {
         Ok(p) => Some(p),
@@ -487,7 +572,7 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
     known: bool,
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) {
     if !known {
         let learned = learn::learn::<TABLE_FIRST, O>(
@@ -540,5 +625,7 @@ fn trace_parsed<O: Observer>(obs: &mut O, i: usize, bytes: &[u8]) {
     }
 }
 
+#[cfg(test)]
+mod overlay_tests;
 #[cfg(test)]
 mod tests;

@@ -82,7 +82,7 @@ pub(super) fn unicast<IO, O>(
     port: PortId,
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) where
     IO: FramePool + PortTx,
     O: Observer,
@@ -125,7 +125,7 @@ fn unicast_rewrite<IO, O>(
     port: PortId,
     io: &mut IO,
     obs: &mut O,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) where
     IO: FramePool + PortTx,
     O: Observer,
@@ -175,7 +175,10 @@ pub(super) fn drop_frame<IO: FramePool, O: Observer>(
     io.release(buf);
 }
 
-/// [`drop_frame`] for the frame `d` describes, counted in `tally`.
+/// [`drop_frame`] for the frame `d` describes, counted in `tally`; or,
+/// for a frame from a VTEP's underlay port, which classify rejects for
+/// want of a domain, its deferral to the underlay stage (see
+/// `pipeline/decap`).
 #[cold]
 #[inline(never)]
 pub(super) fn drop_desc<IO: FramePool, O: Observer>(
@@ -185,8 +188,11 @@ pub(super) fn drop_desc<IO: FramePool, O: Observer>(
     i: usize,
     d: &PktDesc,
     reason: DropReason,
-    tally: &mut Tally,
+    tally: &mut Tally<'_>,
 ) {
+    if super::decap::defer(tally, d, reason) {
+        return;
+    }
     tally.slow();
     drop_frame(io, counters, obs, i, d.buf, reason);
 }
@@ -205,8 +211,13 @@ pub(super) fn flood<IO, O>(
     IO: FramePool + PortTx,
     O: Observer,
 {
-    let members = plan.domains.get(d.bd.index()).map(|dp| dp.flood.as_slice()).unwrap_or(&[]);
     let in_port: PortId = d.in_port;
+    let from_tunnel = in_port.0 >= plan.first_tunnel;
+    let members = match plan.domains.get(d.bd.index()) {
+        Some(dp) if from_tunnel => dp.flood.get(..dp.flood_local).unwrap_or(&[]),
+        Some(dp) => dp.flood.as_slice(),
+        None => &[],
+    };
     let Some(last) = members.iter().rposition(|m| m.port != in_port) else {
         drop_frame(io, counters, obs, i, d.buf, DropReason::FloodNoMembers);
         return;

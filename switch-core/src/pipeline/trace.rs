@@ -64,6 +64,23 @@ pub enum TraceEvent {
     },
     /// Dropped.
     Dropped(DropReason),
+    /// The underlay stage decapsulated the frame: what follows is the inner
+    /// frame's way, from the tunnel port of its (VNI, remote VTEP).
+    Decapsulated {
+        /// The VNI.
+        vni: u32,
+        /// The tunnel port it was received on.
+        tunnel: PortId,
+    },
+    /// The underlay stage answered the frame (ARP or ICMP echo for a VTEP's
+    /// address) and sent the answer back out of `port`.
+    Answered {
+        /// The underlay port.
+        port: PortId,
+    },
+    /// The frame was for a VTEP itself and needed no answer (an ARP reply
+    /// or announcement).
+    Absorbed,
 }
 
 /// Receives trace events. See the module docs.

@@ -26,6 +26,7 @@ pub use vlan::VlanTag;
 pub mod arp;
 pub mod checksum;
 pub mod geneve;
+pub mod icmpv4;
 pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;

@@ -1,0 +1,188 @@
+//! The underlay stage: frames that arrive on a VTEP's underlay port.
+//!
+//! An underlay port has no domain, so classify leaves its frames without
+//! one, and the batch loop's reject path ([`super::drop_desc`]) is where
+//! they first stand out: when the plan has an overlay, that path *defers*
+//! such a frame instead of dropping it (a bit in [`super::Tally`]). The L2
+//! loop therefore pays nothing for the overlay, not even on a switch that
+//! has one. After the loop, [`underlay_pass`] takes the deferred frames:
+//!
+//! * VXLAN for one of the VTEP's VNIs, from an allowed remote, is
+//!   decapsulated in place ([`vxlan::decap`]: the descriptor now describes
+//!   the inner frame, received on the remote's tunnel port) and runs the
+//!   rest of the L2 path, so its source MAC is learned against the remote;
+//! * ARP and ICMP echo for the VTEP's own address are answered, and ARP
+//!   from a next hop resolves its MAC ([`local`]);
+//! * everything else is dropped under a named reason.
+
+pub(super) mod local;
+pub(super) mod vxlan;
+
+use super::encap::EncapTx;
+use super::trace::{Observer, TraceEvent};
+use super::{drop_desc, Ctx, DropReason, PktDesc, Tally};
+use crate::fdb::LearnCache;
+use crate::overlay::OverlayPlan;
+use crate::port::{FramePool, PortTx, TxFrame};
+use crate::types::PortId;
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
+use crate::wire::{ethernet, Error, EtherType, EthernetFrame};
+
+/// What the underlay stage did with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Taken {
+    /// Decapsulated: the descriptor now holds the inner frame.
+    Inner,
+    /// Answered in place: send the frame back out of its port.
+    Answered,
+    /// For the VTEP itself, with nothing to answer: give the buffer back.
+    Absorbed,
+    /// Dropped.
+    Dropped(DropReason),
+}
+
+/// True (and `d` deferred) when `reason` is classify's verdict on an
+/// untagged frame from a VTEP's underlay port: see the module docs. Called
+/// from the reject path only.
+///
+/// The frame's index comes from its descriptor's address, not from the
+/// caller: the L2 loop's reject calls pass an index only for tracing, and
+/// with tracing compiled out the compiler drops that argument, which saves
+/// the loop keeping a counter (one instruction per frame).
+#[inline]
+pub(super) fn defer(tally: &mut Tally<'_>, d: &PktDesc, reason: DropReason) -> bool {
+    let Some(ov) = tally.overlay else { return false };
+    if reason != DropReason::UntaggedNotAllowed || ov.vtep_of_port(d.in_port).is_none() {
+        return false;
+    }
+    let i = (d as *const PktDesc as usize).wrapping_sub(tally.base) / core::mem::size_of::<PktDesc>();
+    if i >= 64 {
+        return false;
+    }
+    tally.deferred |= 1 << i;
+    true
+}
+
+/// Runs the underlay stage over the frames the batch loop deferred, then the
+/// rest of the L2 path over the inner frames.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    ov: &OverlayPlan,
+    cache: &mut LearnCache,
+    tally: &mut Tally<'_>,
+    frames: &mut [PktDesc],
+    tx: &mut EncapTx<'_, IO>,
+    obs: &mut O,
+) {
+    let mut pending = core::mem::take(&mut tally.deferred);
+    while pending != 0 {
+        let i = pending.trailing_zeros() as usize;
+        pending &= pending - 1;
+        let Some(d) = frames.get_mut(i) else { continue };
+        ctx.counters.underlay_received.add(1);
+        match underlay(ov, ctx.counters, d, tx) {
+            Taken::Inner => {
+                ctx.counters.decapsulated.add(1);
+                if O::ENABLED {
+                    let vni = ov.tunnel(d.in_port).map_or(0, |t| t.vni);
+                    obs.event(i, TraceEvent::Decapsulated { vni, tunnel: d.in_port });
+                }
+                tx.from_tunnel = true;
+                super::one_in_cache(ctx, cache, tally, i, d, tx, obs);
+                tx.from_tunnel = false;
+            }
+            Taken::Answered => {
+                tally.slow();
+                if O::ENABLED {
+                    obs.event(i, TraceEvent::Answered { port: d.in_port });
+                }
+                tx.send(d.in_port, TxFrame { buf: d.buf, head: d.head, len: d.len });
+            }
+            Taken::Absorbed => {
+                tally.slow();
+                ctx.counters.underlay_absorbed.add(1);
+                if O::ENABLED {
+                    obs.event(i, TraceEvent::Absorbed);
+                }
+                tx.release(d.buf);
+            }
+            Taken::Dropped(reason) => drop_desc(tx, ctx.counters, obs, i, d, reason, tally),
+        }
+    }
+}
+
+/// The underlay stage for one frame on a VTEP's port.
+fn underlay<P: FramePool>(ov: &OverlayPlan, counters: &super::WorkerCounters, d: &mut PktDesc, io: &mut P) -> Taken {
+    let Some((vtep_i, vtep)) = ov.vtep_of_port(d.in_port) else { return Taken::Dropped(DropReason::UnknownPort) };
+    let (head, len) = (d.head as usize, d.len as usize);
+    let Some(frame) = io.buffer_mut(d.buf).get_mut(head..head + len) else {
+        return Taken::Dropped(DropReason::Truncated);
+    };
+    let Ok(eth) = EthernetFrame::new_checked(&*frame) else { return Taken::Dropped(DropReason::Truncated) };
+    let for_us = eth.dst_addr() == vtep.mac;
+    match eth.ethertype() {
+        EtherType::ARP => local::arp(ov, vtep_i, vtep, frame, counters),
+        EtherType::IPV4 if for_us => ipv4(ov, vtep_i, vtep, frame, d, counters),
+        EtherType::IPV4 => Taken::Dropped(DropReason::UnderlayNotForUs),
+        _ if for_us => Taken::Dropped(DropReason::UnderlayUnsupported),
+        _ => Taken::Dropped(DropReason::UnderlayNotForUs),
+    }
+}
+
+/// An IPv4 packet to the VTEP's MAC: checked, then ICMP or UDP.
+fn ipv4(
+    ov: &OverlayPlan,
+    vtep_i: u16,
+    vtep: &crate::overlay::VtepPlan,
+    frame: &mut [u8],
+    d: &mut PktDesc,
+    counters: &super::WorkerCounters,
+) -> Taken {
+    let ip = match Ipv4Packet::new_checked(&frame[ethernet::HEADER_LEN..]) {
+        Ok(ip) => ip,
+        Err(e) => return Taken::Dropped(outer_error(e)),
+    };
+    if ip.dst_addr() != vtep.address {
+        return Taken::Dropped(DropReason::UnderlayNotForUs);
+    }
+    if !ip.verify_checksum() {
+        return Taken::Dropped(DropReason::DecapBadIpChecksum);
+    }
+    if ip.is_fragment() {
+        return Taken::Dropped(DropReason::DecapFragment);
+    }
+    match ip.protocol() {
+        IpProtocol::ICMP => local::icmp_echo(vtep, frame, counters),
+        IpProtocol::UDP => match vxlan::decap(ov, vtep_i, vtep, frame) {
+            Ok(inner) => {
+                d.head += inner.offset;
+                d.len = inner.len;
+                d.in_port = inner.port;
+                Taken::Inner
+            }
+            Err(reason) => Taken::Dropped(reason),
+        },
+        _ => Taken::Dropped(DropReason::UnderlayUnsupported),
+    }
+}
+
+/// The drop reason for an outer header a view rejected.
+fn outer_error(e: Error) -> DropReason {
+    match e {
+        Error::Truncated { .. } => DropReason::DecapTruncated,
+        Error::Malformed { .. } | Error::Checksum { .. } => DropReason::UnderlayBadIp,
+    }
+}
+
+/// Where the inner frame of a decapsulated packet is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Inner {
+    /// Bytes from the outer frame's start to the inner frame's.
+    pub offset: u16,
+    /// The inner frame's length.
+    pub len: u16,
+    /// The tunnel port of the (VNI, remote VTEP) it came from.
+    pub port: PortId,
+}

@@ -1,0 +1,545 @@
+//! The overlay stages through [`SwitchSim`]: two switches joined by VXLAN,
+//! the VTEP's own ARP and ping, every decap drop reason, split horizon,
+//! and two proptests (overlay frames against a reference model, and the L2
+//! path unchanged by an overlay it does not use).
+
+use std::net::Ipv4Addr;
+
+use proptest::prelude::*;
+
+use crate::bridge::spec::{BridgeSpec, PortMode, PortSpec, SwitchSpec};
+use crate::fdb::FdbKey;
+use crate::overlay::{VniSpec, VtepPlan, VtepSpec};
+use crate::pipeline::{DropReason, TraceEvent, TraceLog};
+use crate::sim::SwitchSim;
+use crate::types::{MacAddr, PortId, VlanId};
+use crate::wire::icmpv4::{self, Icmpv4Packet};
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::udp::{UdpPacket, UdpRepr};
+use crate::wire::vxlan::{VxlanPacket, VxlanRepr};
+use crate::wire::{checksum, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame};
+
+const H10: PortId = PortId(0); // access 10 (VNI 100)
+const H20: PortId = PortId(1); // access 20 (VNI 200)
+const UP: PortId = PortId(2); // underlay
+const A: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 1);
+const B: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 2);
+const C: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 3);
+const STRANGER: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 9);
+
+fn mac(n: u8) -> MacAddr {
+    MacAddr([0x02, 0, 0, 0, 0, n])
+}
+
+fn port(name: &str, mode: PortMode) -> PortSpec {
+    PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+}
+
+fn vni(vni: u32, vlan: u16, remotes: Vec<Ipv4Addr>) -> VniSpec {
+    VniSpec { vni, vtep: 0, bridge: 0, vlan: VlanId(vlan), remotes, allowed: vec![], static_macs: vec![] }
+}
+
+/// A switch with VTEP `local`: VLAN 10 ↔ VNI 100 towards `remotes10`,
+/// VLAN 20 ↔ VNI 200 towards `remotes20`.
+fn spec(local: Ipv4Addr, remotes10: &[Ipv4Addr], remotes20: &[Ipv4Addr]) -> SwitchSpec {
+    let mut s = SwitchSpec {
+        bridges: vec![BridgeSpec { name: "br0".into() }],
+        ports: vec![
+            port("h10", PortMode::Access { vlan: VlanId(10) }),
+            port("h20", PortMode::Access { vlan: VlanId(20) }),
+            port("up", PortMode::Underlay),
+        ],
+        ..SwitchSpec::default()
+    };
+    s.overlay.vteps.push(VtepSpec::new("vtep0", 2, local, 24));
+    s.overlay.vnis.push(vni(100, 10, remotes10.to_vec()));
+    s.overlay.vnis.push(vni(200, 20, remotes20.to_vec()));
+    s
+}
+
+fn vtep_mac(ip: Ipv4Addr) -> MacAddr {
+    VtepPlan::default_mac(ip)
+}
+
+/// An inner frame: `dst` ← `src`, an IPv4 packet with TOS `tos`.
+fn inner(dst: MacAddr, src: MacAddr, tos: u8, len: usize) -> Vec<u8> {
+    let mut f = vec![0u8; len.max(34)];
+    f[..6].copy_from_slice(&dst.0);
+    f[6..12].copy_from_slice(&src.0);
+    f[12..14].copy_from_slice(&EtherType::IPV4.to_be_bytes());
+    let repr = Ipv4Repr {
+        src_addr: Ipv4Addr::new(10, 0, 0, src.0[5]),
+        dst_addr: Ipv4Addr::new(10, 0, 0, dst.0[5]),
+        protocol: IpProtocol::UDP,
+        payload_len: f.len() - 34,
+        ttl: 64,
+        tos,
+        ident: 0,
+        dont_frag: false,
+    };
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]));
+    f
+}
+
+/// What a peer VTEP at `src` sends to the VTEP at `dst`.
+#[derive(Clone, Debug)]
+struct Outer {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    dst_mac: MacAddr,
+    vni: u32,
+    flags: u8,
+    tos: u8,
+    udp_port: u16,
+    frag: bool,
+}
+
+impl Outer {
+    fn new(src: Ipv4Addr, dst: Ipv4Addr, vni: u32) -> Outer {
+        Outer { src, dst, dst_mac: vtep_mac(dst), vni, flags: 0x08, tos: 0, udp_port: 4789, frag: false }
+    }
+
+    fn wrap(&self, inner: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 50 + inner.len()];
+        let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
+        eth.set_dst_addr(self.dst_mac);
+        eth.set_src_addr(vtep_mac(self.src));
+        eth.set_ethertype(EtherType::IPV4);
+        let ip = Ipv4Repr {
+            src_addr: self.src,
+            dst_addr: self.dst,
+            protocol: IpProtocol::UDP,
+            payload_len: 16 + inner.len(),
+            ttl: 64,
+            tos: self.tos,
+            ident: 7,
+            dont_frag: !self.frag,
+        };
+        let mut ipv = Ipv4Packet::new_unchecked(&mut f[14..]);
+        ip.emit(&mut ipv);
+        if self.frag {
+            ipv.set_more_frags(true);
+            ipv.fill_checksum();
+        }
+        UdpRepr { src_port: 50000, dst_port: self.udp_port, payload_len: 8 + inner.len() }
+            .emit(&mut UdpPacket::new_unchecked(&mut f[34..]));
+        VxlanRepr { vni: self.vni }.emit(&mut VxlanPacket::new_unchecked(&mut f[42..]));
+        f[42] = self.flags;
+        f[50..].copy_from_slice(inner);
+        f
+    }
+}
+
+fn arp(op: ArpOperation, src_mac: MacAddr, src_ip: Ipv4Addr, dst_mac: MacAddr, target: Ipv4Addr) -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
+    eth.set_dst_addr(if op == ArpOperation::Request { MacAddr::BROADCAST } else { dst_mac });
+    eth.set_src_addr(src_mac);
+    eth.set_ethertype(EtherType::ARP);
+    ArpRepr {
+        operation: op,
+        sender_hardware_addr: src_mac,
+        sender_protocol_addr: src_ip,
+        target_hardware_addr: dst_mac,
+        target_protocol_addr: target,
+    }
+    .emit(&mut ArpPacket::new_unchecked(&mut f[14..42]));
+    f
+}
+
+fn drops(sim: &SwitchSim, r: DropReason) -> u64 {
+    sim.pipeline.counters().snapshot().drops_for(r)
+}
+
+fn on(out: &[(PortId, Vec<u8>)], p: PortId) -> Vec<Vec<u8>> {
+    out.iter().filter(|(q, _)| *q == p).map(|(_, f)| f.clone()).collect()
+}
+
+/// Resolves `sim`'s next hop `ip` (at `vtep_mac(ip)`) with an ARP reply.
+fn resolve(sim: &mut SwitchSim, local: Ipv4Addr, ip: Ipv4Addr) {
+    let reply = arp(ArpOperation::Reply, vtep_mac(ip), ip, vtep_mac(local), local);
+    assert!(sim.send(UP, &reply).is_empty());
+}
+
+/// The VXLAN header fields of an outer frame: (src, dst, VNI, inner).
+fn unwrap(f: &[u8]) -> (Ipv4Addr, Ipv4Addr, u32, Vec<u8>) {
+    let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+    let vx = VxlanPacket::new_checked(udp.payload()).unwrap();
+    (ip.src_addr(), ip.dst_addr(), vx.vni(), vx.payload().to_vec())
+}
+
+#[test]
+fn two_switches_resolve_each_other_and_bridge_a_vlan_across_vxlan() {
+    let mut a = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
+    let mut b = SwitchSim::new(&spec(B, &[A], &[A])).unwrap();
+    let hello = inner(MacAddr::BROADCAST, mac(1), 0, 60);
+
+    // A floods into VNI 100, but B's MAC is unknown: the copy for B is
+    // dropped and A asks for B.
+    let out = a.send(H10, &hello);
+    assert_eq!(drops(&a, DropReason::EncapNexthopUnresolved), 1);
+    let asks = on(&out, UP);
+    assert_eq!(asks.len(), 1);
+    let ask = ArpPacket::new_checked(&asks[0][14..]).unwrap();
+    assert_eq!(
+        (ask.operation(), ask.sender_protocol_addr(), ask.target_protocol_addr()),
+        (ArpOperation::Request, A, B)
+    );
+    // Asking again within the second sends nothing more.
+    assert!(on(&a.send(H10, &hello), UP).is_empty());
+
+    // B answers A's request, and learns A's MAC from it.
+    let answer = on(&b.send(UP, &asks[0]), UP);
+    assert_eq!(answer.len(), 1);
+    let reply = ArpPacket::new_checked(&answer[0][14..]).unwrap();
+    assert_eq!(
+        (reply.operation(), reply.sender_hardware_addr(), reply.sender_protocol_addr()),
+        (ArpOperation::Reply, vtep_mac(B), B)
+    );
+    assert_eq!(EthernetFrame::new_checked(&answer[0][..]).unwrap().dst_addr(), vtep_mac(A));
+    assert_eq!(b.pipeline.counters().snapshot().neighbor_updates, 1);
+    assert!(a.send(UP, &answer[0]).is_empty());
+    let sa = a.pipeline.counters().snapshot();
+    assert_eq!((sa.neighbor_updates, sa.underlay_absorbed), (1, 1));
+
+    // Now A's flood reaches B encapsulated, and B delivers the inner frame
+    // on VLAN 10 only, learning its source on the tunnel from A.
+    let out = a.send(H10, &hello);
+    let wire = on(&out, UP);
+    assert_eq!(wire.len(), 1);
+    assert_eq!(unwrap(&wire[0]), (A, B, 100, hello.clone()));
+    let delivered = b.send(UP, &wire[0]);
+    assert_eq!(delivered, vec![(H10, hello.clone())]);
+    let tunnel_from_a = b.plan.port_id("vxlan100@192.168.100.1").unwrap();
+    assert_eq!(
+        b.writer.shared().load().lookup(FdbKey::new(b.plan.domain(0, 10).unwrap(), mac(1))).map(|h| h.port()),
+        Some(tunnel_from_a)
+    );
+
+    // B's host answers by unicast: it leaves B encapsulated (B learned A's
+    // MAC from the ARP request) and arrives at A's host, which A learns.
+    let back = inner(mac(1), mac(2), 0, 80);
+    let out = b.send(H10, &back);
+    let wire = on(&out, UP);
+    assert_eq!(wire.len(), 1, "{out:?}");
+    assert_eq!(unwrap(&wire[0]), (B, A, 100, back.clone()));
+    assert_eq!(a.send(UP, &wire[0]), vec![(H10, back.clone())]);
+    // And A's next unicast to it is encapsulated without a flood.
+    let out = a.send(H10, &inner(mac(2), mac(1), 0, 70));
+    assert_eq!(out.len(), 1);
+    assert_eq!(unwrap(&out[0].1).2, 100);
+    let (sa, sb) = (a.pipeline.counters().snapshot(), b.pipeline.counters().snapshot());
+    assert_eq!((sa.encapsulated, sa.decapsulated, sb.encapsulated, sb.decapsulated), (2, 1, 1, 1));
+    assert_eq!(sb.underlay_replies, 1);
+    assert_eq!(a.io.chunks_in_use() + b.io.chunks_in_use(), 0);
+}
+
+#[test]
+fn the_vtep_answers_ping_and_ignores_what_is_not_for_it() {
+    let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
+    let mut ping = vec![0u8; 14 + 20 + 16];
+    let mut eth = EthernetFrame::new_unchecked(&mut ping[..]);
+    eth.set_dst_addr(vtep_mac(A));
+    eth.set_src_addr(mac(0x42));
+    eth.set_ethertype(EtherType::IPV4);
+    let ip = Ipv4Repr {
+        src_addr: STRANGER,
+        dst_addr: A,
+        protocol: IpProtocol::ICMP,
+        payload_len: 16,
+        ttl: 64,
+        tos: 0,
+        ident: 1,
+        dont_frag: false,
+    };
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut ping[14..]));
+    ping[34] = icmpv4::ECHO_REQUEST;
+    ping[38..50].copy_from_slice(b"\x00\x01\x00\x07abcdefgh");
+    let c = checksum::checksum(&ping[34..]);
+    ping[36..38].copy_from_slice(&c.to_be_bytes());
+
+    let out = sim.send(UP, &ping);
+    assert_eq!(out.len(), 1);
+    let (p, pong) = &out[0];
+    assert_eq!(*p, UP);
+    let eth = EthernetFrame::new_checked(&pong[..]).unwrap();
+    assert_eq!((eth.dst_addr(), eth.src_addr()), (mac(0x42), vtep_mac(A)));
+    let ip = Ipv4Packet::new_checked(&pong[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (A, STRANGER));
+    let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+    assert_eq!(icmp.msg_type(), icmpv4::ECHO_REPLY);
+    assert!(icmp.verify_checksum());
+    assert_eq!(&ip.payload()[4..], &ping[38..]);
+
+    // A corrupt ping, ARP for someone else, and a frame for another MAC.
+    ping[45] ^= 0xff;
+    assert!(sim.send(UP, &ping).is_empty());
+    assert_eq!(drops(&sim, DropReason::UnderlayBadIcmp), 1);
+    let other = arp(ArpOperation::Request, mac(0x42), STRANGER, MacAddr::ZERO, C);
+    assert!(sim.send(UP, &other).is_empty());
+    let mut elsewhere = Outer::new(B, A, 100);
+    elsewhere.dst_mac = mac(0x77);
+    assert!(sim.send(UP, &elsewhere.wrap(&inner(mac(1), mac(2), 0, 60))).is_empty());
+    assert_eq!(drops(&sim, DropReason::UnderlayNotForUs), 2);
+    let s = sim.pipeline.counters().snapshot();
+    assert_eq!((s.underlay_received, s.underlay_replies), (4, 1));
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
+fn every_bad_outer_header_is_dropped_under_its_reason() {
+    let mut s = spec(A, &[B], &[B]);
+    s.overlay.vteps[0].verify_udp_checksum = true;
+    let mut sim = SwitchSim::new(&s).unwrap();
+    resolve(&mut sim, A, B);
+    let good = Outer::new(B, A, 100);
+    let payload = inner(MacAddr::BROADCAST, mac(5), 0, 60);
+    let cases: Vec<(DropReason, Vec<u8>)> = vec![
+        (DropReason::VxlanUnknownVni, Outer { vni: 999, ..good.clone() }.wrap(&payload)),
+        (DropReason::VxlanNoIFlag, Outer { flags: 0, ..good.clone() }.wrap(&payload)),
+        (DropReason::VxlanSourceNotAllowed, Outer { src: STRANGER, ..good.clone() }.wrap(&payload)),
+        (DropReason::UnderlayNotForUs, Outer { dst: C, ..good.clone() }.wrap(&payload)),
+        (DropReason::UnderlayUnsupported, Outer { udp_port: 4790, ..good.clone() }.wrap(&payload)),
+        (DropReason::DecapFragment, Outer { frag: true, ..good.clone() }.wrap(&payload)),
+        (DropReason::DecapEcnCeNotEct, Outer { tos: 3, ..good.clone() }.wrap(&payload)),
+        (DropReason::DecapInnerTruncated, good.wrap(&payload[..13])),
+        (DropReason::DecapTruncated, good.wrap(&payload)[..46].to_vec()),
+        (DropReason::DecapTruncated, good.wrap(&payload)[..20].to_vec()),
+        (DropReason::Truncated, good.wrap(&payload)[..13].to_vec()),
+        (DropReason::DecapBadIpChecksum, {
+            let mut f = good.wrap(&payload);
+            f[22] ^= 1; // TTL
+            f
+        }),
+        (DropReason::DecapBadUdpChecksum, {
+            let mut f = good.wrap(&payload);
+            f[40] = 0x12; // a non-zero, wrong checksum
+            f
+        }),
+        (DropReason::UnderlayBadIp, {
+            let mut f = good.wrap(&payload);
+            f[14] = 0x44; // IHL 4
+            f
+        }),
+        (DropReason::UnderlayBadArp, {
+            let mut f = arp(ArpOperation::Request, mac(9), B, MacAddr::ZERO, A);
+            f[19] = 5; // hardware length
+            f
+        }),
+        (DropReason::UnderlayBadArp, arp(ArpOperation::Request, MacAddr::BROADCAST, B, MacAddr::ZERO, A)),
+        (DropReason::VlanNotAllowed, {
+            let mut f = good.wrap(&payload);
+            f.splice(12..12, [0x81, 0x00, 0x00, 0x0a]);
+            f
+        }),
+    ];
+    for (reason, frame) in &cases {
+        let before = drops(&sim, *reason);
+        let out = sim.send(UP, frame);
+        assert!(out.is_empty(), "{reason:?}: {out:?}");
+        assert_eq!(drops(&sim, *reason), before + 1, "{reason:?}");
+    }
+    // The good packet still goes through, and CE is carried to an
+    // ECN-capable inner packet.
+    assert_eq!(sim.send(UP, &good.wrap(&payload)), vec![(H10, payload.clone())]);
+    let out = sim.send(UP, &Outer { tos: 3, ..good.clone() }.wrap(&inner(MacAddr::BROADCAST, mac(5), 1, 60)));
+    let ip = Ipv4Packet::new_checked(&out[0].1[14..]).unwrap();
+    assert_eq!((ip.ecn(), ip.verify_checksum()), (3, true));
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
+fn remote_vteps_do_not_hear_each_other_through_us() {
+    // VNI 200 has two remotes, B and C.
+    let mut sim = SwitchSim::new(&spec(A, &[B], &[B, C])).unwrap();
+    resolve(&mut sim, A, B);
+    resolve(&mut sim, A, C);
+    // A local broadcast in VLAN 20 reaches both remotes (head-end
+    // replication), with a TOS copied from the inner packet.
+    let out = sim.send(H20, &inner(MacAddr::BROADCAST, mac(1), 0xb8, 60));
+    let remotes: Vec<_> = on(&out, UP).iter().map(|f| unwrap(f).1).collect();
+    assert_eq!(remotes, vec![B, C]);
+    assert_eq!(Ipv4Packet::new_checked(&on(&out, UP)[0][14..]).unwrap().tos(), 0xb8);
+    // A broadcast from B reaches the local port only, not C.
+    let from_b = Outer::new(B, A, 200);
+    let out = sim.send(UP, &from_b.wrap(&inner(MacAddr::BROADCAST, mac(0x0b), 0, 60)));
+    assert_eq!(out.iter().map(|(p, _)| *p).collect::<Vec<_>>(), vec![H20]);
+    // C's host is learned on C's tunnel; B's unicast to it is not relayed.
+    let from_c = Outer::new(C, A, 200);
+    sim.send(UP, &from_c.wrap(&inner(MacAddr::BROADCAST, mac(0x0c), 0, 60)));
+    assert!(sim.send(UP, &from_b.wrap(&inner(mac(0x0c), mac(0x0b), 0, 60))).is_empty());
+    assert_eq!(drops(&sim, DropReason::SplitHorizon), 1);
+    // A frame too big for the underlay MTU is refused, not fragmented.
+    let out = sim.send(H20, &inner(mac(0x0c), mac(1), 0, 1465));
+    assert!(out.is_empty());
+    assert_eq!(drops(&sim, DropReason::EncapTooBig), 1);
+    assert_eq!(sim.send(H20, &inner(mac(0x0c), mac(1), 0, 1464)).len(), 1);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
+fn trace_shows_decap_and_encap() {
+    let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
+    resolve(&mut sim, A, B);
+    sim.inject(UP, &Outer::new(B, A, 100).wrap(&inner(MacAddr::BROADCAST, mac(5), 0, 60)));
+    let mut log = TraceLog::default();
+    sim.run_observed(&mut log);
+    let tunnel = sim.plan.port_id("vxlan100@192.168.100.2").unwrap();
+    assert!(log.events.iter().any(|(_, e)| *e == TraceEvent::Decapsulated { vni: 100, tunnel }));
+    sim.take_all_tx();
+    sim.inject(H10, &inner(mac(5), mac(1), 0, 60));
+    let mut log = TraceLog::default();
+    sim.run_observed(&mut log);
+    assert!(log.events.iter().any(|(_, e)| matches!(e, TraceEvent::Output { port, .. } if *port == tunnel)));
+    assert_eq!(sim.take_all_tx().len(), 1);
+}
+
+/// One VXLAN packet from the proptest's space.
+#[derive(Clone, Debug)]
+struct Case {
+    src: Ipv4Addr,
+    vni: u32,
+    i_flag: bool,
+    /// `None`: broadcast; `Some((0, n))`: local host `mac(n)` (1 is on
+    /// VLAN 10, 2 on VLAN 20, 3 nowhere); `Some((r, n))`: remote host `n`
+    /// behind remote `r` (1: B, 2: C).
+    dst: Option<(u8, u8)>,
+    src_host: u8,
+    len: usize,
+}
+
+/// Remote host `n` behind remote `r` (B: 1, C: 2, the stranger: 3).
+fn remote_mac(r: u8, n: u8) -> MacAddr {
+    MacAddr([0x02, 0, 0, 0, 0x10 + r, n])
+}
+
+fn remote_index(ip: Ipv4Addr) -> u8 {
+    match ip {
+        B => 1,
+        C => 2,
+        _ => 3,
+    }
+}
+
+fn arb_case() -> impl Strategy<Value = Case> {
+    let dst = prop_oneof![Just(None), (0u8..3, 1u8..4).prop_map(Some)];
+    (
+        prop::sample::select(vec![B, C, STRANGER]),
+        prop::sample::select(vec![100u32, 200, 300]),
+        prop::bool::weighted(0.9),
+        dst,
+        1u8..4,
+        14usize..200,
+    )
+        .prop_map(|(src, vni, i_flag, dst, src_host, len)| Case { src, vni, i_flag, dst, src_host, len })
+}
+
+proptest! {
+    /// Decap against a reference model: the verdict and the exact inner
+    /// frame on the exact ports, for packets of any VNI, source, flags,
+    /// destination and length, with learning in between.
+    #[test]
+    fn decap_matches_the_reference_model(cases in prop::collection::vec(arb_case(), 1..40)) {
+        // VNI 100: remote B; VNI 200: remotes B and C.
+        let mut sim = SwitchSim::with_chunks(&spec(A, &[B], &[B, C]), 256).unwrap();
+        resolve(&mut sim, A, B);
+        resolve(&mut sim, A, C);
+        // Local hosts mac(1) on VLAN 10, mac(2) on VLAN 20.
+        sim.send(H10, &inner(MacAddr::BROADCAST, mac(1), 0, 60));
+        sim.send(H20, &inner(MacAddr::BROADCAST, mac(2), 0, 60));
+        sim.take_all_tx();
+        // The model's FDB: the remote each (VNI, MAC) was learned behind.
+        let mut learned: std::collections::HashMap<(u32, MacAddr), Ipv4Addr> = Default::default();
+        for c in &cases {
+            let dst = match c.dst {
+                None => MacAddr::BROADCAST,
+                Some((0, n)) => mac(n),
+                Some((r, n)) => remote_mac(r, n),
+            };
+            let src_mac = remote_mac(remote_index(c.src), c.src_host);
+            let mut f = inner(dst, src_mac, 0, 60);
+            f.resize(c.len, 0xaa);
+            let outer = Outer { flags: if c.i_flag { 0x08 } else { 0 }, ..Outer::new(c.src, A, c.vni) };
+            let before = sim.pipeline.counters().snapshot();
+            let out = sim.send(UP, &outer.wrap(&f));
+            let after = sim.pipeline.counters().snapshot();
+            let (vlan_port, allowed) = match c.vni {
+                100 => (Some(H10), c.src == B),
+                200 => (Some(H20), c.src == B || c.src == C),
+                _ => (None, false),
+            };
+            let header_drop = if !c.i_flag {
+                Some(DropReason::VxlanNoIFlag)
+            } else if vlan_port.is_none() {
+                Some(DropReason::VxlanUnknownVni)
+            } else if !allowed {
+                Some(DropReason::VxlanSourceNotAllowed)
+            } else {
+                None
+            };
+            let verdict = match header_drop {
+                Some(r) => Err(r),
+                None => {
+                    // Unicast to a MAC behind a remote is never relayed to
+                    // a remote (split horizon), nor sent back to its own;
+                    // everything else reaches the VLAN's one local port.
+                    let v = match learned.get(&(c.vni, dst)) {
+                        Some(r) if *r == c.src => Err(DropReason::SameSegment),
+                        Some(_) => Err(DropReason::SplitHorizon),
+                        None => Ok(vlan_port),
+                    };
+                    learned.insert((c.vni, src_mac), c.src);
+                    prop_assert_eq!(after.decapsulated, before.decapsulated + 1);
+                    v
+                }
+            };
+            match verdict {
+                Err(r) => {
+                    prop_assert!(out.is_empty(), "{:?}: {:?}", r, out);
+                    prop_assert_eq!(after.drops_for(r), before.drops_for(r) + 1, "{:?}", r);
+                }
+                Ok(p) => prop_assert_eq!(out, vec![(p.unwrap(), f.clone())]),
+            }
+        }
+        for ((vni, m), remote) in &learned {
+            let bd = sim.plan.domain(0, if *vni == 100 { 10 } else { 20 }).unwrap();
+            let tunnel = sim.plan.port_id(&format!("vxlan{vni}@{remote}")).unwrap();
+            prop_assert_eq!(sim.writer.shared().load().lookup(FdbKey::new(bd, *m)).map(|h| h.port()), Some(tunnel));
+        }
+        prop_assert_eq!(sim.io.chunks_in_use(), 0);
+    }
+
+    /// The feature machinery changes nothing for traffic that uses no
+    /// feature: L2 frames between the access ports of a switch with a VTEP
+    /// (whose VNIs are on other VLANs) leave on the same ports, byte for
+    /// byte, with the same counts, as on the same switch without the VTEP.
+    #[test]
+    fn l2_path_is_unchanged_by_an_unused_overlay(
+        frames in prop::collection::vec((0u16..2, 1u8..5, prop::sample::select(vec![0u8, 1, 2, 3, 4, 0xff])), 1..60),
+    ) {
+        // The VNIs bridge VLANs 30 and 40, which no access port carries.
+        let mut with = spec(A, &[B], &[B]);
+        with.overlay.vnis[0].vlan = VlanId(30);
+        with.overlay.vnis[1].vlan = VlanId(40);
+        let mut without = with.clone();
+        without.overlay = Default::default();
+        let mut a = SwitchSim::with_chunks(&with, 256).unwrap();
+        let mut b = SwitchSim::with_chunks(&without, 256).unwrap();
+        for (p, src, dst) in &frames {
+            let dst = if *dst == 0xff { MacAddr::BROADCAST } else { mac(*dst) };
+            let f = inner(dst, mac(*src), 0, 64);
+            a.inject(PortId(*p), &f);
+            b.inject(PortId(*p), &f);
+        }
+        a.run();
+        b.run();
+        let out = a.take_all_tx();
+        prop_assert!(out.iter().all(|(p, _)| *p != UP));
+        prop_assert_eq!(out, b.take_all_tx());
+        let (sa, sb) = (a.pipeline.counters().snapshot(), b.pipeline.counters().snapshot());
+        prop_assert_eq!(sa, sb);
+    }
+}
