@@ -706,6 +706,35 @@ pub fn config_toml(topo: &Topology, opts: &XvsOptions, socket: &Path) -> String 
     s
 }
 
+/// Runs iperf3 for 3 s from `client` to a one-shot server on `server`
+/// bound to `server_ip` (`extra` goes to the client), and returns the
+/// client's JSON report.
+pub fn iperf3(topo: &Topology, client: &Host, server: &Host, server_ip: &str, extra: &[&str]) -> serde_json::Value {
+    let server_log = topo.dir().join(format!("iperf3-server-{}.log", next_id()));
+    let mut srv = Background::spawn(server, &["iperf3", "-s", "-1", "-B", server_ip, "-p", "5201"], &server_log);
+    let listening = poll(Duration::from_secs(5), Duration::from_millis(50), || {
+        let out = server.exec(&["ss", "-Hltn", "sport = :5201"]);
+        (!out.stdout.is_empty()).then_some(())
+    });
+    assert!(
+        listening.is_some(),
+        "iperf3 server did not listen: {}",
+        std::fs::read_to_string(&server_log).unwrap_or_default()
+    );
+    let mut args = vec!["iperf3", "-c", server_ip, "-p", "5201", "-t", "3", "-J"];
+    args.extend_from_slice(extra);
+    let out = client.exec(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "iperf3 client failed ({}): {text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = wait_timeout(&mut srv.child, Duration::from_secs(3));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("iperf3 -J output ({e}): {text}"))
+}
+
 /// A running `xvs run`. Dropping it stops the switch with SIGTERM and
 /// asserts that it exits within a few seconds; the switch's log is printed
 /// whenever something fails.

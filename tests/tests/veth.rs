@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use xvs_tests::netns::{poll, serial, skip_unless_root, Background, Host, PortMode, Topology, Xvs, XvsOptions};
+use xvs_tests::netns::{iperf3, poll, serial, skip_unless_root, Background, Host, PortMode, Topology, Xvs, XvsOptions};
 
 /// Ethertype of the scapy test frames (IEEE local experimental 1).
 const TEST_ETHERTYPE: u16 = 0x88b5;
@@ -475,32 +475,6 @@ fn trunk_port_tags_and_untags() {
 
 /// Runs an iperf3 TCP test from `client` to `server` (3 s, plus `extra`
 /// client flags) and returns iperf3's JSON report.
-fn iperf3(topo: &Topology, client: &Host, server: &Host, extra: &[&str]) -> Value {
-    let server_log = topo.dir().join("iperf3-server.log");
-    let mut srv = Background::spawn(server, &["iperf3", "-s", "-1", "-B", server.ip(), "-p", "5201"], &server_log);
-    let listening = poll(Duration::from_secs(5), Duration::from_millis(50), || {
-        let out = server.exec(&["ss", "-Hltn", "sport = :5201"]);
-        (!out.stdout.is_empty()).then_some(())
-    });
-    assert!(
-        listening.is_some(),
-        "iperf3 server did not listen: {}",
-        std::fs::read_to_string(&server_log).unwrap_or_default()
-    );
-    let mut args = vec!["iperf3", "-c", server.ip(), "-p", "5201", "-t", "3", "-J"];
-    args.extend_from_slice(extra);
-    let out = client.exec(&args);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "iperf3 client failed ({}): {text}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = wait_for_exit(&mut srv);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("iperf3 -J output ({e}): {text}"))
-}
-
 /// TCP (iperf3, ~3 s) through the switch, with the default ring sizes.
 #[test]
 fn iperf3_tcp_through_the_switch() {
@@ -511,7 +485,7 @@ fn iperf3_tcp_through_the_switch() {
         .build();
     let xvs = Xvs::start(&topo, &XvsOptions { small_rings: false, ..XvsOptions::default() });
     let (h1, h2) = (topo.host("h1"), topo.host("h2"));
-    let v = iperf3(&topo, h1, h2, &[]);
+    let v = iperf3(&topo, h1, h2, h2.ip(), &[]);
     let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
     let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
     let retrans = v["end"]["sum_sent"]["retransmits"].as_u64().unwrap_or(0);
@@ -547,7 +521,7 @@ fn two_workers_share_the_queues_of_multi_queue_ports() {
     let (h1, h2) = (topo.host("h1"), topo.host("h2"));
     ping_expect(&xvs, h1, h2.ip(), 2, &[], 2);
 
-    let v = iperf3(&topo, h1, h2, &["-P", "16"]);
+    let v = iperf3(&topo, h1, h2, h2.ip(), &["-P", "16"]);
     let streams = v["end"]["streams"].as_array().map_or(0, Vec::len);
     let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
     assert_eq!(streams, 16, "not every stream reported: {}", v["end"]);
@@ -618,10 +592,6 @@ fn two_workers_share_the_queues_of_multi_queue_ports() {
             .join(", ")
     );
     done("two_workers_share_the_queues_of_multi_queue_ports", t0, &xvs);
-}
-
-fn wait_for_exit(bg: &mut Background) -> bool {
-    xvs_tests::netns::wait_timeout(&mut bg.child, Duration::from_secs(3)).is_some()
 }
 
 /// Deterministic filler bytes for frame payloads.

@@ -1,0 +1,191 @@
+//! VXLAN on the real path: `xvs run` on AF_XDP (veth) as a VTEP, against the
+//! Linux kernel's own vxlan device in a namespace on the underlay.
+//!
+//! ```text
+//!   h1 (VLAN 10) ──┐                      ┌── vx100 10.10.0.100 (VNI 100)
+//!                  ├── xvs ── underlay ── peer
+//!   h2 (VLAN 20) ──┘  192.168.100.1       └── vx200 10.20.0.100 (VNI 200)
+//!                                   192.168.100.2
+//! ```
+//!
+//! The kernel VTEP must resolve xvs's VTEP address with ARP before it sends
+//! anything, and xvs must resolve the kernel's: both directions of ARP on
+//! the underlay are part of what is tested. Needs root; skips without it.
+//!
+//! Run one: `cargo test -p xvs-tests --test vxlan -- NAME --nocapture`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use xvs_tests::netns::{iperf3, poll, serial, skip_unless_root, Host, PortMode, Topology, Xvs, XvsOptions};
+
+const VTEP: &str = "192.168.100.1";
+const PEER: &str = "192.168.100.2";
+const PEER10: &str = "10.10.0.100";
+const PEER20: &str = "10.20.0.100";
+
+/// The switch's overlay: our VTEP on port "peer", VLAN 10 ↔ VNI 100 and
+/// VLAN 20 ↔ VNI 200, both towards the peer.
+const OVERLAY: &str = r#"
+[[vtep]]
+name = "vtep0"
+port = "peer"
+address = "192.168.100.1/24"
+
+[[vni]]
+vni = 100
+vlan = 10
+remotes = ["192.168.100.2"]
+
+[[vni]]
+vni = 200
+vlan = 20
+remotes = ["192.168.100.2"]
+"#;
+
+/// h1 in VLAN 10, h2 in VLAN 20, and the peer on the underlay, with one
+/// kernel vxlan device per VNI. The hosts' MTU leaves room for the 50
+/// bytes of VXLAN, as on any VXLAN network.
+fn topology() -> Topology {
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("h2", PortMode::Access(20), Some("10.20.0.1/24"))
+        .host("peer", PortMode::Underlay, Some("192.168.100.2/24"))
+        .build();
+    for h in [topo.host("h1"), topo.host("h2")] {
+        h.run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
+    }
+    let peer = topo.host("peer");
+    for (dev, vni, addr) in [("vx100", "100", "10.10.0.100/24"), ("vx200", "200", "10.20.0.100/24")] {
+        peer.run_ok(&[
+            "ip", "link", "add", dev, "type", "vxlan", "id", vni, "local", PEER, "remote", VTEP, "dstport", "4789",
+            "dev", "eth0",
+        ]);
+        peer.run_ok(&["ip", "addr", "add", addr, "dev", dev]);
+        peer.run_ok(&["ip", "link", "set", dev, "up"]);
+    }
+    topo
+}
+
+fn start(topo: &Topology) -> Xvs {
+    Xvs::start(topo, &XvsOptions { idle_backoff: false, extra: OVERLAY.into(), ..XvsOptions::default() })
+}
+
+fn counter(stats: &Value, section: &str, name: &str) -> u64 {
+    stats[section][name].as_u64().unwrap_or_else(|| panic!("no counter {section}.{name} in {}", stats[section]))
+}
+
+/// Pings until one reply comes back (ARP on both sides of the tunnel may
+/// take the first seconds), then asserts `count` of `count`.
+fn ping_through(xvs: &Xvs, from: &Host, to: &str, count: u32) {
+    let warm =
+        poll(Duration::from_secs(8), Duration::from_millis(100), || (from.ping(to, 1, &[]).0 == 1).then_some(()));
+    let (n, out) = from.ping(to, count, &[]);
+    if warm.is_none() || n != count {
+        let st = xvs.stats();
+        panic!(
+            "{} -> {to}: {n}/{count} replies\n{out}\nFDB: {:#?}\npipeline: {}\ndrops: {}",
+            from.name,
+            xvs.fdb(),
+            st["pipeline"],
+            st["drops"]
+        );
+    }
+}
+
+/// The peer's kernel FDB for `dev` (`bridge fdb show dev DEV`).
+fn kernel_fdb(peer: &Host, dev: &str) -> String {
+    peer.run_ok(&["bridge", "fdb", "show", "dev", dev])
+}
+
+/// Ping and TCP cross the tunnel in both VNIs; the VTEP answers ARP and
+/// ping; each side learns the other's MACs behind the right VTEP and VNI;
+/// nothing crosses between the VNIs.
+#[test]
+fn vxlan_bridges_vlans_to_the_kernel_vxlan_device() {
+    if skip_unless_root("vxlan_bridges_vlans_to_the_kernel_vxlan_device") {
+        return;
+    }
+    let _serial = serial();
+    let t0 = Instant::now();
+    let topo = topology();
+    let xvs = start(&topo);
+    let (h1, h2, peer) = (topo.host("h1"), topo.host("h2"), topo.host("peer"));
+
+    // The VTEP answers ping on the underlay (after answering ARP).
+    ping_through(&xvs, peer, VTEP, 3);
+    let (vtep_mac, _) = peer.neigh(VTEP);
+    let sw_mac = std::fs::read_to_string(format!("/sys/class/net/{}/address", peer.sw_if)).unwrap_or_default();
+    assert_eq!(vtep_mac.as_deref(), Some(sw_mac.trim()), "the VTEP answers ARP with its interface's MAC");
+
+    // A capture on the peer's underlay: what xvs sends into the tunnel.
+    let cap = peer.capture(topo.dir(), "udp dst port 4789");
+    ping_through(&xvs, h1, PEER10, 5);
+    ping_through(&xvs, h2, PEER20, 5);
+    let frames = cap.finish();
+    assert!(!frames.is_empty(), "no VXLAN packet reached the peer");
+
+    // Both sides learned across the tunnel.
+    let vx100_mac = peer.run_ok(&["cat", "/sys/class/net/vx100/address"]);
+    let fdb = xvs.fdb();
+    let entry =
+        fdb.iter().find(|e| e["mac"] == vx100_mac.trim()).unwrap_or_else(|| panic!("vx100's MAC not in {fdb:#?}"));
+    assert_eq!((entry["port"].as_str(), entry["vlan"].as_u64()), (Some("vxlan100@192.168.100.2"), Some(10)), "{entry}");
+    let k100 = kernel_fdb(peer, "vx100");
+    assert!(k100.contains(&format!("{} dst {VTEP}", h1.mac)), "the kernel did not learn h1 behind xvs:\n{k100}");
+    let k200 = kernel_fdb(peer, "vx200");
+    assert!(k200.contains(&format!("{} dst {VTEP}", h2.mac)), "the kernel did not learn h2 behind xvs:\n{k200}");
+    assert!(!k200.contains(&h1.mac), "h1 (VNI 100) leaked into VNI 200:\n{k200}");
+    assert!(!k100.contains(&h2.mac), "h2 (VNI 200) leaked into VNI 100:\n{k100}");
+
+    // TCP across the tunnel, at the hosts' 1450-byte MTU.
+    let v = iperf3(&topo, h1, peer, PEER10, &[]);
+    let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
+    let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
+    eprintln!("iperf3 TCP h1 -> kernel VTEP through xvs VXLAN: {:.2} Gbit/s, {bytes} bytes", bps / 1e9);
+    assert!(bytes > 1_000_000, "too little data over the tunnel: {}", v["end"]);
+
+    let st = xvs.stats();
+    assert!(counter(&st, "pipeline", "encapsulated") > 1000, "{}", st["pipeline"]);
+    assert!(counter(&st, "pipeline", "decapsulated") > 1000, "{}", st["pipeline"]);
+    assert!(counter(&st, "pipeline", "underlay_replies") >= 4, "ARP and ping answers: {}", st["pipeline"]);
+    assert_eq!(counter(&st, "drops", "encap_too_big"), 0, "{}", st["drops"]);
+    eprintln!("vxlan_bridges_vlans_to_the_kernel_vxlan_device: {:.1} s", t0.elapsed().as_secs_f64());
+    tshark_checks_outer_headers(&topo, &frames);
+}
+
+/// tshark, an independent decoder, reads what xvs put on the wire: VXLAN
+/// with the I flag and VNI 100 or 200, UDP to 4789 from a port in
+/// 49152-65535, IPv4 with DF and a correct header checksum, TTL 64 (the
+/// first occurrence of each field is the outer header's).
+fn tshark_checks_outer_headers(topo: &Topology, frames: &[Vec<u8>]) {
+    let pcap = topo.dir().join("tunnel.pcap");
+    let records: Vec<xvs_control::pcapio::Captured> =
+        frames.iter().map(|f| xvs_control::pcapio::Captured { ts: Duration::ZERO, data: f.clone() }).collect();
+    xvs_control::pcapio::write_capture(&pcap, &records).unwrap_or_else(|e| panic!("write {}: {e}", pcap.display()));
+    let out = Command::new("tshark")
+        .args(["-r", &pcap.display().to_string(), "-n", "-o", "ip.check_checksum:TRUE", "-T", "fields"])
+        .args(["-e", "ip.flags.df", "-e", "ip.checksum.status", "-e", "ip.ttl", "-e", "udp.srcport"])
+        .args(["-e", "vxlan.flag_i", "-e", "vxlan.vni", "-E", "separator=,", "-E", "occurrence=f"])
+        .output()
+        .unwrap_or_else(|e| panic!("tshark: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    let mut vnis = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 6, "tshark line {line:?}");
+        assert!(matches!(f[0], "1" | "True"), "DF not set: {line}");
+        assert!(
+            matches!(f[1], "1" | "Good"),
+            "IPv4 header checksum not good (tshark: 0 bad, 1 good, 2 unverified): {line}"
+        );
+        assert_eq!(f[2], "64", "TTL: {line}");
+        let sport: u16 = f[3].parse().unwrap_or(0);
+        assert!(sport >= 49152, "UDP source port {sport} outside 49152-65535: {line}");
+        assert!(matches!(f[4], "1" | "True"), "I flag: {line}");
+        vnis.insert(f[5].to_string());
+    }
+    assert_eq!(vnis.into_iter().collect::<Vec<_>>(), ["100", "200"], "VNIs on the wire:\n{text}");
+}
