@@ -82,6 +82,7 @@ fn default_toml_parses_to_the_demo_topology() {
         .iter()
         .map(|p| match p.mode {
             PortMode::Access { vlan } => (p.name.as_str(), p.interface.as_deref(), vlan.0),
+            PortMode::Underlay => (p.name.as_str(), p.interface.as_deref(), 0),
             ref m => panic!("unexpected mode {m:?}"),
         })
         .collect();
@@ -92,10 +93,16 @@ fn default_toml_parses_to_the_demo_topology() {
             ("h2", Some("xvs-h2"), 10),
             ("h3", Some("xvs-h3"), 20),
             ("h4", Some("xvs-h4"), 20),
+            ("uplink", Some("xvs-up"), 0),
         ]
     );
+    // VLAN 10 is stretched to the demo's kernel VTEP over VNI 100.
+    let ov = &c.spec.overlay;
+    assert_eq!((ov.vteps.len(), ov.vteps[0].port, ov.vteps[0].address.to_string()), (1, 4, "192.168.100.1".into()));
+    assert_eq!((ov.vnis.len(), ov.vnis[0].vni, ov.vnis[0].vlan.0), (1, 100, 10));
+    assert_eq!(ov.vnis[0].remotes, ["192.168.100.2".parse::<std::net::Ipv4Addr>().unwrap()]);
     assert!(c.spec.ports.iter().all(|p| p.bridge == 0 && p.mac_limit.is_none()));
-    assert_eq!(c.ports.len(), 4);
+    assert_eq!(c.ports.len(), 5);
     assert!(c.ports.iter().zip(&c.spec.ports).all(|(r, p)| r.interface == p.interface && r.queues == 1));
     assert_eq!(c.dataplane.worker_cpus, [1]);
     assert_eq!(c.spec.fdb.aging_secs, 300);
