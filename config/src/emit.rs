@@ -138,6 +138,7 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
             writeln!(o, "nexthop_mac = {}", quote(&m.to_string()))?;
         }
         writeln!(o, "udp_port = {}", v.udp_port)?;
+        writeln!(o, "geneve_port = {}", v.geneve_port)?;
         writeln!(o, "ttl = {}", v.ttl)?;
         match v.dscp {
             Some(d) => writeln!(o, "dscp = {d}")?,
@@ -158,12 +159,24 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         writeln!(o, "vtep = {}", quote(ov.vteps.get(n.vtep).map_or("", |v| v.name.as_str())))?;
         writeln!(o, "bridge = {}", quote(bridge_name(n.bridge)))?;
         writeln!(o, "vlan = {}", n.vlan)?;
+        let encap = match n.encap {
+            switch_core::overlay::Encap::Vxlan => "vxlan",
+            switch_core::overlay::Encap::Geneve => "geneve",
+        };
+        writeln!(o, "encap = {}", quote(encap))?;
         writeln!(o, "remotes = {}", addresses(&n.remotes))?;
         writeln!(o, "allowed_remotes = {}", addresses(&n.allowed))?;
         for s in &n.static_macs {
             writeln!(o, "\n[[vni.static]]")?;
             writeln!(o, "mac = {}", quote(&s.mac.to_string()))?;
             writeln!(o, "remote = {}", quote(&s.remote.to_string()))?;
+        }
+        for g in &n.geneve_options {
+            writeln!(o, "\n[[vni.option]]")?;
+            writeln!(o, "class = {}", g.class)?;
+            writeln!(o, "type = {}", g.option_type)?;
+            let hex: String = g.data.iter().map(|b| format!("{b:02x}")).collect();
+            writeln!(o, "data = {}", quote(&format!("0x{hex}")))?;
         }
     }
 

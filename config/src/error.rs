@@ -622,6 +622,37 @@ pub enum ConfigError {
         max: usize,
     },
 
+    /// `[[vni.option]]` on a VNI that is not carried in Geneve.
+    #[error("{at}: only a VNI with encap = \"geneve\" carries options (this one is {encap:?})")]
+    OptionsNeedGeneve {
+        /// The first `[[vni.option]]` table.
+        at: KeyPath,
+        /// The VNI's encapsulation.
+        encap: String,
+    },
+
+    /// A Geneve option's `data` is not whole 4-byte words of hex.
+    #[error("{at} = {value:?} is not valid option data: {reason}")]
+    BadOptionData {
+        /// The `data` key.
+        at: KeyPath,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A VNI's Geneve options do not fit the header's options area.
+    #[error("{at}: the options take {bytes} bytes, more than the {max} a Geneve header holds")]
+    TooManyOptions {
+        /// The VNI's table.
+        at: KeyPath,
+        /// Bytes the options need.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+
     /// The file defines no `[[port]]` at all.
     #[error("no [[port]] is defined; a switch needs at least one port")]
     NoPorts,
@@ -683,7 +714,10 @@ impl ConfigError {
             | RemoteIsLocal { at, .. }
             | DuplicateRemote { at, .. }
             | UnknownRemote { at, .. }
-            | DuplicateRemoteMac { at, .. } => Some(at),
+            | DuplicateRemoteMac { at, .. }
+            | OptionsNeedGeneve { at, .. }
+            | BadOptionData { at, .. }
+            | TooManyOptions { at, .. } => Some(at),
         }
     }
 }

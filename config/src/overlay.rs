@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use switch_core::bridge::PortMode;
-use switch_core::overlay::{OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};
+use switch_core::overlay::{Encap, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};
 use switch_core::types::{MacAddr, VlanId};
 
 use crate::error::{ConfigError, KeyPath};
@@ -27,6 +27,7 @@ const VTEP_KEYS: &[&str] = &[
     "mac",
     "nexthop_mac",
     "udp_port",
+    "geneve_port",
     "ttl",
     "dscp",
     "udp_checksum",
@@ -34,8 +35,11 @@ const VTEP_KEYS: &[&str] = &[
     "src_port_range",
     "mtu",
 ];
-const VNI_KEYS: &[&str] = &["vni", "vtep", "bridge", "vlan", "remotes", "allowed_remotes", "static"];
+const VNI_KEYS: &[&str] = &["vni", "vtep", "bridge", "vlan", "encap", "remotes", "allowed_remotes", "static", "option"];
 const VNI_STATIC_KEYS: &[&str] = &["mac", "remote"];
+const VNI_OPTION_KEYS: &[&str] = &["class", "type", "data"];
+/// The values of a VNI's `encap`.
+const ENCAPS: &[&str] = &["vxlan", "geneve"];
 /// The words `dscp` accepts besides a number, and the number's range (for
 /// the error message).
 const DSCP_CHOICES: &[&str] = &["inherit", "0..=63"];
@@ -256,6 +260,9 @@ fn read_vteps(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vteps {
         spec.nexthop_mac = nexthop_mac;
         if let Ok(Some(n)) = cx.int(t, "udp_port", 1, 65535) {
             spec.udp_port = n as u16;
+        }
+        if let Ok(Some(n)) = cx.int(t, "geneve_port", 1, 65535) {
+            spec.geneve_port = n as u16;
         }
         if let Ok(Some(n)) = cx.int(t, "ttl", 1, 255) {
             spec.ttl = n as u8;
@@ -588,6 +595,11 @@ fn read_vnis(
                 static_macs.push(RemoteMacSpec { mac, remote });
             }
         }
+        let encap = match cx.choice(t, "encap", ENCAPS) {
+            Ok(Some("geneve")) => Encap::Geneve,
+            _ => Encap::Vxlan,
+        };
+        let geneve_options = read_options(cx, t, encap);
         vnis.push(VniSpec {
             vni: vni.unwrap_or(0),
             vtep: vtep.unwrap_or(0),
@@ -596,14 +608,92 @@ fn read_vnis(
             remotes,
             allowed,
             static_macs,
+            encap,
+            geneve_options,
         });
     }
     vnis
 }
 
+/// A VNI's `[[vni.option]]` tables: the Geneve options it sends.
+fn read_options(cx: &mut Ctx<'_>, t: &Tbl<'_>, encap: Encap) -> Vec<GeneveOptionSpec> {
+    let prefix = format!("{}.option", t.table);
+    let tables = cx.tables(t, "option", &prefix);
+    if encap != Encap::Geneve {
+        if let Some(first) = tables.first() {
+            let at = cx.at(first, "", &first.span);
+            cx.push(ConfigError::OptionsNeedGeneve { at, encap: "vxlan".into() });
+        }
+        return Vec::new();
+    }
+    let mut options = Vec::new();
+    for o in &tables {
+        cx.check_keys(o, VNI_OPTION_KEYS);
+        let class = cx.int(o, "class", 0, 0xffff);
+        let class = cx.required(o, "class", "every [[vni.option]] needs its option class, 0..=65535", class);
+        let option_type = cx.int(o, "type", 0, 0xff);
+        let why = "every [[vni.option]] needs its type, 0..=255 (128 and up are critical)";
+        let option_type = cx.required(o, "type", why, option_type);
+        let data = match cx.string(o, "data") {
+            Ok(Some(text)) => match parse_option_data(&text) {
+                Ok(d) => Some(d),
+                Err(reason) => {
+                    let at = cx.at_key(o, "data");
+                    cx.push(ConfigError::BadOptionData { at, value: text, reason });
+                    None
+                }
+            },
+            _ => Some(Vec::new()),
+        };
+        if let (Some(class), Some(option_type), Some(data)) = (class, option_type, data) {
+            options.push(GeneveOptionSpec { class: class as u16, option_type: option_type as u8, data });
+        }
+    }
+    let bytes: usize = options.iter().map(|o| 4 + o.data.len()).sum();
+    if bytes > MAX_OPTIONS_BYTES {
+        let at = cx.at(t, "", &t.span);
+        cx.push(ConfigError::TooManyOptions { at, bytes, max: MAX_OPTIONS_BYTES });
+    }
+    options
+}
+
+/// Bytes of options a Geneve header holds (a 6-bit count of 4-byte words).
+const MAX_OPTIONS_BYTES: usize = 63 * 4;
+/// Bytes of data one option holds (a 5-bit count of 4-byte words).
+const MAX_OPTION_DATA: usize = 31 * 4;
+
+/// Option data written as hex, optionally with a `0x` prefix: whole 4-byte
+/// words, at most 124 bytes.
+fn parse_option_data(text: &str) -> Result<Vec<u8>, String> {
+    let hex = text.strip_prefix("0x").unwrap_or(text);
+    if !hex.len().is_multiple_of(8) {
+        return Err(format!("{} hex digits: option data is whole 4-byte words (8 hex digits each)", hex.len()));
+    }
+    if hex.len() / 2 > MAX_OPTION_DATA {
+        return Err(format!("{} bytes: an option holds at most {MAX_OPTION_DATA}", hex.len() / 2));
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| format!("{:?} is not a hex byte", hex.get(i..i + 2).unwrap_or(&hex[i..])))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_data() {
+        assert_eq!(parse_option_data("0x1234abcd"), Ok(vec![0x12, 0x34, 0xab, 0xcd]));
+        assert_eq!(parse_option_data(""), Ok(vec![]));
+        assert!(parse_option_data("123").unwrap_err().contains("whole 4-byte words"));
+        assert!(parse_option_data("1234567g").unwrap_err().contains("not a hex byte"));
+        assert!(parse_option_data(&"00".repeat(128)).unwrap_err().contains("at most 124"));
+    }
 
     #[test]
     fn cidr() {

@@ -1005,6 +1005,7 @@ fn full_overlay_config() {
             mac: Some(MacAddr([2, 0, 0, 0, 1, 1])),
             nexthop_mac: Some(MacAddr([2, 0, 0, 0, 1, 2])),
             udp_port: 8472,
+            geneve_port: 6081,
             ttl: 255,
             dscp: Some(63),
             udp_checksum: true,
@@ -1030,6 +1031,7 @@ fn full_overlay_config() {
                     RemoteMacSpec { mac: MacAddr([2, 0, 0, 0, 0, 9]), remote: ip("192.168.100.2") },
                     RemoteMacSpec { mac: MacAddr([2, 0, 0, 0, 0, 0x0a]), remote: ip("192.168.100.3") },
                 ],
+                ..VniSpec::default()
             },
             VniSpec {
                 vni: 100,
@@ -1037,8 +1039,7 @@ fn full_overlay_config() {
                 bridge: 1,
                 vlan: VlanId(20),
                 remotes: vec![ip("10.1.2.2")],
-                allowed: vec![],
-                static_macs: vec![],
+                ..VniSpec::default()
             },
         ]
     );
@@ -1062,18 +1063,7 @@ fn overlay_defaults() {
     assert_eq!((v.src_ports, v.mtu), (DEFAULT_SRC_PORTS, DEFAULT_UNDERLAY_MTU));
     assert_eq!((v.src_ports, v.mtu), ((49152, 65535), 1500));
     // The only vtep and the only bridge are implied; the lists are empty.
-    assert_eq!(
-        c.spec.overlay.vnis,
-        [VniSpec {
-            vni: 7,
-            vtep: 0,
-            bridge: 0,
-            vlan: VlanId(20),
-            remotes: vec![],
-            allowed: vec![],
-            static_macs: vec![]
-        }]
-    );
+    assert_eq!(c.spec.overlay.vnis, [VniSpec { vni: 7, vtep: 0, bridge: 0, vlan: VlanId(20), ..VniSpec::default() }]);
     // "inherit" is the default spelled out.
     let c = ok(&overlay("dscp = \"inherit\"\n"));
     assert_eq!(c.spec.overlay.vteps[0].dscp, None);
@@ -1701,4 +1691,48 @@ fn overlay_mutations_never_panic_and_valid_ones_compile() {
         }
     }
     assert!(cases > 1000, "{cases} cases");
+}
+
+#[test]
+fn geneve_vni_with_options_round_trips() {
+    use switch_core::overlay::{Encap, GeneveOptionSpec};
+    let c = ok(&with_vni(
+        "encap = \"geneve\"\n[[vni.option]]\nclass = 0x0102\ntype = 0x80\ndata = \"0x1234abcd\"\n[[vni.option]]\nclass = 7\ntype = 1\n",
+    ));
+    let v = &c.spec.overlay.vnis[0];
+    assert_eq!(v.encap, Encap::Geneve);
+    assert_eq!(
+        v.geneve_options,
+        [
+            GeneveOptionSpec { class: 0x0102, option_type: 0x80, data: vec![0x12, 0x34, 0xab, 0xcd] },
+            GeneveOptionSpec { class: 7, option_type: 1, data: vec![] },
+        ]
+    );
+    assert_eq!(c.spec.overlay.vteps[0].geneve_port, 6081);
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+    let t = &plan.overlay.as_deref().unwrap().tunnels[0];
+    assert_eq!((t.name.as_str(), t.template.len()), ("geneve100@192.168.100.2", 42 + 8 + 8 + 4));
+}
+
+#[test]
+fn err_geneve_options() {
+    let (e, msg) = one(&with_vni("[[vni.option]]\nclass = 1\ntype = 1\n"));
+    assert!(matches!(e, ConfigError::OptionsNeedGeneve { .. }), "{e:?}");
+    assert!(msg.contains("only a VNI with encap = \"geneve\" carries options"), "{msg}");
+    let (e, msg) = one(&with_vni("encap = \"geneve\"\n[[vni.option]]\nclass = 1\ntype = 1\ndata = \"123\"\n"));
+    assert!(matches!(e, ConfigError::BadOptionData { .. }), "{e:?}");
+    assert!(msg.contains("vni[0].option[0].data = \"123\" is not valid option data: 3 hex digits"), "{msg}");
+    let big = format!("data = \"{}\"\n", "00".repeat(124));
+    let many: String = (0..3).map(|_| format!("[[vni.option]]\nclass = 1\ntype = 1\n{big}")).collect();
+    let (e, msg) = one(&with_vni(&format!("encap = \"geneve\"\n{many}")));
+    assert!(matches!(e, ConfigError::TooManyOptions { bytes: 384, max: 252, .. }), "{e:?}");
+    assert!(msg.contains("the options take 384 bytes"), "{msg}");
+    let (e, _) = one(&with_vni("encap = \"gre\"\n"));
+    assert!(matches!(e, ConfigError::BadChoice { .. }), "{e:?}");
+    let (e, _) = one(&with_vni("encap = \"geneve\"\n[[vni.option]]\nclass = 65536\ntype = 1\n"));
+    assert!(matches!(e, ConfigError::OutOfRange { .. }), "{e:?}");
+    let (_, msg) = one(&with_vni("encap = \"geneve\"\n[[vni.option]]\ntype = 1\n"));
+    assert!(msg.contains("missing key `class`"), "{msg}");
 }

@@ -1,4 +1,4 @@
-//! Overlays: VXLAN tunnels that bridge a (bridge, VLAN) domain to remote
+//! Overlays: VXLAN and Geneve tunnels that bridge a (bridge, VLAN) domain to remote
 //! VTEPs across an L3 underlay.
 //!
 //! * [`spec`]: what the config describes (local VTEPs, VNIs, remotes).
@@ -8,11 +8,14 @@
 //!   like to any port; and the per-tunnel header templates encapsulation
 //!   pushes.
 //!
-//! The per-frame code lives with the other stages: `pipeline/decap.rs`
-//! (the underlay pre-pass) and `pipeline/encap.rs` (the sending side).
+//! * `template`: the outer headers each tunnel pushes.
+//!
+//! The per-frame code lives with the other stages: `pipeline/decap/` (the
+//! underlay stage) and `pipeline/encap/` (the sending side).
 
 pub mod plan;
 pub mod spec;
+mod template;
 
 pub use plan::{Neighbors, OverlayPlan, TunnelPlan, VniPlan, VtepPlan};
-pub use spec::{OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};
+pub use spec::{Encap, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};

@@ -17,25 +17,10 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::spec::{OverlaySpec, VtepSpec};
+use super::spec::{Encap, OverlaySpec, VtepSpec};
 use crate::types::{BdId, MacAddr, PortId};
-use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
-use crate::wire::udp::UdpPacket;
-use crate::wire::vxlan::{VxlanPacket, FLAG_I};
-use crate::wire::{checksum, EtherType, EthernetFrame};
 
-/// Bytes VXLAN over IPv4 puts in front of the inner frame: Ethernet 14, IPv4
-/// 20, UDP 8, VXLAN 8.
-pub const VXLAN4_ENCAP_LEN: usize = 50;
-/// Offsets of the headers in a [`VXLAN4_ENCAP_LEN`]-byte template.
-pub(crate) mod offset {
-    /// The outer IPv4 header.
-    pub const IP: usize = 14;
-    /// The outer UDP header.
-    pub const UDP: usize = 34;
-    /// The VXLAN header.
-    pub const VXLAN: usize = 42;
-}
+pub use super::template::{offset, MAX_ENCAP_LEN, VXLAN4_ENCAP_LEN};
 /// "No VTEP" in [`OverlayPlan`]'s per-port map.
 const NO_VTEP: u16 = u16::MAX;
 
@@ -54,8 +39,10 @@ pub struct VtepPlan {
     pub gateway: Option<Ipv4Addr>,
     /// Our MAC on the underlay.
     pub mac: MacAddr,
-    /// UDP destination port.
+    /// UDP destination port of VXLAN.
     pub udp_port: u16,
+    /// UDP destination port of Geneve.
+    pub geneve_port: u16,
     /// Outer TTL.
     pub ttl: u8,
     /// Outer DSCP, or `None` to copy the inner one.
@@ -93,6 +80,8 @@ impl VtepPlan {
 pub struct VniPlan {
     /// The VNI.
     pub vni: u32,
+    /// The header it is carried in: packets in the other are not its own.
+    pub encap: Encap,
     /// Index into [`OverlayPlan::vteps`].
     pub vtep: u16,
     /// The bridge domain it joins.
@@ -110,6 +99,8 @@ pub struct TunnelPlan {
     pub vtep: u16,
     /// The VNI.
     pub vni: u32,
+    /// VXLAN or Geneve.
+    pub encap: Encap,
     /// The domain.
     pub bd: BdId,
     /// The remote VTEP.
@@ -119,8 +110,9 @@ pub struct TunnelPlan {
     /// Index into [`Neighbors`] of the next hop towards `remote`.
     pub nexthop: u16,
     /// The outer headers with every per-frame field zero (next-hop MAC,
-    /// TOS, lengths, checksums, source port).
-    pub template: [u8; VXLAN4_ENCAP_LEN],
+    /// TOS, lengths, checksums, source port): [`VXLAN4_ENCAP_LEN`] bytes
+    /// for VXLAN, more for Geneve with options.
+    pub template: Vec<u8>,
     /// The one's-complement sum of the template's IPv4 header, to which
     /// encap adds the per-frame fields before it folds the checksum.
     pub ip_sum: u32,
@@ -292,7 +284,7 @@ impl OverlayPlan {
             if vni_index.insert((vtep_i, v.vni), vni_i).is_some() {
                 return Err(bad());
             }
-            vnis.push(VniPlan { vni: v.vni, vtep: vtep_i, bd });
+            vnis.push(VniPlan { vni: v.vni, encap: v.encap, vtep: vtep_i, bd });
             let remotes = v.remotes.iter().map(|r| (*r, true)).chain(v.allowed.iter().map(|r| (*r, false)));
             for (remote, flood) in remotes {
                 if sources.contains_key(&(vni_i, u32::from(remote))) {
@@ -314,14 +306,19 @@ impl OverlayPlan {
                         (neighbors.entries.len() - 1) as u16
                     }
                 };
-                let (template, ip_sum) = template(vtep, remote, v.vni);
-                let name = format!("vxlan{}@{}", v.vni, remote);
+                let (template, ip_sum) = super::template::build(vtep, remote, v.vni, v.encap, &v.geneve_options);
+                let kind = match v.encap {
+                    Encap::Vxlan => "vxlan",
+                    Encap::Geneve => "geneve",
+                };
+                let name = format!("{kind}{}@{}", v.vni, remote);
                 out.ports.push((name.clone(), v.bridge, bd, flood));
                 tunnels.push(TunnelPlan {
                     name,
                     port,
                     vtep: vtep_i,
                     vni: v.vni,
+                    encap: v.encap,
                     bd,
                     remote,
                     flood,
@@ -388,6 +385,7 @@ fn vtep_plan(v: &VtepSpec) -> VtepPlan {
         gateway: v.gateway,
         mac: v.mac.unwrap_or_else(|| VtepPlan::default_mac(v.address)),
         udp_port: v.udp_port,
+        geneve_port: v.geneve_port,
         ttl: v.ttl,
         dscp: v.dscp,
         udp_checksum: v.udp_checksum,
@@ -396,30 +394,6 @@ fn vtep_plan(v: &VtepSpec) -> VtepPlan {
         src_port_span: u32::from(hi - lo) + 1,
         mtu: v.mtu,
     }
-}
-
-/// The outer headers of a tunnel from `vtep` to `remote` for `vni`, with the
-/// per-frame fields zero, and the one's-complement sum of its IPv4 header.
-fn template(vtep: &VtepPlan, remote: Ipv4Addr, vni: u32) -> ([u8; VXLAN4_ENCAP_LEN], u32) {
-    let mut t = [0u8; VXLAN4_ENCAP_LEN];
-    let mut eth = EthernetFrame::new_unchecked(&mut t[..offset::IP]);
-    eth.set_src_addr(vtep.mac);
-    eth.set_ethertype(EtherType::IPV4);
-    let mut ip = Ipv4Packet::new_unchecked(&mut t[offset::IP..offset::UDP]);
-    ip.set_version(4);
-    ip.set_header_len(20);
-    ip.set_dont_frag(true);
-    ip.set_ttl(vtep.ttl);
-    ip.set_protocol(IpProtocol::UDP);
-    ip.set_src_addr(vtep.address);
-    ip.set_dst_addr(remote);
-    let ip_sum = checksum::sum(&t[offset::IP..offset::UDP]);
-    let mut udp = UdpPacket::new_unchecked(&mut t[offset::UDP..offset::VXLAN]);
-    udp.set_dst_port(vtep.udp_port);
-    let mut vx = VxlanPacket::new_unchecked(&mut t[offset::VXLAN..]);
-    vx.set_flags(FLAG_I);
-    vx.set_vni(vni);
-    (t, ip_sum)
 }
 
 impl From<OverlayError> for crate::bridge::PlanError {
@@ -434,6 +408,10 @@ mod tests {
     use crate::bridge::{BridgeSpec, EgressTag, ForwardingPlan, PlanError, PortMode, PortSpec, SwitchSpec};
     use crate::overlay::spec::{RemoteMacSpec, VniSpec};
     use crate::types::VlanId;
+    use crate::wire::checksum;
+    use crate::wire::ipv4::Ipv4Packet;
+    use crate::wire::udp::UdpPacket;
+    use crate::wire::vxlan::VxlanPacket;
 
     const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 1);
     const R1: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 2);
@@ -455,7 +433,7 @@ mod tests {
             vlan: VlanId(vlan),
             remotes,
             allowed,
-            static_macs: Vec::new(),
+            ..VniSpec::default()
         };
         let mut v100 = vni(100, 10, vec![R1, R2], vec![]);
         v100.static_macs.push(RemoteMacSpec { mac, remote: R2 });
@@ -535,7 +513,7 @@ mod tests {
     fn the_template_is_a_valid_header_once_lengths_are_in() {
         let plan = ForwardingPlan::compile(&spec()).unwrap();
         let t = &plan.overlay.as_deref().unwrap().tunnels[0];
-        let mut h = t.template;
+        let mut h = t.template.clone();
         let mut ip = Ipv4Packet::new_unchecked(&mut h[offset::IP..offset::UDP]);
         ip.set_total_len(20 + 8 + 8 + 64);
         let sum = checksum::combine(t.ip_sum, u32::from(20u16 + 8 + 8 + 64));
@@ -543,10 +521,10 @@ mod tests {
         assert!(ip.verify_checksum());
         assert!(ip.dont_frag());
         assert_eq!((ip.src_addr(), ip.dst_addr(), ip.ttl()), (LOCAL, R1, 64));
-        let vx = VxlanPacket::new_checked(&h[offset::VXLAN..]).unwrap();
+        let vx = VxlanPacket::new_checked(&h[offset::TUNNEL..]).unwrap();
         assert!(vx.i_flag());
         assert_eq!(vx.vni(), 100);
-        assert_eq!(UdpPacket::new_unchecked(&h[offset::UDP..offset::VXLAN]).dst_port(), 4789);
+        assert_eq!(UdpPacket::new_unchecked(&h[offset::UDP..offset::TUNNEL]).dst_port(), 4789);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::types::{MacAddr, VlanId};
 
 /// The IANA VXLAN port (RFC 7348).
 pub const VXLAN_PORT: u16 = 4789;
+/// The IANA Geneve port (RFC 8926).
+pub const GENEVE_PORT: u16 = 6081;
 /// The outer TTL when none is configured (the kernel vxlan device's default
 /// is 64 as well, via `ip_default_ttl`).
 pub const DEFAULT_TTL: u8 = 64;
@@ -41,9 +43,11 @@ pub struct VtepSpec {
     pub mac: Option<MacAddr>,
     /// A static MAC for every next hop of this VTEP: no ARP is sent.
     pub nexthop_mac: Option<MacAddr>,
-    /// UDP destination port, sent and accepted (4789; Linux's old default
-    /// 8472 is allowed).
+    /// UDP destination port of VXLAN, sent and accepted (4789; Linux's old
+    /// default 8472 is allowed).
     pub udp_port: u16,
+    /// UDP destination port of Geneve, sent and accepted (6081).
+    pub geneve_port: u16,
     /// Outer TTL.
     pub ttl: u8,
     /// Outer DSCP; `None`: copied from the inner IP header (0 for non-IP).
@@ -75,6 +79,7 @@ impl VtepSpec {
             mac: None,
             nexthop_mac: None,
             udp_port: VXLAN_PORT,
+            geneve_port: GENEVE_PORT,
             ttl: DEFAULT_TTL,
             dscp: None,
             udp_checksum: false,
@@ -95,8 +100,29 @@ pub struct RemoteMacSpec {
     pub remote: Ipv4Addr,
 }
 
-/// One VXLAN network: a VNI bridged to a (bridge, VLAN) domain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The tunnel header a VNI is carried in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Encap {
+    /// VXLAN (RFC 7348), on the VTEP's `udp_port`.
+    #[default]
+    Vxlan,
+    /// Geneve (RFC 8926), on the VTEP's `geneve_port`.
+    Geneve,
+}
+
+/// A Geneve option a VNI puts on every packet it sends.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct GeneveOptionSpec {
+    /// Option class.
+    pub class: u16,
+    /// Option type; the high bit marks it critical.
+    pub option_type: u8,
+    /// Data: a multiple of 4 bytes, at most 124.
+    pub data: Vec<u8>,
+}
+
+/// One overlay network: a VNI bridged to a (bridge, VLAN) domain.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct VniSpec {
     /// The 24-bit VXLAN network identifier.
     pub vni: u32,
@@ -113,6 +139,10 @@ pub struct VniSpec {
     pub allowed: Vec<Ipv4Addr>,
     /// Remote MACs that never age or move.
     pub static_macs: Vec<RemoteMacSpec>,
+    /// VXLAN or Geneve.
+    pub encap: Encap,
+    /// Options sent on every Geneve packet of this VNI (none for VXLAN).
+    pub geneve_options: Vec<GeneveOptionSpec>,
 }
 
 /// Every overlay of a switch.

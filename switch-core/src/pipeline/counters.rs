@@ -62,11 +62,17 @@ macro_rules! worker_counters {
         }
 
         /// Plain values of a [`WorkerCounters`], summable across workers.
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct CounterSnapshot {
             /// Frames dropped, by [`DropReason::index`].
             pub drops: [u64; DropReason::COUNT],
             $( $(#[$doc])* pub $name: u64, )*
+        }
+
+        impl Default for CounterSnapshot {
+            fn default() -> Self {
+                CounterSnapshot { drops: [0; DropReason::COUNT], $( $name: 0, )* }
+            }
         }
 
         impl CounterSnapshot {

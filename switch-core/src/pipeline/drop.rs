@@ -87,11 +87,29 @@ drop_reasons! {
     DecapBadUdpChecksum => "decap_bad_udp_checksum",
     /// VXLAN header without the I flag (RFC 7348: the VNI is not valid).
     VxlanNoIFlag => "vxlan_no_i_flag",
-    /// VXLAN for a VNI the VTEP does not carry.
-    VxlanUnknownVni => "vxlan_unknown_vni",
-    /// VXLAN from a source VTEP not among the VNI's remotes or allowed
-    /// sources.
-    VxlanSourceNotAllowed => "vxlan_source_not_allowed",
+    /// VXLAN or Geneve for a VNI the VTEP does not carry in that
+    /// encapsulation.
+    DecapUnknownVni => "decap_unknown_vni",
+    /// VXLAN or Geneve from a source VTEP not among the VNI's remotes or
+    /// allowed sources.
+    DecapSourceNotAllowed => "decap_source_not_allowed",
+    /// Geneve with a version other than 0 (RFC 8926 section 3.4).
+    GeneveBadVersion => "geneve_bad_version",
+    /// Geneve options that run past the packet, or an option that runs past
+    /// the options area.
+    GeneveOptionsTruncated => "geneve_options_truncated",
+    /// A Geneve option with the critical bit set that xvs does not
+    /// process (RFC 8926 section 3.5: must drop).
+    GeneveUnknownCritical => "geneve_unknown_critical",
+    /// A Geneve control (OAM, O bit) packet: counted, never forwarded.
+    GeneveOam => "geneve_oam",
+    /// Geneve whose payload is not Ethernet (protocol type other than
+    /// 0x6558).
+    GeneveNotEthernet => "geneve_not_ethernet",
+    /// The inner frame's source MAC is a group or the zero address.
+    DecapInnerBadSource => "decap_inner_bad_source",
+    /// The inner frame carries a VLAN tag (RFC 7348 section 6.1: discard).
+    DecapInnerVlan => "decap_inner_vlan",
     /// The inner frame is shorter than an Ethernet header.
     DecapInnerTruncated => "decap_inner_truncated",
     /// Outer ECN is CE but the inner packet is not ECN-capable (RFC 6040).

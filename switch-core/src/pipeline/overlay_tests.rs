@@ -9,10 +9,11 @@ use proptest::prelude::*;
 
 use crate::bridge::spec::{BridgeSpec, PortMode, PortSpec, SwitchSpec};
 use crate::fdb::FdbKey;
-use crate::overlay::{VniSpec, VtepPlan, VtepSpec};
+use crate::overlay::{Encap, GeneveOptionSpec, VniSpec, VtepPlan, VtepSpec};
 use crate::pipeline::{DropReason, TraceEvent, TraceLog};
 use crate::sim::SwitchSim;
 use crate::types::{MacAddr, PortId, VlanId};
+use crate::wire::geneve::{self, GeneveOption, GenevePacket};
 use crate::wire::icmpv4::{self, Icmpv4Packet};
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::udp::{UdpPacket, UdpRepr};
@@ -36,7 +37,7 @@ fn port(name: &str, mode: PortMode) -> PortSpec {
 }
 
 fn vni(vni: u32, vlan: u16, remotes: Vec<Ipv4Addr>) -> VniSpec {
-    VniSpec { vni, vtep: 0, bridge: 0, vlan: VlanId(vlan), remotes, allowed: vec![], static_macs: vec![] }
+    VniSpec { vni, vtep: 0, bridge: 0, vlan: VlanId(vlan), remotes, ..VniSpec::default() }
 }
 
 /// A switch with VTEP `local`: VLAN 10 ↔ VNI 100 towards `remotes10`,
@@ -92,14 +93,41 @@ struct Outer {
     tos: u8,
     udp_port: u16,
     frag: bool,
+    /// A Geneve header (options included) instead of VXLAN's.
+    geneve: Option<Vec<u8>>,
 }
 
 impl Outer {
     fn new(src: Ipv4Addr, dst: Ipv4Addr, vni: u32) -> Outer {
-        Outer { src, dst, dst_mac: vtep_mac(dst), vni, flags: 0x08, tos: 0, udp_port: 4789, frag: false }
+        Outer { src, dst, dst_mac: vtep_mac(dst), vni, flags: 0x08, tos: 0, udp_port: 4789, frag: false, geneve: None }
+    }
+
+    /// Geneve to `vni` with `options` (class 0x0102, (type, data)).
+    fn geneve(src: Ipv4Addr, dst: Ipv4Addr, vni: u32, options: &[(u8, &[u8])]) -> Outer {
+        let opt_len: usize = options.iter().map(|(_, d)| 4 + d.len()).sum();
+        let mut h = vec![0u8; 8 + opt_len];
+        let mut g = GenevePacket::new_unchecked(&mut h[..]);
+        g.set_opt_len((opt_len / 4) as u8);
+        g.set_protocol_type(geneve::PROTOCOL_ETHERNET);
+        g.set_vni(vni);
+        let mut at = 8;
+        for (t, d) in options {
+            let mut o = GeneveOption::new_unchecked(&mut h[at..at + 4 + d.len()]);
+            o.set_class(0x0102);
+            o.set_option_type(*t);
+            o.set_length((d.len() / 4) as u8);
+            o.data_mut().copy_from_slice(d);
+            at += 4 + d.len();
+        }
+        Outer { udp_port: 6081, geneve: Some(h), ..Outer::new(src, dst, vni) }
     }
 
     fn wrap(&self, inner: &[u8]) -> Vec<u8> {
+        if let Some(h) = &self.geneve {
+            let mut f = Outer { geneve: None, ..self.clone() }.wrap(&[h.as_slice(), inner].concat()[8..]);
+            f[42..42 + h.len()].copy_from_slice(h);
+            return f;
+        }
         let mut f = vec![0u8; 50 + inner.len()];
         let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
         eth.set_dst_addr(self.dst_mac);
@@ -298,9 +326,9 @@ fn every_bad_outer_header_is_dropped_under_its_reason() {
     let good = Outer::new(B, A, 100);
     let payload = inner(MacAddr::BROADCAST, mac(5), 0, 60);
     let cases: Vec<(DropReason, Vec<u8>)> = vec![
-        (DropReason::VxlanUnknownVni, Outer { vni: 999, ..good.clone() }.wrap(&payload)),
+        (DropReason::DecapUnknownVni, Outer { vni: 999, ..good.clone() }.wrap(&payload)),
         (DropReason::VxlanNoIFlag, Outer { flags: 0, ..good.clone() }.wrap(&payload)),
-        (DropReason::VxlanSourceNotAllowed, Outer { src: STRANGER, ..good.clone() }.wrap(&payload)),
+        (DropReason::DecapSourceNotAllowed, Outer { src: STRANGER, ..good.clone() }.wrap(&payload)),
         (DropReason::UnderlayNotForUs, Outer { dst: C, ..good.clone() }.wrap(&payload)),
         (DropReason::UnderlayUnsupported, Outer { udp_port: 4790, ..good.clone() }.wrap(&payload)),
         (DropReason::DecapFragment, Outer { frag: true, ..good.clone() }.wrap(&payload)),
@@ -397,6 +425,88 @@ fn trace_shows_decap_and_encap() {
     assert_eq!(sim.take_all_tx().len(), 1);
 }
 
+/// A switch whose VLAN 10 is carried in Geneve VNI 5000 to B, with two
+/// options on every packet it sends.
+fn geneve_spec() -> SwitchSpec {
+    let mut s = spec(A, &[B], &[B]);
+    s.overlay.vnis[0].vni = 5000;
+    s.overlay.vnis[0].encap = Encap::Geneve;
+    s.overlay.vnis[0].geneve_options = vec![
+        GeneveOptionSpec { class: 0x0102, option_type: 0x01, data: vec![0x12, 0x34, 0xab, 0xcd] },
+        GeneveOptionSpec { class: 0xffff, option_type: 0x22, data: vec![1, 2, 3, 4, 5, 6, 7, 8] },
+    ];
+    s
+}
+
+#[test]
+fn geneve_carries_its_options_and_refuses_what_it_cannot_process() {
+    let mut sim = SwitchSim::new(&geneve_spec()).unwrap();
+    resolve(&mut sim, A, B);
+    assert_eq!(sim.plan.port_id("geneve5000@192.168.100.2"), Some(PortId(3)));
+    // Encap: UDP 6081, version 0, C clear, Ethernet payload, VNI, and the
+    // configured options in order.
+    let hello = inner(MacAddr::BROADCAST, mac(1), 0, 60);
+    let out = sim.send(H10, &hello);
+    let wire = on(&out, UP);
+    assert_eq!(wire.len(), 1);
+    let ip = Ipv4Packet::new_checked(&wire[0][14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!(usize::from(ip.total_len()), wire[0].len() - 14);
+    let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+    assert_eq!(udp.dst_port(), 6081);
+    let g = GenevePacket::new_checked(udp.payload()).unwrap();
+    assert_eq!((g.version(), g.critical(), g.oam(), g.protocol_type(), g.vni()), (0, false, false, 0x6558, 5000));
+    let opts: Vec<(u16, u8, Vec<u8>)> = g
+        .options()
+        .map(|o| o.map(|o| (o.class(), o.option_type(), o.data().to_vec())))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(opts, vec![(0x0102, 0x01, vec![0x12, 0x34, 0xab, 0xcd]), (0xffff, 0x22, vec![1, 2, 3, 4, 5, 6, 7, 8])]);
+    assert_eq!(g.payload(), &hello[..]);
+
+    // Decap: non-critical options are skipped; the inner frame arrives.
+    let back = inner(mac(1), mac(7), 0, 60);
+    let good = Outer::geneve(B, A, 5000, &[(0x01, &[9, 9, 9, 9]), (0x7f, &[])]);
+    assert_eq!(sim.send(UP, &good.wrap(&back)), vec![(H10, back.clone())]);
+    let tunnel = sim.plan.port_id("geneve5000@192.168.100.2").unwrap();
+    let bd = sim.plan.domain(0, 10).unwrap();
+    assert_eq!(sim.writer.shared().load().lookup(FdbKey::new(bd, mac(7))).map(|h| h.port()), Some(tunnel));
+
+    let bad = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut p = good.wrap(&back);
+        f(&mut p);
+        p
+    };
+    let cases: Vec<(DropReason, Vec<u8>)> = vec![
+        (
+            DropReason::GeneveUnknownCritical,
+            Outer::geneve(B, A, 5000, &[(0x01, &[]), (0x80, &[1, 2, 3, 4])]).wrap(&back),
+        ),
+        (DropReason::GeneveOam, bad(&|p| p[43] |= 0x80)),
+        (DropReason::GeneveBadVersion, bad(&|p| p[42] |= 0x40)),
+        (DropReason::GeneveNotEthernet, bad(&|p| p[44..46].copy_from_slice(&0x0800u16.to_be_bytes()))),
+        // The first option's length runs past the options area.
+        (DropReason::GeneveOptionsTruncated, bad(&|p| p[50 + 3] = 9)),
+        (DropReason::DecapUnknownVni, Outer::geneve(B, A, 5001, &[]).wrap(&back)),
+        (DropReason::DecapUnknownVni, Outer::new(B, A, 5000).wrap(&back)),
+        (DropReason::DecapSourceNotAllowed, Outer::geneve(C, A, 5000, &[]).wrap(&back)),
+        (
+            DropReason::DecapInnerVlan,
+            Outer::geneve(B, A, 5000, &[]).wrap(&{
+                let mut t = back.clone();
+                t.splice(12..12, [0x81, 0x00, 0x00, 0x0a]);
+                t
+            }),
+        ),
+    ];
+    for (reason, frame) in &cases {
+        let before = drops(&sim, *reason);
+        assert!(sim.send(UP, frame).is_empty(), "{reason:?}");
+        assert_eq!(drops(&sim, *reason), before + 1, "{reason:?}");
+    }
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
 /// One VXLAN packet from the proptest's space.
 #[derive(Clone, Debug)]
 struct Case {
@@ -474,9 +584,9 @@ proptest! {
             let header_drop = if !c.i_flag {
                 Some(DropReason::VxlanNoIFlag)
             } else if vlan_port.is_none() {
-                Some(DropReason::VxlanUnknownVni)
+                Some(DropReason::DecapUnknownVni)
             } else if !allowed {
-                Some(DropReason::VxlanSourceNotAllowed)
+                Some(DropReason::DecapSourceNotAllowed)
             } else {
                 None
             };

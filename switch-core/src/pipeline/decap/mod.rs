@@ -7,15 +7,17 @@
 //! loop therefore pays nothing for the overlay, not even on a switch that
 //! has one. After the loop, [`underlay_pass`] takes the deferred frames:
 //!
-//! * VXLAN for one of the VTEP's VNIs, from an allowed remote, is
-//!   decapsulated in place ([`vxlan::decap`]: the descriptor now describes
+//! * VXLAN or Geneve for one of the VTEP's VNIs, from an allowed remote, is
+//!   decapsulated in place ([`udp::decap`]: the descriptor now describes
 //!   the inner frame, received on the remote's tunnel port) and runs the
 //!   rest of the L2 path, so its source MAC is learned against the remote;
 //! * ARP and ICMP echo for the VTEP's own address are answered, and ARP
 //!   from a next hop resolves its MAC ([`local`]);
 //! * everything else is dropped under a named reason.
 
+pub(super) mod geneve;
 pub(super) mod local;
+pub(super) mod udp;
 pub(super) mod vxlan;
 
 use super::encap::EncapTx;
@@ -155,7 +157,7 @@ fn ipv4(
     }
     match ip.protocol() {
         IpProtocol::ICMP => local::icmp_echo(vtep, frame, counters),
-        IpProtocol::UDP => match vxlan::decap(ov, vtep_i, vtep, frame) {
+        IpProtocol::UDP => match udp::decap(ov, vtep_i, vtep, frame) {
             Ok(inner) => {
                 d.head += inner.offset;
                 d.len = inner.len;

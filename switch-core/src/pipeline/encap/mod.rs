@@ -4,14 +4,14 @@
 //! [`EncapTx`] wraps the backend for the batches of a plan that has an
 //! overlay. Sends to a physical port pass straight through (one compare);
 //! a send to a tunnel port pushes the tunnel's headers into the frame's
-//! headroom ([`vxlan::encap`]) and sends the result on the underlay port.
+//! headroom ([`udp::encap`]) and sends the result on the underlay port.
 //! The output stage is unchanged: for it, a remote VTEP is one more port.
 //!
 //! A next hop without a MAC yet gets an ARP request (at most one per
 //! second per next hop and worker), and the frame is dropped, as a host
 //! drops what it cannot resolve in time.
 
-pub(super) mod vxlan;
+pub(super) mod udp;
 
 use super::{DropReason, WorkerCounters};
 use crate::overlay::{OverlayPlan, TunnelPlan};
@@ -138,7 +138,7 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
             self.solicit(t.nexthop);
             return Err(DropReason::EncapNexthopUnresolved);
         };
-        let (head, len) = vxlan::encap(t, vtep, nexthop, self.io.buffer_mut(frame.buf), frame.head, frame.len)?;
+        let (head, len) = udp::encap(t, vtep, nexthop, self.io.buffer_mut(frame.buf), frame.head, frame.len)?;
         Ok((vtep.port, TxFrame { buf: frame.buf, head, len }))
     }
 

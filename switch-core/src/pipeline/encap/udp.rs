@@ -1,25 +1,24 @@
-//! VXLAN over IPv4 encapsulation (RFC 7348): the tunnel's 50-byte header
-//! template goes into the headroom in front of the inner frame, and the
-//! per-frame fields are patched in. The payload is never moved.
+//! UDP tunnels over IPv4, VXLAN (RFC 7348) and Geneve (RFC 8926): the
+//! tunnel's header template (50 bytes for VXLAN, 50 plus the options for
+//! Geneve; see `overlay/template.rs`) goes into the headroom in front of the
+//! inner frame, and the per-frame fields are patched in. The payload is
+//! never moved.
 //!
 //! Per-frame fields: the next hop's MAC; the TOS (DSCP fixed or inherited,
 //! ECN copied from the inner packet, RFC 6040's normal mode); the IPv4
 //! total length and header checksum (the template's precomputed sum plus
 //! the two changed words); the UDP source port (a hash of the inner flow,
-//! so that ECMP in the underlay spreads tunnels, RFC 7348 section 5); the
-//! UDP length, and the UDP checksum when the VTEP computes them.
+//! so that ECMP in the underlay spreads tunnels: RFC 7348 section 5, RFC
+//! 8926 section 3.3); the UDP length, and the UDP checksum when the VTEP
+//! computes them. The tunnel header itself has no per-frame field.
 
-use crate::overlay::plan::{offset, VXLAN4_ENCAP_LEN};
+use crate::overlay::plan::offset;
 use crate::overlay::{TunnelPlan, VtepPlan};
 use crate::pipeline::DropReason;
 use crate::types::MacAddr;
 use crate::wire::ipv4::{self, IpProtocol, Ipv4Packet};
 use crate::wire::udp::UdpPacket;
 use crate::wire::{checksum, ethernet, EtherType, EthernetFrame};
-
-/// Outer IPv4 and UDP headers: what the underlay MTU must hold beyond the
-/// inner frame.
-const OUTER_IP_OVERHEAD: usize = VXLAN4_ENCAP_LEN - ethernet::HEADER_LEN;
 
 /// Pushes `t`'s headers in front of the inner frame at
 /// `chunk[head..head + len]`. Returns the outer frame's (head, len).
@@ -31,16 +30,17 @@ pub(crate) fn encap(
     head: u16,
     len: u16,
 ) -> Result<(u16, u16), DropReason> {
-    let (h, n) = (head as usize, len as usize);
-    let ip_len = n + OUTER_IP_OVERHEAD;
+    let (h, n, push) = (head as usize, len as usize, t.template.len());
+    // The IPv4 packet: everything but the outer Ethernet header.
+    let ip_len = n + push - ethernet::HEADER_LEN;
     if ip_len > usize::from(vtep.mtu) {
         return Err(DropReason::EncapTooBig);
     }
-    if h < VXLAN4_ENCAP_LEN {
+    if h < push {
         return Err(DropReason::NoHeadroom);
     }
-    let Some(whole) = chunk.get_mut(h - VXLAN4_ENCAP_LEN..h + n) else { return Err(DropReason::Truncated) };
-    let (outer, inner) = whole.split_at_mut(VXLAN4_ENCAP_LEN);
+    let Some(whole) = chunk.get_mut(h - push..h + n) else { return Err(DropReason::Truncated) };
+    let (outer, inner) = whole.split_at_mut(push);
     let inner_tos = inner_tos(inner);
     let tos = match vtep.dscp {
         Some(dscp) => dscp << 2 | (inner_tos & 0b11),
@@ -55,14 +55,14 @@ pub(crate) fn encap(
     // The template's sum holds every other field; TOS is the low byte of
     // the first word, whose high byte (version, IHL) is in the sum already.
     ip.set_checksum(checksum::finish(checksum::combine(t.ip_sum, ip_len as u32 + u32::from(tos))));
-    let mut udp = UdpPacket::new_unchecked(&mut outer[offset::UDP..offset::VXLAN]);
+    let mut udp = UdpPacket::new_unchecked(&mut outer[offset::UDP..offset::TUNNEL]);
     udp.set_src_port(src_port);
     udp.set_len((ip_len - ipv4::HEADER_LEN) as u16);
     if vtep.udp_checksum {
         let mut udp = UdpPacket::new_unchecked(&mut whole[offset::UDP..]);
         udp.fill_checksum_v4(vtep.address, t.remote);
     }
-    Ok((head - VXLAN4_ENCAP_LEN as u16, len + VXLAN4_ENCAP_LEN as u16))
+    Ok(((h - push) as u16, (n + push) as u16))
 }
 
 /// The inner packet's TOS (IPv4) or traffic class (IPv6), 0 for others.
@@ -147,8 +147,7 @@ mod tests {
             bridge: 0,
             vlan: VlanId(10),
             remotes: vec![REMOTE],
-            allowed: vec![],
-            static_macs: vec![],
+            ..VniSpec::default()
         });
         ForwardingPlan::compile(&s).unwrap()
     }

@@ -1,0 +1,103 @@
+//! The outer headers a tunnel pushes, built once per tunnel when the plan
+//! is compiled: Ethernet (the VTEP's MAC, IPv4), IPv4 (DF, TTL, UDP, the
+//! two addresses), UDP (the destination port), then the VXLAN header (I
+//! flag, VNI) or the Geneve header (version 0, the options' length and C
+//! bit, Ethernet payload, VNI, and the VNI's options).
+//!
+//! The per-frame fields (next-hop MAC, TOS, lengths, checksums, source
+//! port) stay zero; `pipeline/encap` patches them at fixed offsets, which
+//! are the same for both encapsulations.
+
+use std::net::Ipv4Addr;
+
+use super::plan::VtepPlan;
+use super::spec::{Encap, GeneveOptionSpec};
+use crate::wire::geneve::{self, GeneveOption, GenevePacket, PROTOCOL_ETHERNET, TYPE_CRITICAL};
+use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
+use crate::wire::udp::UdpPacket;
+use crate::wire::vxlan::{self, VxlanPacket, FLAG_I};
+use crate::wire::{checksum, EtherType, EthernetFrame};
+
+/// Offsets of the headers in a template.
+pub mod offset {
+    /// The outer IPv4 header.
+    pub const IP: usize = 14;
+    /// The outer UDP header.
+    pub const UDP: usize = 34;
+    /// The tunnel header (VXLAN or Geneve).
+    pub const TUNNEL: usize = 42;
+}
+
+/// Bytes VXLAN over IPv4 puts in front of the inner frame: Ethernet 14, IPv4
+/// 20, UDP 8, VXLAN 8.
+pub const VXLAN4_ENCAP_LEN: usize = offset::TUNNEL + vxlan::HEADER_LEN;
+/// The longest template: Geneve over IPv4 with the most options.
+pub const MAX_ENCAP_LEN: usize = offset::TUNNEL + geneve::HEADER_LEN + geneve::MAX_OPTIONS_LEN;
+
+/// The outer headers of a tunnel from `vtep` to `remote` for `vni`, with the
+/// per-frame fields zero, and the one's-complement sum of its IPv4 header.
+pub(crate) fn build(
+    vtep: &VtepPlan,
+    remote: Ipv4Addr,
+    vni: u32,
+    encap: Encap,
+    options: &[GeneveOptionSpec],
+) -> (Vec<u8>, u32) {
+    let tunnel_len = match encap {
+        Encap::Vxlan => vxlan::HEADER_LEN,
+        Encap::Geneve => geneve::HEADER_LEN + options_len(options),
+    };
+    let mut t = vec![0u8; offset::TUNNEL + tunnel_len];
+    let mut eth = EthernetFrame::new_unchecked(&mut t[..offset::IP]);
+    eth.set_src_addr(vtep.mac);
+    eth.set_ethertype(EtherType::IPV4);
+    let mut ip = Ipv4Packet::new_unchecked(&mut t[offset::IP..offset::UDP]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_dont_frag(true);
+    ip.set_ttl(vtep.ttl);
+    ip.set_protocol(IpProtocol::UDP);
+    ip.set_src_addr(vtep.address);
+    ip.set_dst_addr(remote);
+    let ip_sum = checksum::sum(&t[offset::IP..offset::UDP]);
+    let port = match encap {
+        Encap::Vxlan => vtep.udp_port,
+        Encap::Geneve => vtep.geneve_port,
+    };
+    UdpPacket::new_unchecked(&mut t[offset::UDP..offset::TUNNEL]).set_dst_port(port);
+    let header = &mut t[offset::TUNNEL..];
+    match encap {
+        Encap::Vxlan => {
+            let mut vx = VxlanPacket::new_unchecked(header);
+            vx.set_flags(FLAG_I);
+            vx.set_vni(vni);
+        }
+        Encap::Geneve => write_geneve(header, vni, options),
+    }
+    (t, ip_sum)
+}
+
+/// Bytes the options take on the wire.
+pub(crate) fn options_len(options: &[GeneveOptionSpec]) -> usize {
+    options.iter().map(|o| geneve::OPTION_HEADER_LEN + o.data.len()).sum()
+}
+
+/// A Geneve header with `options` into `h` (exactly the header's length).
+fn write_geneve(h: &mut [u8], vni: u32, options: &[GeneveOptionSpec]) {
+    let mut g = GenevePacket::new_unchecked(&mut *h);
+    g.set_version(0);
+    g.set_opt_len((options_len(options) / 4) as u8);
+    g.set_critical(options.iter().any(|o| o.option_type & TYPE_CRITICAL != 0));
+    g.set_protocol_type(PROTOCOL_ETHERNET);
+    g.set_vni(vni);
+    let mut at = geneve::HEADER_LEN;
+    for o in options {
+        let len = geneve::OPTION_HEADER_LEN + o.data.len();
+        let mut opt = GeneveOption::new_unchecked(&mut h[at..at + len]);
+        opt.set_class(o.class);
+        opt.set_option_type(o.option_type);
+        opt.set_length((o.data.len() / 4) as u8);
+        opt.data_mut().copy_from_slice(&o.data);
+        at += len;
+    }
+}

@@ -1,0 +1,152 @@
+//! UDP tunnels, after the outer IPv4 header passed [`super::ipv4`]'s
+//! checks: the destination port picks VXLAN or Geneve, the UDP checksum is
+//! verified when configured, the tunnel header is checked ([`super::vxlan`],
+//! [`super::geneve`]), then what both share: the VNI, the source-VTEP
+//! allowlist, the inner frame's checks, and the RFC 6040 ECN rules.
+
+use super::Inner;
+use crate::overlay::{Encap, OverlayPlan, VtepPlan};
+use crate::pipeline::DropReason;
+use crate::types::MacAddr;
+use crate::wire::ipv4::Ipv4Packet;
+use crate::wire::udp::{self, UdpPacket};
+use crate::wire::{ethernet, EtherType, Ipv6Packet};
+
+/// ECN codepoint "congestion experienced".
+const ECN_CE: u8 = 0b11;
+
+/// Checks the UDP and tunnel headers of the IPv4 packet in `frame` (an
+/// Ethernet frame whose IPv4 header is valid and for `vtep`), applies the
+/// outer ECN to the inner packet, and says where the inner frame is.
+pub(super) fn decap(ov: &OverlayPlan, vtep_i: u16, vtep: &VtepPlan, frame: &mut [u8]) -> Result<Inner, DropReason> {
+    let ip = Ipv4Packet::new_unchecked(&frame[ethernet::HEADER_LEN..]);
+    let (src, dst, ecn, ip_len) = (ip.src_addr(), ip.dst_addr(), ip.ecn(), ip.header_len());
+    let udp = UdpPacket::new_checked(ip.payload()).map_err(|_| DropReason::DecapTruncated)?;
+    let encap = match udp.dst_port() {
+        p if p == vtep.udp_port => Encap::Vxlan,
+        p if p == vtep.geneve_port => Encap::Geneve,
+        _ => return Err(DropReason::UnderlayUnsupported),
+    };
+    if vtep.verify_udp_checksum && !udp.verify_checksum_v4(src, dst) {
+        return Err(DropReason::DecapBadUdpChecksum);
+    }
+    let payload = udp.payload();
+    let (vni, tunnel_len) = match encap {
+        Encap::Vxlan => super::vxlan::header(payload)?,
+        Encap::Geneve => super::geneve::header(payload)?,
+    };
+    let vni_i = match ov.vni(vtep_i, vni) {
+        Some((i, plan)) if plan.encap == encap => i,
+        _ => return Err(DropReason::DecapUnknownVni),
+    };
+    let port = ov.source(vni_i, src).ok_or(DropReason::DecapSourceNotAllowed)?;
+    let inner = &payload[tunnel_len..];
+    check_inner(inner)?;
+    let inner_len = inner.len();
+    let offset = ethernet::HEADER_LEN + ip_len + udp::HEADER_LEN + tunnel_len;
+    if ecn == ECN_CE {
+        mark_ce(&mut frame[offset..offset + inner_len])?;
+    }
+    Ok(Inner { offset: offset as u16, len: inner_len as u16, port })
+}
+
+/// What an inner frame must be to enter its domain: a whole Ethernet
+/// header, from an individual, non-zero source, and untagged (RFC 7348
+/// section 6.1; a VNI is one VLAN, and a tag inside it would be another
+/// domain's).
+fn check_inner(inner: &[u8]) -> Result<(), DropReason> {
+    let Some(h) = inner.get(..ethernet::HEADER_LEN) else { return Err(DropReason::DecapInnerTruncated) };
+    let src = MacAddr([h[6], h[7], h[8], h[9], h[10], h[11]]);
+    if src.is_multicast() || src.is_zero() {
+        return Err(DropReason::DecapInnerBadSource);
+    }
+    match u16::from_be_bytes([h[12], h[13]]) {
+        EtherType::VLAN | EtherType::QINQ => Err(DropReason::DecapInnerVlan),
+        _ => Ok(()),
+    }
+}
+
+/// RFC 6040 section 4.2, for an outer CE: an ECN-capable inner IP packet is
+/// marked CE too, a not-ECT one is dropped (the congestion signal cannot be
+/// passed on), and a non-IP inner frame is left alone.
+fn mark_ce(inner: &mut [u8]) -> Result<(), DropReason> {
+    let ethertype = u16::from_be_bytes([inner[12], inner[13]]);
+    let l3 = &mut inner[ethernet::HEADER_LEN..];
+    match ethertype {
+        EtherType::IPV4 => {
+            let Ok(mut ip) = Ipv4Packet::new_checked(l3) else { return Ok(()) };
+            match ip.ecn() {
+                0 => Err(DropReason::DecapEcnCeNotEct),
+                ECN_CE => Ok(()),
+                _ => {
+                    ip.set_ecn(ECN_CE);
+                    ip.fill_checksum();
+                    Ok(())
+                }
+            }
+        }
+        EtherType::IPV6 => {
+            let Ok(mut ip) = Ipv6Packet::new_checked(l3) else { return Ok(()) };
+            let tc = ip.traffic_class();
+            match tc & ECN_CE {
+                0 => Err(DropReason::DecapEcnCeNotEct),
+                _ => {
+                    ip.set_traffic_class(tc | ECN_CE);
+                    Ok(())
+                }
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4_inner(ecn: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20];
+        f[6] = 2;
+        f[12..14].copy_from_slice(&EtherType::IPV4.to_be_bytes());
+        let mut ip = Ipv4Packet::new_unchecked(&mut f[14..]);
+        ip.set_version(4);
+        ip.set_header_len(20);
+        ip.set_total_len(20);
+        ip.set_ecn(ecn);
+        ip.fill_checksum();
+        f
+    }
+
+    #[test]
+    fn ce_marks_ect_drops_not_ect_and_keeps_checksums() {
+        for ecn in [1, 2, 3] {
+            let mut f = ipv4_inner(ecn);
+            mark_ce(&mut f).unwrap();
+            let ip = Ipv4Packet::new_checked(&f[14..]).unwrap();
+            assert_eq!(ip.ecn(), ECN_CE);
+            assert!(ip.verify_checksum());
+        }
+        assert_eq!(mark_ce(&mut ipv4_inner(0)), Err(DropReason::DecapEcnCeNotEct));
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&EtherType::ARP.to_be_bytes());
+        assert_eq!(mark_ce(&mut arp), Ok(()));
+    }
+
+    #[test]
+    fn inner_frames_must_be_whole_individual_and_untagged() {
+        let f = ipv4_inner(0);
+        assert_eq!(check_inner(&f), Ok(()));
+        assert_eq!(check_inner(&f[..13]), Err(DropReason::DecapInnerTruncated));
+        let mut m = f.clone();
+        m[6] = 1;
+        assert_eq!(check_inner(&m), Err(DropReason::DecapInnerBadSource));
+        let mut z = f.clone();
+        z[6] = 0;
+        assert_eq!(check_inner(&z), Err(DropReason::DecapInnerBadSource));
+        for tpid in [EtherType::VLAN, EtherType::QINQ] {
+            let mut t = f.clone();
+            t[12..14].copy_from_slice(&tpid.to_be_bytes());
+            assert_eq!(check_inner(&t), Err(DropReason::DecapInnerVlan));
+        }
+    }
+}
