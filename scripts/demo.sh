@@ -147,6 +147,8 @@ try_ping_vtep
 
 bold "xvs fdb show"
 "$XVS" fdb show --socket "$SOCK"
+bold "xvs tunnel list"
+"$XVS" tunnel list --socket "$SOCK"
 bold "xvs port list"
 "$XVS" port list --socket "$SOCK"
 bold "xvs stats"

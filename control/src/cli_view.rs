@@ -96,6 +96,46 @@ pub fn ports_table(v: &Value) -> String {
     table(&["PORT", "INTERFACE", "MODE", "VLANS", "MACS", "RX_PKTS", "TX_PKTS", "AF_XDP"], &rows)
 }
 
+/// `xvs tunnel list`.
+pub fn tunnels_table(v: &Value) -> String {
+    let list = |key: &str| v[key].as_array().cloned().unwrap_or_default();
+    let hop = |h: &Value| {
+        let state = match (h["mac"].as_str(), h["static"].as_bool()) {
+            (Some(m), Some(true)) => format!("{m} (static)"),
+            (Some(m), _) => m.to_string(),
+            (None, _) => "unresolved (ARP sent)".into(),
+        };
+        format!("{} {state}", s(&h["ip"]))
+    };
+    let vteps: Vec<Vec<String>> = list("vteps")
+        .iter()
+        .map(|t| {
+            let hops: Vec<String> = t["next_hops"].as_array().map(|a| a.iter().map(hop).collect()).unwrap_or_default();
+            vec![s(&t["name"]), s(&t["address"]), s(&t["port"]), s(&t["mac"]), hops.join(", ")]
+        })
+        .collect();
+    let mut out = table(&["VTEP", "ADDRESS", "PORT", "MAC", "NEXT HOPS"], &vteps);
+    let tunnels: Vec<Vec<String>> = list("tunnels")
+        .iter()
+        .map(|t| {
+            vec![
+                s(&t["name"]),
+                s(&t["encap"]),
+                s(&t["vni"]),
+                s(&t["vlan"]),
+                s(&t["remote"]),
+                if t["flood"].as_bool() == Some(true) { "yes".into() } else { "no".into() },
+                hop(&t["next_hop"]),
+                s(&t["rx_packets"]),
+                s(&t["tx_packets"]),
+            ]
+        })
+        .collect();
+    out += "\n";
+    out += &table(&["TUNNEL", "ENCAP", "VNI", "VLAN", "REMOTE", "FLOOD", "NEXT HOP", "RX_PKTS", "TX_PKTS"], &tunnels);
+    out
+}
+
 /// `xvs stats`.
 pub fn stats_text(v: &Value) -> String {
     let mut out = format!("uptime {} s\n\n", s(&v["uptime_secs"]));
@@ -127,5 +167,26 @@ pub fn stats_text(v: &Value) -> String {
     out += &table(&["  REASON", "COUNT"], &drops);
     out += "\nfdb\n";
     out += &table(&["  COUNTER", "VALUE"], &kv(&v["fdb"]));
+    let sums = |key: &str, first: &str| -> Vec<Vec<String>> {
+        v["overlay"][key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| {
+                        let mut row = vec![format!("  {}", s(&o[first]))];
+                        row.extend(["rx_packets", "rx_bytes", "tx_packets", "tx_bytes"].iter().map(|k| s(&o[*k])));
+                        row
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if v["overlay"].is_object() {
+        let vnis: Vec<Vec<String>> = sums("vnis", "vni");
+        out += "\noverlay: per VNI\n";
+        out += &table(&["  VNI", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES"], &vnis);
+        out += "\noverlay: per VTEP\n";
+        out += &table(&["  VTEP", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES"], &sums("vteps", "vtep"));
+    }
     out
 }

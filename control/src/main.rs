@@ -40,6 +40,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// VTEPs, their next hops, and the tunnels of a running switch.
+    Tunnel {
+        #[command(subcommand)]
+        action: TunnelAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Counters of a running switch.
     Stats {
         #[command(flatten)]
@@ -163,6 +170,13 @@ enum PortAction {
     List,
 }
 
+#[derive(Subcommand)]
+enum TunnelAction {
+    /// VTEPs with their next hops' ARP state, then one line per tunnel (VNI
+    /// and remote VTEP) with its counters.
+    List,
+}
+
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let q: Vec<String> = pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
     if q.is_empty() {
@@ -277,6 +291,11 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Port { action: PortAction::List, conn } => {
             let v = call(&conn.socket, "GET", "/v1/ports", None)?;
             print_result(&conn, &v, cli_view::ports_table);
+            Ok(())
+        }
+        Command::Tunnel { action: TunnelAction::List, conn } => {
+            let v = call(&conn.socket, "GET", "/v1/tunnels", None)?;
+            print_result(&conn, &v, cli_view::tunnels_table);
             Ok(())
         }
         Command::Stats { conn } => {

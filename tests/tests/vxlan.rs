@@ -146,6 +146,17 @@ fn vxlan_bridges_vlans_to_the_kernel_vxlan_device() {
     eprintln!("iperf3 TCP h1 -> kernel VTEP through xvs VXLAN: {:.2} Gbit/s, {bytes} bytes", bps / 1e9);
     assert!(bytes > 1_000_000, "too little data over the tunnel: {}", v["end"]);
 
+    // `xvs tunnel list`: the next hop resolved to the peer's MAC, and the
+    // tunnel's own counters.
+    let peer_mac = peer.run_ok(&["cat", "/sys/class/net/eth0/address"]);
+    let tl = xvs.json(&["tunnel", "list"]);
+    let t100 = tl["tunnels"].as_array().and_then(|a| a.iter().find(|t| t["vni"] == 100)).cloned().unwrap_or_default();
+    assert_eq!(t100["next_hop"]["mac"].as_str(), Some(peer_mac.trim()), "{tl:#}");
+    assert!(
+        t100["tx_packets"].as_u64().unwrap_or(0) > 1000 && t100["rx_packets"].as_u64().unwrap_or(0) > 1000,
+        "{t100}"
+    );
+
     let st = xvs.stats();
     assert!(counter(&st, "pipeline", "encapsulated") > 1000, "{}", st["pipeline"]);
     assert!(counter(&st, "pipeline", "decapsulated") > 1000, "{}", st["pipeline"]);

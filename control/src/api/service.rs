@@ -122,7 +122,8 @@ impl ControlPlane {
             }
             ("GET", "/v1/ports") => self.ports(),
             ("GET", "/v1/stats") => self.stats(),
-            (_, "/v1/fdb" | "/v1/fdb/flush" | "/v1/fdb/moves" | "/v1/ports" | "/v1/stats") => {
+            ("GET", "/v1/tunnels") => self.tunnels(),
+            (_, "/v1/fdb" | "/v1/fdb/flush" | "/v1/fdb/moves" | "/v1/ports" | "/v1/stats" | "/v1/tunnels") => {
                 Response::error(405, "method not allowed")
             }
             _ => Response::error(404, format!("no route {} {}", req.method, req.path)),
@@ -284,6 +285,9 @@ impl ControlPlane {
                 o.insert("vlans".into(), vlans.into());
                 o.insert("fdb_entries".into(), counts.get(i).copied().unwrap_or(0).into());
                 o.extend(self.dataplane.port(i));
+                if let Some(t) = plan.overlay.as_deref().and_then(|ov| i.checked_sub(ov.first_tunnel.into())) {
+                    o.extend(tunnel_counter_map(self.tunnel_totals(t)));
+                }
                 Value::Object(o)
             })
             .collect();
@@ -295,11 +299,18 @@ impl ControlPlane {
         let workers: Vec<Value> =
             self.counters.iter().map(|c| Value::Object(views::counter_map(&c.snapshot()))).collect();
         let plan = self.plan.load();
+        let first_tunnel = usize::from(plan.first_tunnel);
         let ports: serde_json::Map<String, Value> = plan
             .ports
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.name.clone(), Value::Object(self.dataplane.port(i))))
+            .map(|(i, p)| {
+                let counters = match i.checked_sub(first_tunnel) {
+                    Some(t) => tunnel_counter_map(self.tunnel_totals(t)),
+                    None => self.dataplane.port(i),
+                };
+                (p.name.clone(), Value::Object(counters))
+            })
             .collect();
         Response::json(
             200,
@@ -310,10 +321,132 @@ impl ControlPlane {
                 "workers": workers,
                 "fdb": views::fdb_stats_json(&self.writer.stats()),
                 "ports": ports,
+                "overlay": self.overlay_stats(&plan),
                 "dataplane": self.dataplane.details(),
             }),
         )
     }
+
+    /// Tunnel `i`'s counters summed over the workers: rx packets, rx
+    /// bytes, tx packets, tx bytes.
+    fn tunnel_totals(&self, i: usize) -> [u64; 4] {
+        let mut sum = [0u64; 4];
+        for c in &self.counters {
+            if let Some(t) = c.tunnel(i) {
+                for (s, v) in sum.iter_mut().zip(t.get()) {
+                    *s += v;
+                }
+            }
+        }
+        sum
+    }
+
+    /// Per-VNI and per-VTEP sums of the tunnel counters (`null` without an
+    /// overlay).
+    fn overlay_stats(&self, plan: &ForwardingPlan) -> Value {
+        let Some(ov) = plan.overlay.as_deref() else { return Value::Null };
+        let mut vnis: Vec<(u32, &str, [u64; 4])> = Vec::new();
+        let mut vteps: Vec<[u64; 4]> = vec![[0; 4]; ov.vteps.len()];
+        for (i, t) in ov.tunnels.iter().enumerate() {
+            let c = self.tunnel_totals(i);
+            let vtep = &ov.vteps[usize::from(t.vtep)];
+            match vnis.iter_mut().find(|(vni, name, _)| *vni == t.vni && *name == vtep.name) {
+                Some((_, _, sum)) => sum.iter_mut().zip(c).for_each(|(s, v)| *s += v),
+                None => vnis.push((t.vni, &vtep.name, c)),
+            }
+            if let Some(sum) = vteps.get_mut(usize::from(t.vtep)) {
+                sum.iter_mut().zip(c).for_each(|(s, v)| *s += v);
+            }
+        }
+        let vnis: Vec<Value> = vnis
+            .into_iter()
+            .map(|(vni, vtep, c)| {
+                let mut o = tunnel_counter_map(c);
+                o.insert("vni".into(), vni.into());
+                o.insert("vtep".into(), vtep.into());
+                Value::Object(o)
+            })
+            .collect();
+        let vteps: Vec<Value> = ov
+            .vteps
+            .iter()
+            .zip(vteps)
+            .map(|(v, c)| {
+                let mut o = tunnel_counter_map(c);
+                o.insert("vtep".into(), v.name.clone().into());
+                Value::Object(o)
+            })
+            .collect();
+        json!({ "vnis": vnis, "vteps": vteps })
+    }
+
+    /// `GET /v1/tunnels`: the VTEPs with their next hops' resolution
+    /// state, and every tunnel port with its counters.
+    fn tunnels(&self) -> Response {
+        let plan = self.plan.load();
+        let Some(ov) = plan.overlay.as_deref() else {
+            return Response::json(200, &json!({ "vteps": [], "tunnels": [] }));
+        };
+        let hop = |i: u16| {
+            let n = ov.neighbors.entries.get(usize::from(i));
+            json!({
+                "ip": n.map(|n| n.ip.to_string()),
+                "mac": ov.neighbors.mac(i).map(|m| m.to_string()),
+                "static": n.is_some_and(|n| n.is_static),
+            })
+        };
+        let vteps: Vec<Value> = ov
+            .vteps
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let hops: Vec<Value> = (0..ov.neighbors.entries.len() as u16)
+                    .filter(|h| ov.neighbors.entries[usize::from(*h)].vtep == i as u16)
+                    .map(hop)
+                    .collect();
+                json!({
+                    "name": v.name,
+                    "port": plan.ports[v.port.index()].name,
+                    "address": format!("{}/{}", v.address, v.prefix_len),
+                    "mac": v.mac.to_string(),
+                    "gateway": v.gateway.map(|g| g.to_string()),
+                    "udp_port": v.udp_port,
+                    "geneve_port": v.geneve_port,
+                    "mtu": v.mtu,
+                    "next_hops": hops,
+                })
+            })
+            .collect();
+        let tunnels: Vec<Value> = ov
+            .tunnels
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut o = serde_json::Map::new();
+                o.insert("name".into(), t.name.clone().into());
+                o.insert("vtep".into(), ov.vteps[usize::from(t.vtep)].name.clone().into());
+                o.insert("vni".into(), t.vni.into());
+                let encap = match t.encap {
+                    switch_core::overlay::Encap::Vxlan => "vxlan",
+                    switch_core::overlay::Encap::Geneve => "geneve",
+                };
+                o.insert("encap".into(), encap.into());
+                o.insert("remote".into(), t.remote.to_string().into());
+                o.insert("vlan".into(), plan.domains[t.bd.index()].vlan.0.into());
+                o.insert("bridge".into(), plan.bridges[plan.domains[t.bd.index()].bridge].clone().into());
+                o.insert("flood".into(), t.flood.into());
+                o.insert("next_hop".into(), hop(t.nexthop));
+                o.extend(tunnel_counter_map(self.tunnel_totals(i)));
+                Value::Object(o)
+            })
+            .collect();
+        Response::json(200, &json!({ "vteps": vteps, "tunnels": tunnels }))
+    }
+}
+
+/// Tunnel counters as JSON fields.
+fn tunnel_counter_map(c: [u64; 4]) -> serde_json::Map<String, Value> {
+    ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes"].iter().zip(c).map(|(k, v)| (k.to_string(), v.into())).collect()
 }
 
 /// A port's mode and VLANs in words, for listings.
@@ -486,5 +619,43 @@ mod tests {
         assert_eq!(c.handle(&req("POST", "/v1/fdb", &[], Value::Null)).status, 400);
         let bad = Request { body: b"{not json".to_vec(), ..req("POST", "/v1/fdb", &[], Value::Null) };
         assert_eq!(c.handle(&bad).status, 400);
+    }
+
+    #[test]
+    fn tunnels_list_next_hops_and_counters() {
+        let mut c = control();
+        c.counters[0].tunnel(0).unwrap().tx_packets.add(3);
+        c.counters[0].tunnel(0).unwrap().rx_bytes.add(640);
+        let v = json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null)));
+        assert_eq!(v["vteps"][0]["name"], "vtep0");
+        assert_eq!(v["vteps"][0]["address"], "192.168.100.1/24");
+        assert_eq!(v["vteps"][0]["next_hops"][0], json!({"ip": "192.168.100.2", "mac": null, "static": false}));
+        let t = &v["tunnels"][0];
+        assert_eq!(
+            (t["name"].as_str(), t["encap"].as_str(), t["vni"].as_u64()),
+            (Some("vxlan100@192.168.100.2"), Some("vxlan"), Some(100))
+        );
+        assert_eq!(
+            (t["vlan"].as_u64(), t["tx_packets"].as_u64(), t["rx_bytes"].as_u64()),
+            (Some(10), Some(3), Some(640))
+        );
+        // A next hop resolved by ARP shows its MAC.
+        let plan = c.plan.load_full();
+        let ov = plan.overlay.as_deref().unwrap();
+        ov.neighbors.resolve(0, MacAddr([2, 0, 0, 0, 0, 0x99]));
+        let v = json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null)));
+        assert_eq!(v["tunnels"][0]["next_hop"]["mac"], "02:00:00:00:00:99");
+        // The same counters in the port list and the per-VNI/VTEP stats.
+        let v = json(&c.handle(&req("GET", "/v1/ports", &[], Value::Null)));
+        assert_eq!(v["ports"][5]["mode"], "vxlan");
+        assert_eq!(v["ports"][5]["tx_packets"], 3);
+        assert_eq!(v["ports"][4]["mode"], "underlay");
+        let v = json(&c.handle(&req("GET", "/v1/stats", &[], Value::Null)));
+        assert_eq!(v["overlay"]["vnis"][0]["vni"], 100);
+        assert_eq!(v["overlay"]["vnis"][0]["tx_packets"], 3);
+        assert_eq!(v["overlay"]["vteps"][0]["rx_bytes"], 640);
+        assert_eq!(v["ports"]["vxlan100@192.168.100.2"]["tx_packets"], 3);
+        let text = crate::cli_view::tunnels_table(&json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null))));
+        assert!(text.contains("vxlan100@192.168.100.2") && text.contains("02:00:00:00:00:99"), "{text}");
     }
 }

@@ -40,6 +40,9 @@ macro_rules! worker_counters {
             /// Frames dropped, by [`DropReason::index`].
             pub drops: [Counter; DropReason::COUNT],
             $( $(#[$doc])* pub $name: Counter, )*
+            /// Per tunnel port, by its index among the tunnels (port id
+            /// minus the plan's `first_tunnel`): room for every port id.
+            pub tunnels: Box<[TunnelCounters]>,
         }
 
         impl Default for WorkerCounters {
@@ -47,6 +50,7 @@ macro_rules! worker_counters {
                 WorkerCounters {
                     drops: core::array::from_fn(|_| Counter::default()),
                     $( $name: Counter::default(), )*
+                    tunnels: (0..crate::bridge::MAX_PORTS).map(|_| TunnelCounters::default()).collect(),
                 }
             }
         }
@@ -136,6 +140,33 @@ impl WorkerCounters {
     #[inline]
     pub fn drop(&self, reason: DropReason) {
         self.drops[reason.index()].add(1);
+    }
+
+    /// Tunnel `i`'s counters (`None` past the port space).
+    #[inline]
+    pub fn tunnel(&self, i: usize) -> Option<&TunnelCounters> {
+        self.tunnels.get(i)
+    }
+}
+
+/// What one worker decapsulated from and encapsulated to one tunnel port
+/// (a VNI and remote VTEP), in inner frames and their bytes.
+#[derive(Default, Debug)]
+pub struct TunnelCounters {
+    /// Inner frames received from the remote.
+    pub rx_packets: Counter,
+    /// Their bytes.
+    pub rx_bytes: Counter,
+    /// Inner frames sent to the remote.
+    pub tx_packets: Counter,
+    /// Their bytes.
+    pub tx_bytes: Counter,
+}
+
+impl TunnelCounters {
+    /// Plain values: (rx packets, rx bytes, tx packets, tx bytes).
+    pub fn get(&self) -> [u64; 4] {
+        [self.rx_packets.get(), self.rx_bytes.get(), self.tx_packets.get(), self.tx_bytes.get()]
     }
 }
 

@@ -51,7 +51,7 @@ pub mod trace;
 use std::sync::Arc;
 
 pub use batch::{Batch, PktDesc, Verdict, MAX_BURST};
-pub use counters::{Counter, CounterSnapshot, WorkerCounters};
+pub use counters::{Counter, CounterSnapshot, TunnelCounters, WorkerCounters};
 pub use drop::DropReason;
 pub use encap::OverlayState;
 pub use output::apply_egress_tag;

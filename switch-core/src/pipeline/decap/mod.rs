@@ -87,6 +87,10 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
         match underlay(ov, ctx.counters, d, tx) {
             Taken::Inner => {
                 ctx.counters.decapsulated.add(1);
+                if let Some(t) = ctx.counters.tunnel(usize::from(d.in_port.0.wrapping_sub(ov.first_tunnel))) {
+                    t.rx_packets.add(1);
+                    t.rx_bytes.add(u64::from(d.len));
+                }
                 if O::ENABLED {
                     let vni = ov.tunnel(d.in_port).map_or(0, |t| t.vni);
                     obs.event(i, TraceEvent::Decapsulated { vni, tunnel: d.in_port });

@@ -120,6 +120,10 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         match outcome {
             Ok(out) => {
                 self.counters.encapsulated.add(1);
+                if let Some(t) = self.counters.tunnel(usize::from(port.0 - ov.first_tunnel)) {
+                    t.tx_packets.add(1);
+                    t.tx_bytes.add(u64::from(frame.len));
+                }
                 self.io.send(out.0, out.1);
             }
             Err(reason) => {
