@@ -261,7 +261,7 @@ fn overlay_batch<'p, IO: FramePool + PortTx, O: Observer>(
     io: &mut IO,
     obs: &mut O,
 ) {
-    let mut tx = encap::EncapTx::new(io, ov, ctx.counters, state, ctx.now_s);
+    let mut tx = encap::EncapTx::new(io, ctx.plan, ctx.fdb, ov, ctx.counters, state, ctx.now_s);
     tally.overlay = Some(ov);
     tally.base = frames.as_ptr() as usize;
     process_l2(ctx, cache, tally, scratch, frames, &mut tx, obs);

@@ -409,6 +409,37 @@ fn remote_vteps_do_not_hear_each_other_through_us() {
 }
 
 #[test]
+fn too_big_df_packets_get_frag_needed_from_their_destination() {
+    let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
+    resolve(&mut sim, A, B);
+    // mac(0x0b) lives behind B, mac(1) on h20.
+    sim.send(UP, &Outer::new(B, A, 200).wrap(&inner(MacAddr::BROADCAST, mac(0x0b), 0, 60)));
+    sim.send(H20, &inner(MacAddr::BROADCAST, mac(1), 0, 60));
+    sim.take_all_tx();
+    let mut big = inner(mac(0x0b), mac(1), 0, 1514);
+    Ipv4Packet::new_unchecked(&mut big[14..]).set_dont_frag(true);
+    Ipv4Packet::new_unchecked(&mut big[14..]).fill_checksum();
+    let out = sim.send(H20, &big);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (port, answer) = &out[0];
+    assert_eq!(*port, H20);
+    let eth = EthernetFrame::new_checked(&answer[..]).unwrap();
+    assert_eq!((eth.dst_addr(), eth.src_addr()), (mac(1), mac(0x0b)));
+    let ip = Ipv4Packet::new_checked(&answer[14..]).unwrap();
+    assert!(ip.verify_checksum());
+    let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+    assert!(icmp.verify_checksum());
+    // 1500 - 50 bytes of VXLAN = 1450 for the inner IP packet.
+    assert_eq!((icmp.msg_type(), icmp.code(), icmp.rest_of_header()), (3, 4, [0, 0, 0x05, 0xaa]));
+    let s = sim.pipeline.counters().snapshot();
+    assert_eq!((s.drops_for(DropReason::EncapTooBig), s.pmtu_answers), (1, 1));
+    // Without DF, only the drop.
+    assert!(sim.send(H20, &inner(mac(0x0b), mac(1), 0, 1514)).is_empty());
+    assert_eq!(sim.pipeline.counters().snapshot().pmtu_answers, 1);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
 fn trace_shows_decap_and_encap() {
     let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
     resolve(&mut sim, A, B);

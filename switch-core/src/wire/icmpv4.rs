@@ -19,6 +19,11 @@ pub const HEADER_LEN: usize = 8;
 pub const ECHO_REPLY: u8 = 0;
 /// Echo request.
 pub const ECHO_REQUEST: u8 = 8;
+/// Destination unreachable.
+pub const DEST_UNREACHABLE: u8 = 3;
+/// Destination unreachable's code "fragmentation needed and DF set"
+/// (RFC 792), whose header carries the next-hop MTU (RFC 1191).
+pub const CODE_FRAG_NEEDED: u8 = 4;
 
 /// A view over an ICMPv4 message (header and data: the IPv4 payload).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +97,18 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv4Packet<T> {
     #[inline]
     pub fn set_checksum(&mut self, csum: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&csum.to_be_bytes());
+    }
+
+    /// Sets the four bytes after the checksum.
+    pub fn set_rest_of_header(&mut self, rest: [u8; 4]) {
+        self.buffer.as_mut()[field::REST..field::REST + 4].copy_from_slice(&rest);
+    }
+
+    /// Computes the checksum over the whole message and stores it.
+    pub fn fill_checksum(&mut self) {
+        self.set_checksum(0);
+        let csum = checksum::checksum(self.buffer.as_ref());
+        self.set_checksum(csum);
     }
 
     /// Turns an echo request into its reply, patching the checksum for the

@@ -9,12 +9,18 @@
 //!
 //! A next hop without a MAC yet gets an ARP request (at most one per
 //! second per next hop and worker), and the frame is dropped, as a host
-//! drops what it cannot resolve in time.
+//! drops what it cannot resolve in time. A frame too big for the underlay
+//! is dropped and, when it is IPv4 with DF, answered with an ICMP
+//! "fragmentation needed" ([`pmtu`]; at most [`PMTU_PER_SECOND`] per
+//! second and worker).
 
+mod pmtu;
 pub(super) mod udp;
 
 use super::{DropReason, WorkerCounters};
-use crate::overlay::{OverlayPlan, TunnelPlan};
+use crate::bridge::ForwardingPlan;
+use crate::fdb::{FdbKey, FdbTable};
+use crate::overlay::{OverlayPlan, TunnelPlan, VtepPlan};
 use crate::port::{BufId, FramePool, PortTx, TxFrame};
 use crate::types::{MacAddr, PortId};
 use crate::wire::arp::{self, ArpOperation, ArpRepr};
@@ -26,23 +32,31 @@ const SOLICIT_SLOTS: usize = 64;
 /// Bytes of an ARP request on the wire (the Ethernet minimum, padding
 /// included).
 const ARP_FRAME_LEN: usize = 60;
+/// ICMP "fragmentation needed" answers one worker sends per second at most.
+pub const PMTU_PER_SECOND: u32 = 100;
 
 /// Per-worker overlay state that outlives a batch.
 #[derive(Clone, Debug)]
 pub struct OverlayState {
     /// Per next-hop slot: the second (plus one) of its last ARP request.
     solicited: [u32; SOLICIT_SLOTS],
+    /// The second (plus one) the PMTU answers in `pmtu_sent` were sent in.
+    pmtu_second: u32,
+    /// PMTU answers sent in `pmtu_second`.
+    pmtu_sent: u32,
 }
 
 impl Default for OverlayState {
     fn default() -> Self {
-        OverlayState { solicited: [0; SOLICIT_SLOTS] }
+        OverlayState { solicited: [0; SOLICIT_SLOTS], pmtu_second: 0, pmtu_sent: 0 }
     }
 }
 
 /// The backend, seen through the overlay for one batch.
 pub(super) struct EncapTx<'a, IO> {
     io: &'a mut IO,
+    plan: &'a ForwardingPlan,
+    fdb: &'a FdbTable,
     ov: &'a OverlayPlan,
     counters: &'a WorkerCounters,
     state: &'a mut OverlayState,
@@ -53,15 +67,17 @@ pub(super) struct EncapTx<'a, IO> {
 }
 
 impl<'a, IO> EncapTx<'a, IO> {
-    /// Wraps `io` for one batch.
+    /// Wraps `io` for one batch of `plan` (whose overlay is `ov`) and `fdb`.
     pub fn new(
         io: &'a mut IO,
+        plan: &'a ForwardingPlan,
+        fdb: &'a FdbTable,
         ov: &'a OverlayPlan,
         counters: &'a WorkerCounters,
         state: &'a mut OverlayState,
         now_s: u32,
     ) -> Self {
-        EncapTx { io, ov, counters, state, now_s, from_tunnel: false }
+        EncapTx { io, plan, fdb, ov, counters, state, now_s, from_tunnel: false }
     }
 }
 
@@ -128,9 +144,56 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
             }
             Err(reason) => {
                 self.counters.drop(reason);
-                self.io.release(frame.buf);
+                let answered = match (reason, ov.tunnel(port)) {
+                    (DropReason::EncapTooBig, Some(t)) => self.answer_too_big(t, frame),
+                    _ => false,
+                };
+                if !answered {
+                    self.io.release(frame.buf);
+                }
             }
         }
+    }
+
+    /// Turns `frame`, too big for tunnel `t`, into the ICMP answer to its
+    /// sender, in its own buffer, and sends it back out of the sender's
+    /// port. False (the caller releases the buffer) when no answer is due
+    /// or possible.
+    #[cold]
+    fn answer_too_big(&mut self, t: &TunnelPlan, frame: TxFrame) -> bool {
+        let stamp = self.now_s.wrapping_add(1);
+        if self.state.pmtu_second != stamp {
+            self.state.pmtu_second = stamp;
+            self.state.pmtu_sent = 0;
+        }
+        if self.state.pmtu_sent >= PMTU_PER_SECOND {
+            return false;
+        }
+        let Some(vtep) = self.ov.vteps.get(usize::from(t.vtep)) else { return false };
+        let mut answer = [0u8; pmtu::MAX_ANSWER];
+        let (n, sender) = {
+            let Some(inner) = self.io.frame(frame.buf, frame.head, frame.len) else { return false };
+            let Some(n) = pmtu::frag_needed(inner, overlay_mtu(t, vtep), &mut answer) else { return false };
+            (n, crate::types::MacAddr::from_bytes(&inner[6..12]).unwrap_or_default())
+        };
+        // The sender's port, from the FDB: the frame came in on it.
+        let Some(port) = self.fdb.lookup(FdbKey::new(t.bd, sender)).map(|h| h.port()) else { return false };
+        if port.0 >= self.ov.first_tunnel {
+            return false;
+        }
+        let tag = self.plan.ports.get(port.index()).and_then(|p| p.egress.get(t.bd.index()).copied());
+        let head = frame.head as usize;
+        let chunk = self.io.buffer_mut(frame.buf);
+        let Some(dst) = chunk.get_mut(head..head + n) else { return false };
+        dst.copy_from_slice(&answer[..n]);
+        let Ok((head, len)) = super::apply_egress_tag(chunk, frame.head, n as u16, 0, 0, tag.unwrap_or_default())
+        else {
+            return false;
+        };
+        self.state.pmtu_sent += 1;
+        self.counters.pmtu_answers.add(1);
+        self.io.send(port, TxFrame { buf: frame.buf, head, len });
+        true
     }
 
     /// Encapsulates `frame` for tunnel `t`: the underlay port and the outer
@@ -171,6 +234,14 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         self.counters.arp_requests.add(1);
         self.io.send(vtep.port, TxFrame { buf, head: head as u16, len: ARP_FRAME_LEN as u16 });
     }
+}
+
+/// The largest inner IP packet tunnel `t` carries within its VTEP's
+/// underlay MTU: the outer IP packet holds the template past its Ethernet
+/// header, then the inner Ethernet header, then the inner IP packet, so the
+/// two Ethernet headers cancel out (1500 - 50 = 1450 for VXLAN).
+fn overlay_mtu(t: &TunnelPlan, vtep: &VtepPlan) -> u16 {
+    vtep.mtu.saturating_sub(t.template.len() as u16)
 }
 
 /// An Ethernet broadcast "who has `target`? tell `ip` at `mac`" in `bytes`

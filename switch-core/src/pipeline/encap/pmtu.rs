@@ -1,0 +1,123 @@
+//! Path MTU discovery across the overlay: an inner IPv4 packet with DF set
+//! that the encapsulation would make too big for the underlay is answered
+//! with an ICMP "fragmentation needed" (RFC 792 type 3 code 4) carrying the
+//! MTU the overlay leaves it (RFC 1191), so the sender lowers its path MTU.
+//! Overlays never fragment.
+//!
+//! The answer comes from the packet's destination (its MAC and IP address),
+//! as the Linux vxlan device does for bridged traffic: the switch has no
+//! address of its own in the VLAN, and the sender takes the PMTU for the
+//! path to that destination.
+
+use crate::wire::icmpv4::{self, Icmpv4Packet};
+use crate::wire::ipv4::{self, IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::{ethernet, EtherType, EthernetFrame};
+
+/// Bytes of the offending packet an ICMP error quotes: its IP header and 8
+/// bytes more (RFC 792).
+const QUOTED_AFTER_HEADER: usize = 8;
+/// The largest answer: Ethernet, IPv4, ICMP, a 60-byte quoted header and 8.
+pub(super) const MAX_ANSWER: usize = ethernet::HEADER_LEN + ipv4::HEADER_LEN + icmpv4::HEADER_LEN + 60 + 8;
+
+/// Writes into `out` the "fragmentation needed" answer to the untagged
+/// inner frame `inner`, for an overlay that carries IP packets of at most
+/// `mtu` bytes. Returns its length, or `None` when no answer is due: not
+/// IPv4, DF clear, a fragment or an ICMP error itself (RFC 1122: never an
+/// error about an error), or a malformed header.
+pub(super) fn frag_needed(inner: &[u8], mtu: u16, out: &mut [u8]) -> Option<usize> {
+    let eth = EthernetFrame::new_checked(inner).ok()?;
+    if eth.ethertype() != EtherType::IPV4 {
+        return None;
+    }
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if !ip.dont_frag() || ip.frag_offset() != 0 || ip.dst_addr().is_multicast() || ip.dst_addr().is_broadcast() {
+        return None;
+    }
+    if ip.protocol() == IpProtocol::ICMP {
+        let t = ip.payload().first().copied()?;
+        if !matches!(t, icmpv4::ECHO_REQUEST | icmpv4::ECHO_REPLY) {
+            return None;
+        }
+    }
+    let quoted = &eth.payload()[..(ip.header_len() + QUOTED_AFTER_HEADER).min(usize::from(ip.total_len()))];
+    let icmp_len = icmpv4::HEADER_LEN + quoted.len();
+    let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + icmp_len;
+    let out = out.get_mut(..len)?;
+    out.fill(0);
+    let mut reply = EthernetFrame::new_unchecked(&mut *out);
+    reply.set_dst_addr(eth.src_addr());
+    reply.set_src_addr(eth.dst_addr());
+    reply.set_ethertype(EtherType::IPV4);
+    let repr = Ipv4Repr {
+        src_addr: ip.dst_addr(),
+        dst_addr: ip.src_addr(),
+        protocol: IpProtocol::ICMP,
+        payload_len: icmp_len,
+        ttl: 64,
+        tos: 0,
+        ident: 0,
+        dont_frag: false,
+    };
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut out[ethernet::HEADER_LEN..]));
+    let at = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
+    out[at + icmpv4::HEADER_LEN..].copy_from_slice(quoted);
+    let mut icmp = Icmpv4Packet::new_unchecked(&mut out[at..]);
+    icmp.set_msg_type(icmpv4::DEST_UNREACHABLE);
+    icmp.set_code(icmpv4::CODE_FRAG_NEEDED);
+    let [hi, lo] = mtu.to_be_bytes();
+    icmp.set_rest_of_header([0, 0, hi, lo]);
+    icmp.fill_checksum();
+    Some(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(df: bool, protocol: u8, first: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 1514];
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+        f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+        f[12..14].copy_from_slice(&EtherType::IPV4.to_be_bytes());
+        let repr = Ipv4Repr {
+            src_addr: [10, 0, 0, 1].into(),
+            dst_addr: [10, 0, 0, 2].into(),
+            protocol,
+            payload_len: 1480,
+            ttl: 64,
+            tos: 0,
+            ident: 9,
+            dont_frag: df,
+        };
+        repr.emit(&mut Ipv4Packet::new_unchecked(&mut f[14..]));
+        f[34] = first;
+        f
+    }
+
+    #[test]
+    fn answers_df_packets_with_the_overlay_mtu() {
+        let big = packet(true, IpProtocol::UDP, 0x55);
+        let mut out = [0u8; MAX_ANSWER];
+        let n = frag_needed(&big, 1450, &mut out).unwrap();
+        let eth = EthernetFrame::new_checked(&out[..n]).unwrap();
+        assert_eq!((eth.dst_addr().0, eth.src_addr().0), ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]));
+        let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!((ip.src_addr(), ip.dst_addr()), ([10, 0, 0, 2].into(), [10, 0, 0, 1].into()));
+        let icmp = Icmpv4Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum());
+        assert_eq!((icmp.msg_type(), icmp.code(), icmp.rest_of_header()), (3, 4, [0, 0, 0x05, 0xaa]));
+        assert_eq!(&ip.payload()[8..], &big[14..14 + 28], "the IP header and 8 bytes are quoted");
+    }
+
+    #[test]
+    fn no_answer_without_df_or_to_icmp_errors() {
+        let mut out = [0u8; MAX_ANSWER];
+        assert_eq!(frag_needed(&packet(false, IpProtocol::UDP, 0), 1450, &mut out), None);
+        assert_eq!(frag_needed(&packet(true, IpProtocol::ICMP, 3), 1450, &mut out), None);
+        assert!(frag_needed(&packet(true, IpProtocol::ICMP, icmpv4::ECHO_REQUEST), 1450, &mut out).is_some());
+        let mut arp = packet(true, IpProtocol::UDP, 0);
+        arp[12..14].copy_from_slice(&EtherType::ARP.to_be_bytes());
+        assert_eq!(frag_needed(&arp, 1450, &mut out), None);
+    }
+}
