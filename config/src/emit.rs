@@ -164,6 +164,9 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
             switch_core::overlay::Encap::Geneve => "geneve",
         };
         writeln!(o, "encap = {}", quote(encap))?;
+        if let Some(g) = n.group {
+            writeln!(o, "group = {}", quote(&g.to_string()))?;
+        }
         writeln!(o, "remotes = {}", addresses(&n.remotes))?;
         writeln!(o, "allowed_remotes = {}", addresses(&n.allowed))?;
         for s in &n.static_macs {

@@ -35,7 +35,8 @@ const VTEP_KEYS: &[&str] = &[
     "src_port_range",
     "mtu",
 ];
-const VNI_KEYS: &[&str] = &["vni", "vtep", "bridge", "vlan", "encap", "remotes", "allowed_remotes", "static", "option"];
+const VNI_KEYS: &[&str] =
+    &["vni", "vtep", "bridge", "vlan", "encap", "group", "remotes", "allowed_remotes", "static", "option"];
 const VNI_STATIC_KEYS: &[&str] = &["mac", "remote"];
 const VNI_OPTION_KEYS: &[&str] = &["class", "type", "data"];
 /// The values of a VNI's `encap`.
@@ -600,6 +601,7 @@ fn read_vnis(
             _ => Encap::Vxlan,
         };
         let geneve_options = read_options(cx, t, encap);
+        let group = read_group(cx, t);
         vnis.push(VniSpec {
             vni: vni.unwrap_or(0),
             vtep: vtep.unwrap_or(0),
@@ -608,11 +610,35 @@ fn read_vnis(
             remotes,
             allowed,
             static_macs,
+            group,
             encap,
             geneve_options,
         });
     }
     vnis
+}
+
+/// A VNI's `group`: an IPv4 multicast address outside the link-local block
+/// 224.0.0.0/24 (whose addresses are for routing protocols, never flooded
+/// data).
+fn read_group(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<Ipv4Addr> {
+    let text = match cx.string(t, "group") {
+        Ok(Some(text)) => text,
+        _ => return None,
+    };
+    let at = cx.at_key(t, "group");
+    let reason = match text.parse::<Ipv4Addr>() {
+        Ok(g) if g.is_multicast() && g.octets()[..3] != [224, 0, 0] => return Some(g),
+        Ok(g) if g.is_multicast() => "224.0.0.0/24 is link-local control traffic; use a group such as 239.1.1.1",
+        Ok(_) => "a group is a multicast address, 224.0.0.0 to 239.255.255.255",
+        Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
+            cx.push(ConfigError::Ipv6Underlay { at, value: text });
+            return None;
+        }
+        Err(_) => "expected four decimal bytes like 239.1.1.1",
+    };
+    cx.push(ConfigError::BadIpv4 { at, value: text, reason: reason.into() });
+    None
 }
 
 /// A VNI's `[[vni.option]]` tables: the Geneve options it sends.

@@ -1736,3 +1736,26 @@ fn err_geneve_options() {
     let (_, msg) = one(&with_vni("encap = \"geneve\"\n[[vni.option]]\ntype = 1\n"));
     assert!(msg.contains("missing key `class`"), "{msg}");
 }
+
+#[test]
+fn multicast_group_vni() {
+    let c = ok(&with_vni("group = \"239.1.1.1\"\n"));
+    assert_eq!(c.spec.overlay.vnis[0].group, Some(ip("239.1.1.1")));
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+    let ov = plan.overlay.as_deref().unwrap();
+    // The remote is a source and a unicast destination; the group gets the floods.
+    let t: Vec<(&str, bool)> = ov.tunnels.iter().map(|t| (t.name.as_str(), t.flood)).collect();
+    assert_eq!(t, [("vxlan100@192.168.100.2", false), ("vxlan100@239.1.1.1", true)]);
+    assert!(ov.joined(0, ip("239.1.1.1")));
+    for (bad, why) in [
+        ("224.0.0.5", "link-local"),
+        ("10.0.0.1", "a group is a multicast address"),
+        ("239.1.1", "expected four decimal bytes"),
+    ] {
+        let (e, msg) = one(&with_vni(&format!("group = \"{bad}\"\n")));
+        assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+        assert!(msg.contains(why) && msg.contains("vni[0].group"), "{msg}");
+    }
+}

@@ -33,7 +33,9 @@ use crate::stats::WorkerStats;
 ///
 /// Every frame in the batch must be either sent (`PortTx::send`) or released
 /// (`FramePool::release`) before returning, as `switch-core` requires; the
-/// batch is cleared afterwards.
+/// batch is cleared afterwards. About once a second (every [`TICK`]) the
+/// worker also calls it with an empty batch, the tick the pipeline's timers
+/// run on (IGMP reports, ARP for next hops), traffic or not.
 pub trait Processor: Send + 'static {
     /// Processes one batch.
     fn process(&mut self, batch: &mut Batch, io: &mut WorkerIo, now: Nanos);
@@ -47,6 +49,9 @@ where
         self(batch, io, now)
     }
 }
+
+/// How often a worker runs its processor on an empty batch (the tick).
+pub const TICK: Duration = Duration::from_secs(1);
 
 /// Progressive back-off when polls keep coming back empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,9 +150,15 @@ pub fn run_worker<P: Processor>(mut io: WorkerIo, mut processor: P, poll: PollCo
         }
         return io;
     }
+    let mut next_tick = Nanos(0);
     while !stop.load(Ordering::Relaxed) {
         let now = monotonic_now();
         io.maintain(now);
+        if now.0 >= next_tick.0 {
+            next_tick = Nanos(now.0 + TICK.as_nanos() as u64);
+            batch.clear();
+            processor.process(&mut batch, &mut io, now);
+        }
         let mut got = 0;
         for q in 0..queues {
             batch.clear();

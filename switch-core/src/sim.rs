@@ -100,6 +100,14 @@ impl SwitchSim {
         }
     }
 
+    /// Runs the worker's periodic tick (an empty batch, as io-afxdp's
+    /// workers send about once a second): the overlay's timers.
+    pub fn tick(&mut self) {
+        let fdb = self.writer.shared().load_full();
+        self.batch.clear();
+        self.pipeline.process(&self.plan, &fdb, &mut self.batch, &mut self.io, self.now, &mut NoTrace);
+    }
+
     /// Sends one frame through and returns what came out, per port.
     pub fn send(&mut self, port: PortId, frame: &[u8]) -> Vec<(PortId, Vec<u8>)> {
         self.inject(port, frame);

@@ -177,6 +177,75 @@ fn vxlan_bridges_vlans_to_the_kernel_vxlan_device() {
     tshark_checks_outer_headers(&topo, &frames);
 }
 
+/// Multicast-group mode on both sides, as `vxlan ... group` runs it: the
+/// kernel VTEP and xvs flood VNI 100 to 239.1.1.1, xvs joins the group
+/// with IGMPv3 (seen on the wire), and ping crosses, the replies going to
+/// the VTEP each side learned the other's MAC behind.
+#[test]
+fn vxlan_multicast_group_mode_with_the_kernel() {
+    if skip_unless_root("vxlan_multicast_group_mode_with_the_kernel") {
+        return;
+    }
+    let _serial = serial();
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("peer", PortMode::Underlay, Some("192.168.100.2/24"))
+        .build();
+    topo.host("h1").run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
+    let peer = topo.host("peer");
+    peer.run_ok(&[
+        "ip",
+        "link",
+        "add",
+        "vx100",
+        "type",
+        "vxlan",
+        "id",
+        "100",
+        "local",
+        PEER,
+        "group",
+        "239.1.1.1",
+        "dstport",
+        "4789",
+        "dev",
+        "eth0",
+    ]);
+    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
+    peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
+    let igmp = peer.capture(topo.dir(), "igmp");
+    let overlay = r#"
+[[vtep]]
+name = "vtep0"
+port = "peer"
+address = "192.168.100.1/24"
+
+[[vni]]
+vni = 100
+vlan = 10
+group = "239.1.1.1"
+remotes = ["192.168.100.2"]
+"#;
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: overlay.into(), ..XvsOptions::default() });
+    let h1 = topo.host("h1");
+    ping_through(&xvs, h1, PEER10, 5);
+    // xvs joined the group (IGMPv3 report for 239.1.1.1 from its VTEP).
+    let reports = igmp.finish();
+    let joined = reports.iter().any(|f| {
+        f.len() >= 54 && f[26..30] == [192, 168, 100, 1] && f[23] == 2 && f[38 + 12..38 + 16] == [239, 1, 1, 1]
+    });
+    assert!(joined, "no IGMP report for 239.1.1.1 from 192.168.100.1 among {} IGMP frames", reports.len());
+    // Floods went to the group: the kernel learned h1 behind xvs's VTEP.
+    let k = kernel_fdb(peer, "vx100");
+    assert!(k.contains(&format!("{} dst {VTEP}", h1.mac)), "the kernel did not learn h1 behind xvs:\n{k}");
+    let tl = xvs.json(&["tunnel", "list"]);
+    let group = tl["tunnels"].as_array().and_then(|a| a.iter().find(|t| t["remote"] == "239.1.1.1")).cloned();
+    let group = group.unwrap_or_else(|| panic!("no group tunnel in {tl:#}"));
+    assert!(group["tx_packets"].as_u64().unwrap_or(0) >= 1, "nothing flooded to the group: {group}");
+    let st = xvs.stats();
+    assert!(counter(&st, "pipeline", "igmp_reports") >= 1, "{}", st["pipeline"]);
+}
+
 /// tshark, an independent decoder, reads what xvs put on the wire: VXLAN
 /// with the I flag and VNI 100 or 200, UDP to 4789 from a port in
 /// 49152-65535, IPv4 with DF and a correct header checksum, TTL 64 (the

@@ -196,6 +196,8 @@ pub struct OverlayPlan {
     pub first_tunnel: u16,
     /// Next hops.
     pub neighbors: Arc<Neighbors>,
+    /// (VTEP, multicast group) pairs the VTEPs join on the underlay.
+    pub groups: Vec<(u16, Ipv4Addr)>,
     /// Physical port id → index into `vteps`, or [`NO_VTEP`].
     vtep_of_port: Vec<u16>,
     /// (VTEP, VNI) → index into `vnis`.
@@ -274,6 +276,7 @@ impl OverlayPlan {
         let mut vni_index = FxHashMap::default();
         let mut sources = FxHashMap::default();
         let mut tunnels = Vec::new();
+        let mut groups = Vec::new();
         let mut out = TunnelPorts { ports: Vec::new(), statics: Vec::new() };
         for v in &spec.vnis {
             let bad = || crate::bridge::PlanError::from(OverlayError::BadVni { vni: v.vni });
@@ -285,18 +288,33 @@ impl OverlayPlan {
                 return Err(bad());
             }
             vnis.push(VniPlan { vni: v.vni, encap: v.encap, vtep: vtep_i, bd });
-            let remotes = v.remotes.iter().map(|r| (*r, true)).chain(v.allowed.iter().map(|r| (*r, false)));
-            for (remote, flood) in remotes {
-                if sources.contains_key(&(vni_i, u32::from(remote))) {
+            // With a group, the group is the one flood target, and the
+            // remotes are sources (and unicast destinations) only.
+            let unicast_flood = v.group.is_none();
+            let remotes = v.remotes.iter().map(|r| (*r, unicast_flood)).chain(v.allowed.iter().map(|r| (*r, false)));
+            let group = v.group.map(|g| (g, true));
+            if let Some(g) = v.group {
+                if !groups.contains(&(vtep_i, g)) {
+                    groups.push((vtep_i, g));
+                }
+            }
+            for (remote, flood) in remotes.chain(group) {
+                let is_group = Some(remote) == v.group;
+                if !is_group && sources.contains_key(&(vni_i, u32::from(remote))) {
                     continue;
                 }
                 let port = PortId(first_tunnel + tunnels.len() as u16);
-                sources.insert((vni_i, u32::from(remote)), port);
-                let hop = if vtep.on_link(remote) { remote } else { vtep.gateway.unwrap_or(remote) };
+                if !is_group {
+                    sources.insert((vni_i, u32::from(remote)), port);
+                }
+                let hop = if is_group || vtep.on_link(remote) { remote } else { vtep.gateway.unwrap_or(remote) };
                 let nexthop = match neighbors.find(vtep_i, hop) {
                     Some(i) => i,
                     None => {
-                        let mac = spec.vteps[v.vtep].nexthop_mac;
+                        // A group's MAC is its IPv4 multicast mapping
+                        // (RFC 1112); a unicast next hop is ARPed for,
+                        // unless configured.
+                        let mac = if is_group { Some(multicast_mac(remote)) } else { spec.vteps[v.vtep].nexthop_mac };
                         neighbors.entries.push(Neighbor {
                             vtep: vtep_i,
                             ip: hop,
@@ -340,6 +358,7 @@ impl OverlayPlan {
             tunnels,
             first_tunnel,
             neighbors: Arc::new(neighbors),
+            groups,
             vtep_of_port,
             vni_index,
             sources,
@@ -368,6 +387,12 @@ impl OverlayPlan {
         self.sources.get(&(vni, u32::from(src))).copied()
     }
 
+    /// True when VTEP `vtep` joined `group`.
+    #[inline]
+    pub fn joined(&self, vtep: u16, group: Ipv4Addr) -> bool {
+        self.groups.contains(&(vtep, group))
+    }
+
     /// The tunnel behind port `port`, if it is a tunnel port.
     #[inline]
     pub fn tunnel(&self, port: PortId) -> Option<&TunnelPlan> {
@@ -394,6 +419,13 @@ fn vtep_plan(v: &VtepSpec) -> VtepPlan {
         src_port_span: u32::from(hi - lo) + 1,
         mtu: v.mtu,
     }
+}
+
+/// The Ethernet address of IPv4 multicast group `g`: 01:00:5e and its low
+/// 23 bits (RFC 1112 section 6.4).
+pub fn multicast_mac(g: Ipv4Addr) -> MacAddr {
+    let [_, b, c, d] = g.octets();
+    MacAddr([0x01, 0x00, 0x5e, b & 0x7f, c, d])
 }
 
 impl From<OverlayError> for crate::bridge::PlanError {

@@ -139,6 +139,12 @@ pub struct VniSpec {
     pub allowed: Vec<Ipv4Addr>,
     /// Remote MACs that never age or move.
     pub static_macs: Vec<RemoteMacSpec>,
+    /// A multicast group that receives the VNI's floods instead of each
+    /// remote (as the kernel's `vxlan ... group`): the VTEP joins it on the
+    /// underlay (IGMPv3) and accepts the VNI's packets sent to it. `remotes`
+    /// are then the allowed sources, and known unicast still goes to the
+    /// remote a MAC was learned behind.
+    pub group: Option<Ipv4Addr>,
     /// VXLAN or Geneve.
     pub encap: Encap,
     /// Options sent on every Geneve packet of this VNI (none for VXLAN).

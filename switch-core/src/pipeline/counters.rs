@@ -133,6 +133,8 @@ worker_counters! {
     neighbor_updates,
     /// ARP requests sent for unresolved next hops.
     arp_requests,
+    /// IGMP reports sent for the multicast groups VTEPs joined.
+    igmp_reports,
     /// ICMP "fragmentation needed" answers to packets too big for the
     /// overlay (path MTU discovery).
     pmtu_answers,

@@ -170,6 +170,12 @@ impl Pipeline {
     {
         let n = batch.len.min(MAX_BURST);
         if n == 0 {
+            // An empty batch is the worker's periodic tick (see
+            // `io_afxdp::worker::Processor`): the overlay's timers.
+            if let Some(ov) = plan.overlay.as_deref() {
+                let now_s = now.as_secs_u32();
+                encap::EncapTx::new(io, plan, fdb, ov, &self.counters, &mut self.overlay, now_s).tick();
+            }
             return;
         }
         if self.cache.sync(fdb) {

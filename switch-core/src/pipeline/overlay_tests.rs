@@ -440,6 +440,50 @@ fn too_big_df_packets_get_frag_needed_from_their_destination() {
 }
 
 #[test]
+fn a_group_vni_floods_to_its_group_joins_it_and_takes_its_packets() {
+    const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
+    let mut s = spec(A, &[B], &[B]);
+    s.overlay.vnis[0].group = Some(GROUP);
+    let mut sim = SwitchSim::new(&s).unwrap();
+    // The tick joins the group and asks for the unresolved next hop (B).
+    sim.tick();
+    let out = on(&sim.take_all_tx(), UP);
+    let igmp: Vec<_> = out.iter().filter(|f| f[23] == IpProtocol::IGMP).collect();
+    assert_eq!(igmp.len(), 1, "one report for one group");
+    let ip = Ipv4Packet::new_checked(&igmp[0][14..]).unwrap();
+    assert!(ip.verify_checksum());
+    assert_eq!((ip.dst_addr(), ip.ttl(), ip.header_len()), (Ipv4Addr::new(224, 0, 0, 22), 1, 24));
+    assert_eq!(&ip.payload()[12..16], &GROUP.octets());
+    assert_eq!(EthernetFrame::new_checked(&igmp[0][..]).unwrap().dst_addr(), MacAddr([1, 0, 0x5e, 0, 0, 0x16]));
+    assert!(out.iter().any(|f| ArpPacket::new_checked(&f[14..]).is_ok_and(|a| a.target_protocol_addr() == B)));
+    let s = sim.pipeline.counters().snapshot();
+    assert_eq!((s.igmp_reports, s.arp_requests), (1, 1));
+    // A second tick within the minute sends no report.
+    sim.tick();
+    assert_eq!(sim.pipeline.counters().snapshot().igmp_reports, 1);
+
+    // A flood in VLAN 10 goes to the group only, without ARP.
+    let out = sim.send(H10, &inner(MacAddr::BROADCAST, mac(1), 0, 60));
+    let wire = on(&out, UP);
+    assert_eq!(wire.len(), 1, "{out:?}");
+    assert_eq!(EthernetFrame::new_checked(&wire[0][..]).unwrap().dst_addr(), MacAddr([1, 0, 0x5e, 1, 1, 1]));
+    assert_eq!(unwrap(&wire[0]).1, GROUP);
+    // B's packets to the group are taken; a group we did not join is not.
+    let from_b = Outer { dst: GROUP, dst_mac: MacAddr([1, 0, 0x5e, 1, 1, 1]), ..Outer::new(B, A, 100) };
+    let hello = inner(MacAddr::BROADCAST, mac(0x0b), 0, 60);
+    assert_eq!(sim.send(UP, &from_b.wrap(&hello)), vec![(H10, hello.clone())]);
+    let other = Outer { dst: Ipv4Addr::new(239, 9, 9, 9), ..from_b.clone() };
+    assert!(sim.send(UP, &other.wrap(&hello)).is_empty());
+    assert_eq!(drops(&sim, DropReason::UnderlayNotForUs), 1);
+    // Unicast to B's host goes to B itself once B is resolved.
+    resolve(&mut sim, A, B);
+    let out = sim.send(H10, &inner(mac(0x0b), mac(1), 0, 60));
+    assert_eq!(out.len(), 1);
+    assert_eq!(unwrap(&out[0].1).1, B);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+#[test]
 fn trace_shows_decap_and_encap() {
     let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
     resolve(&mut sim, A, B);

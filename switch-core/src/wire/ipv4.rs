@@ -23,6 +23,7 @@ impl IpProtocol {
     /// IPv6 hop-by-hop options (an extension header, only valid first).
     pub const HOPOPT: u8 = 0;
     pub const ICMP: u8 = 1;
+    pub const IGMP: u8 = 2;
     /// IPv4 in IPv4 (RFC 2003).
     pub const IPIP: u8 = 4;
     pub const TCP: u8 = 6;

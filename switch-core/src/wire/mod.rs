@@ -27,6 +27,7 @@ pub mod arp;
 pub mod checksum;
 pub mod geneve;
 pub mod icmpv4;
+pub mod igmp;
 pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;

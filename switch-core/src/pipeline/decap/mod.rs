@@ -13,6 +13,8 @@
 //!   rest of the L2 path, so its source MAC is learned against the remote;
 //! * ARP and ICMP echo for the VTEP's own address are answered, and ARP
 //!   from a next hop resolves its MAC ([`local`]);
+//! * VXLAN and Geneve sent to a multicast group the VTEP joined are taken
+//!   like those sent to its address;
 //! * everything else is dropped under a named reason.
 
 pub(super) mod geneve;
@@ -128,9 +130,12 @@ fn underlay<P: FramePool>(ov: &OverlayPlan, counters: &super::WorkerCounters, d:
     };
     let Ok(eth) = EthernetFrame::new_checked(&*frame) else { return Taken::Dropped(DropReason::Truncated) };
     let for_us = eth.dst_addr() == vtep.mac;
+    // Multicast frames may be for a group the VTEP joined: the IP
+    // destination decides.
+    let maybe_group = eth.dst_addr().is_multicast() && !ov.groups.is_empty();
     match eth.ethertype() {
         EtherType::ARP => local::arp(ov, vtep_i, vtep, frame, counters),
-        EtherType::IPV4 if for_us => ipv4(ov, vtep_i, vtep, frame, d, counters),
+        EtherType::IPV4 if for_us || maybe_group => ipv4(ov, vtep_i, vtep, frame, d, counters),
         EtherType::IPV4 => Taken::Dropped(DropReason::UnderlayNotForUs),
         _ if for_us => Taken::Dropped(DropReason::UnderlayUnsupported),
         _ => Taken::Dropped(DropReason::UnderlayNotForUs),
@@ -150,7 +155,8 @@ fn ipv4(
         Ok(ip) => ip,
         Err(e) => return Taken::Dropped(outer_error(e)),
     };
-    if ip.dst_addr() != vtep.address {
+    let to_group = ip.dst_addr() != vtep.address;
+    if to_group && (!ov.joined(vtep_i, ip.dst_addr()) || ip.protocol() != IpProtocol::UDP) {
         return Taken::Dropped(DropReason::UnderlayNotForUs);
     }
     if !ip.verify_checksum() {

@@ -44,13 +44,20 @@ pub struct OverlayState {
     pmtu_second: u32,
     /// PMTU answers sent in `pmtu_second`.
     pmtu_sent: u32,
+    /// The second (plus one) the next IGMP reports are due; 0: at once.
+    igmp_due: u32,
 }
 
 impl Default for OverlayState {
     fn default() -> Self {
-        OverlayState { solicited: [0; SOLICIT_SLOTS], pmtu_second: 0, pmtu_sent: 0 }
+        OverlayState { solicited: [0; SOLICIT_SLOTS], pmtu_second: 0, pmtu_sent: 0, igmp_due: 0 }
     }
 }
+
+/// Seconds between a VTEP's IGMP reports for its groups: well inside the
+/// 260 s group membership interval of RFC 3376's defaults, so a snooping
+/// switch never times the VTEP out, with no querier needed.
+pub const IGMP_REPORT_SECS: u32 = 60;
 
 /// The backend, seen through the overlay for one batch.
 pub(super) struct EncapTx<'a, IO> {
@@ -209,6 +216,43 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         Ok((vtep.port, TxFrame { buf: frame.buf, head, len }))
     }
 
+    /// The overlay's timers, from the worker's periodic empty batch: IGMP
+    /// reports for the groups the VTEPs joined (now, and every
+    /// [`IGMP_REPORT_SECS`]), and ARP for next hops not yet resolved, so
+    /// that the first frames to a remote find its MAC.
+    pub fn tick(&mut self) {
+        let now = self.now_s.wrapping_add(1);
+        if self.state.igmp_due <= now {
+            self.state.igmp_due = now + IGMP_REPORT_SECS;
+            for &(vtep, group) in &self.ov.groups {
+                self.report(vtep, group);
+            }
+        }
+        for i in 0..self.ov.neighbors.entries.len() as u16 {
+            if self.ov.neighbors.mac(i).is_none() {
+                self.solicit(i);
+            }
+        }
+    }
+
+    /// Sends an IGMPv3 report joining `group` out of VTEP `vtep`'s port.
+    #[cold]
+    fn report(&mut self, vtep: u16, group: std::net::Ipv4Addr) {
+        let Some(v) = self.ov.vteps.get(usize::from(vtep)) else { return };
+        let Some(buf) = self.io.alloc() else {
+            self.counters.drop(DropReason::NoBuffer);
+            return;
+        };
+        let head = self.io.headroom() as usize;
+        let Some(bytes) = self.io.buffer_mut(buf).get_mut(head..head + IGMP_FRAME_LEN) else {
+            self.io.release(buf);
+            return;
+        };
+        write_igmp_join(bytes, v.mac, v.address, group);
+        self.counters.igmp_reports.add(1);
+        self.io.send(v.port, TxFrame { buf, head: head as u16, len: IGMP_FRAME_LEN as u16 });
+    }
+
     /// Sends an ARP request for next hop `i`, unless this worker sent one
     /// this second.
     #[cold]
@@ -242,6 +286,37 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
 /// two Ethernet headers cancel out (1500 - 50 = 1450 for VXLAN).
 fn overlay_mtu(t: &TunnelPlan, vtep: &VtepPlan) -> u16 {
     vtep.mtu.saturating_sub(t.template.len() as u16)
+}
+
+/// Bytes of an IGMP report on the wire: Ethernet, IPv4 with the Router
+/// Alert option (24), the report (16); 54, padded to the Ethernet minimum.
+const IGMP_FRAME_LEN: usize = 60;
+
+/// An IGMPv3 report from `ip` at `mac` joining `group`, to 224.0.0.22 with
+/// TTL 1 and the Router Alert option (RFC 3376 section 4), in `bytes`.
+fn write_igmp_join(bytes: &mut [u8], mac: MacAddr, ip: std::net::Ipv4Addr, group: std::net::Ipv4Addr) {
+    use crate::wire::igmp;
+    use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
+    bytes.fill(0);
+    let mut eth = EthernetFrame::new_unchecked(&mut *bytes);
+    eth.set_dst_addr(crate::overlay::plan::multicast_mac(igmp::ALL_V3_ROUTERS));
+    eth.set_src_addr(mac);
+    eth.set_ethertype(EtherType::IPV4);
+    let ip_len = 24 + igmp::JOIN_LEN;
+    let mut p = Ipv4Packet::new_unchecked(&mut bytes[ethernet::HEADER_LEN..ethernet::HEADER_LEN + ip_len]);
+    p.set_version(4);
+    p.set_header_len(24);
+    p.set_tos(0xc0);
+    p.set_total_len(ip_len as u16);
+    p.set_ttl(1);
+    p.set_protocol(IpProtocol::IGMP);
+    p.set_src_addr(ip);
+    p.set_dst_addr(igmp::ALL_V3_ROUTERS);
+    // Router Alert (RFC 2113): routers look at the packet though it is not
+    // for them.
+    p.options_mut().copy_from_slice(&[0x94, 0x04, 0, 0]);
+    p.fill_checksum();
+    igmp::emit_join(p.payload_mut(), group);
 }
 
 /// An Ethernet broadcast "who has `target`? tell `ip` at `mac`" in `bytes`
