@@ -183,6 +183,27 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         }
     }
 
+    for g in &ov.gateways {
+        writeln!(o, "\n[[gateway]]")?;
+        writeln!(o, "bridge = {}", quote(bridge_name(g.bridge)))?;
+        writeln!(o, "vlan = {}", g.vlan)?;
+        writeln!(o, "address = {}", quote(&format!("{}/{}", g.address, g.prefix_len)))?;
+        if let Some(m) = g.mac {
+            writeln!(o, "mac = {}", quote(&m.to_string()))?;
+        }
+        for (ip, mac) in &g.neighbors {
+            writeln!(o, "\n[[gateway.neighbor]]")?;
+            writeln!(o, "ip = {}", quote(&ip.to_string()))?;
+            writeln!(o, "mac = {}", quote(&mac.to_string()))?;
+        }
+    }
+    for r in &ov.routes {
+        writeln!(o, "\n[[route]]")?;
+        writeln!(o, "prefix = {}", quote(&format!("{}/{}", r.prefix, r.prefix_len)))?;
+        writeln!(o, "via = {}", quote(&r.via.to_string()))?;
+        writeln!(o, "vtep = {}", quote(ov.vteps.get(r.vtep).map_or("", |v| v.name.as_str())))?;
+    }
+
     writeln!(o, "\n[control]")?;
     writeln!(o, "socket = {}", quote(&c.control.socket.to_string_lossy()))?;
     if let Some(a) = c.control.metrics_listen {

@@ -653,6 +653,30 @@ pub enum ConfigError {
         max: usize,
     },
 
+    /// Two gateways for one (bridge, VLAN).
+    #[error("{at}: VLAN {vlan} of bridge {bridge:?} already has gateway[{first}]")]
+    DuplicateGateway {
+        /// The second gateway's `vlan` key.
+        at: KeyPath,
+        /// The VLAN.
+        vlan: u16,
+        /// The bridge.
+        bridge: String,
+        /// Index of the first.
+        first: usize,
+    },
+
+    /// Two routes to the same prefix.
+    #[error("{at} = {prefix:?} is already routed by route[{first}]")]
+    DuplicateRoute {
+        /// The second route's `prefix` key.
+        at: KeyPath,
+        /// The prefix.
+        prefix: String,
+        /// Index of the first.
+        first: usize,
+    },
+
     /// The file defines no `[[port]]` at all.
     #[error("no [[port]] is defined; a switch needs at least one port")]
     NoPorts,
@@ -717,7 +741,9 @@ impl ConfigError {
             | DuplicateRemoteMac { at, .. }
             | OptionsNeedGeneve { at, .. }
             | BadOptionData { at, .. }
-            | TooManyOptions { at, .. } => Some(at),
+            | TooManyOptions { at, .. }
+            | DuplicateGateway { at, .. }
+            | DuplicateRoute { at, .. } => Some(at),
         }
     }
 }

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use switch_core::bridge::PortMode;
-use switch_core::overlay::{Encap, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};
+use switch_core::overlay::{
+    Encap, GatewaySpec, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, RouteSpec, VniSpec, VtepSpec,
+};
 use switch_core::types::{MacAddr, VlanId};
 
 use crate::error::{ConfigError, KeyPath};
@@ -62,7 +64,161 @@ pub(crate) fn read_overlay(
 ) -> OverlaySpec {
     let vteps = read_vteps(cx, top, ports);
     let vnis = read_vnis(cx, top, bridges, &vteps, fdb_statics);
-    OverlaySpec { vteps: vteps.drafts.into_iter().map(|d| d.spec).collect(), vnis }
+    let gateways = read_gateways(cx, top, bridges);
+    let routes = read_routes(cx, top, &vteps);
+    OverlaySpec { vteps: vteps.drafts.into_iter().map(|d| d.spec).collect(), vnis, gateways, routes }
+}
+
+const GATEWAY_KEYS: &[&str] = &["bridge", "vlan", "address", "mac", "neighbor"];
+const GATEWAY_NEIGHBOR_KEYS: &[&str] = &["ip", "mac"];
+const ROUTE_KEYS: &[&str] = &["prefix", "via", "vtep"];
+/// Gateway subnets: /16 at most (the host table has one word per address)
+/// and /30 at least (two hosts).
+const GATEWAY_PREFIXES: core::ops::RangeInclusive<u8> = 16..=30;
+
+/// `[[gateway]]` tables (with their `[[gateway.neighbor]]`).
+fn read_gateways(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Vec<GatewaySpec> {
+    let mut by_domain: HashMap<(usize, u16), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for t in &cx.tables(top, "gateway", "gateway") {
+        cx.check_keys(t, GATEWAY_KEYS);
+        let bridge = resolve_bridge(cx, t, bridges);
+        let vlan = cx.vlan(t, "vlan");
+        let vlan = cx.required(t, "vlan", "every [[gateway]] needs the VLAN it routes for", vlan);
+        if let (Some(b), Some(v)) = (bridge, vlan) {
+            if let Some(&first) = by_domain.get(&(b, v)) {
+                let at = cx.at_key(t, "vlan");
+                let bridge = bridges.names.get(b).cloned().flatten().unwrap_or_default();
+                cx.push(ConfigError::DuplicateGateway { at, vlan: v, bridge, first });
+            } else {
+                by_domain.insert((b, v), t.index);
+            }
+        }
+        let address = cx.string(t, "address");
+        let why = "every [[gateway]] needs its address with the VLAN's prefix length, such as \"10.10.0.1/24\"";
+        let subnet = cx.required(t, "address", why, address).and_then(|text| {
+            let at = cx.at_key(t, "address");
+            match parse_cidr(&text) {
+                Ok((_, len)) if !GATEWAY_PREFIXES.contains(&len) => {
+                    let reason = format!("a gateway's prefix length is 16..=30, not {len}");
+                    cx.push(ConfigError::BadIpv4 { at, value: text, reason });
+                    None
+                }
+                Ok(s) => Some(s),
+                Err(e) => {
+                    bad_ip(cx, at, &text, e);
+                    None
+                }
+            }
+        });
+        let mac = match cx.string(t, "mac") {
+            Ok(Some(text)) => check_mac(cx, t, "mac", &text, MacUse::Own),
+            _ => None,
+        };
+        let prefix = format!("{}.neighbor", t.table);
+        let mut neighbors = Vec::new();
+        for n in &cx.tables(t, "neighbor", &prefix) {
+            cx.check_keys(n, GATEWAY_NEIGHBOR_KEYS);
+            let ip = cx.string(n, "ip");
+            let ip = cx.required(n, "ip", "every [[gateway.neighbor]] needs the host's ip", ip).and_then(|text| {
+                let at = cx.at_key(n, "ip");
+                match parse_host(&text, true) {
+                    Ok(ip) if subnet.is_some_and(|(a, l)| !in_subnet(ip, a, l)) => {
+                        let (a, l) = subnet.unwrap_or((ip, 32));
+                        let reason = format!("it is outside the gateway's subnet {}", subnet_text(a, l));
+                        cx.push(ConfigError::BadIpv4 { at, value: text, reason });
+                        None
+                    }
+                    Ok(ip) => Some(ip),
+                    Err(e) => {
+                        bad_ip(cx, at, &text, e);
+                        None
+                    }
+                }
+            });
+            let m = cx.string(n, "mac");
+            let m = cx
+                .required(n, "mac", "every [[gateway.neighbor]] needs the host's mac", m)
+                .and_then(|text| check_mac(cx, n, "mac", &text, MacUse::Static));
+            if let (Some(ip), Some(m)) = (ip, m) {
+                neighbors.push((ip, m));
+            }
+        }
+        let (address, prefix_len) = subnet.unwrap_or((Ipv4Addr::UNSPECIFIED, 24));
+        out.push(GatewaySpec {
+            bridge: bridge.unwrap_or(0),
+            vlan: VlanId(vlan.unwrap_or(VlanId::MIN)),
+            address,
+            prefix_len,
+            mac,
+            neighbors,
+        });
+    }
+    out
+}
+
+/// A route's `prefix`: a network address with its prefix length, host bits
+/// zero.
+fn parse_prefix(text: &str) -> Result<(Ipv4Addr, u8), BadIp> {
+    let Some((a, l)) = text.split_once('/') else {
+        return Err(BadIp::Reason("expected a prefix like 10.20.0.0/24".into()));
+    };
+    let ip = match a.parse::<Ipv4Addr>() {
+        Ok(ip) => ip,
+        Err(_) if a.parse::<Ipv6Addr>().is_ok() => return Err(BadIp::V6),
+        Err(_) => return Err(BadIp::Reason("expected a prefix like 10.20.0.0/24".into())),
+    };
+    let len = match l.parse::<u8>() {
+        Ok(n) if n <= 32 => n,
+        _ => return Err(BadIp::Reason(format!("the prefix length {l:?} is outside 0..=32"))),
+    };
+    if u32::from(ip) & !mask(len) != 0 {
+        let net = Ipv4Addr::from(u32::from(ip) & mask(len));
+        return Err(BadIp::Reason(format!("host bits are set; the prefix is {net}/{len}")));
+    }
+    Ok((ip, len))
+}
+
+/// `[[route]]` tables.
+fn read_routes(cx: &mut Ctx<'_>, top: &Tbl<'_>, vteps: &Vteps) -> Vec<RouteSpec> {
+    let mut seen: HashMap<(Ipv4Addr, u8), usize> = HashMap::new();
+    let mut out = Vec::new();
+    for t in &cx.tables(top, "route", "route") {
+        cx.check_keys(t, ROUTE_KEYS);
+        let prefix = cx.string(t, "prefix");
+        let why = "every [[route]] needs the remote subnet, such as \"10.20.0.0/24\"";
+        let prefix = cx.required(t, "prefix", why, prefix).and_then(|text| match parse_prefix(&text) {
+            Ok(p) => {
+                if let Some(&first) = seen.get(&p) {
+                    let at = cx.at_key(t, "prefix");
+                    cx.push(ConfigError::DuplicateRoute { at, prefix: text, first });
+                    return None;
+                }
+                seen.insert(p, t.index);
+                Some(p)
+            }
+            Err(e) => {
+                let at = cx.at_key(t, "prefix");
+                bad_ip(cx, at, &text, e);
+                None
+            }
+        });
+        let via = cx.string(t, "via");
+        let why = "every [[route]] needs the remote node's underlay address";
+        let via = cx.required(t, "via", why, via).and_then(|text| match parse_host(&text, true) {
+            Ok(ip) => Some(ip),
+            Err(e) => {
+                let at = cx.at_key(t, "via");
+                bad_ip(cx, at, &text, e);
+                None
+            }
+        });
+        let vtep = resolve_vtep(cx, t, vteps);
+        if let (Some((prefix, prefix_len)), Some(via), Some(vtep)) = (prefix, via, vtep) {
+            out.push(RouteSpec { prefix, prefix_len, via, vtep });
+        }
+    }
+    out
 }
 
 /// A VTEP as far as it could be read.

@@ -25,7 +25,8 @@ use crate::Config;
 /// Name of the bridge implied when the file has no `[[bridge]]`.
 pub const IMPLICIT_BRIDGE: &str = "br0";
 
-const TOP_KEYS: &[&str] = &["switch", "dataplane", "fdb", "bridge", "port", "vtep", "vni", "control"];
+const TOP_KEYS: &[&str] =
+    &["switch", "dataplane", "fdb", "bridge", "port", "vtep", "vni", "gateway", "route", "control"];
 const SWITCH_KEYS: &[&str] = &["batch_size"];
 const DATAPLANE_KEYS: &[&str] = &[
     "xdp_mode",

@@ -1759,3 +1759,39 @@ fn multicast_group_vni() {
         assert!(msg.contains(why) && msg.contains("vni[0].group"), "{msg}");
     }
 }
+
+#[test]
+fn gateways_and_routes_round_trip_and_compile() {
+    let extra = "[[gateway]]\nvlan = 10\naddress = \"10.10.0.1/24\"\n[[gateway.neighbor]]\nip = \"10.10.0.9\"\nmac = \"02:00:00:00:00:09\"\n[[route]]\nprefix = \"10.20.0.0/24\"\nvia = \"192.168.100.2\"\n";
+    let c = ok(&overlay(extra));
+    let ov = &c.spec.overlay;
+    assert_eq!((ov.gateways[0].address, ov.gateways[0].prefix_len, ov.gateways[0].vlan.0), (ip("10.10.0.1"), 24, 10));
+    assert_eq!(ov.gateways[0].neighbors, [(ip("10.10.0.9"), MacAddr([2, 0, 0, 0, 0, 9]))]);
+    assert_eq!((ov.routes[0].prefix, ov.routes[0].prefix_len, ov.routes[0].via), (ip("10.20.0.0"), 24, ip("192.168.100.2")));
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+    let p = plan.overlay.as_deref().unwrap();
+    assert_eq!(p.route(ip("10.20.0.7")).map(|r| r.via), Some(ip("192.168.100.2")));
+    assert_eq!(p.gateways[0].hosts.get(ip("10.10.0.9")), Some(MacAddr([2, 0, 0, 0, 0, 9])));
+    assert_eq!(plan.port_id("gw10"), Some(p.gateways[0].port));
+}
+
+#[test]
+fn err_gateways_and_routes() {
+    let (e, msg) = one(&overlay("[[route]]\nprefix = \"10.20.0.1/24\"\nvia = \"192.168.100.2\"\n"));
+    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert!(msg.contains("host bits are set; the prefix is 10.20.0.0/24"), "{msg}");
+    let route = "[[route]]\nprefix = \"10.20.0.0/24\"\nvia = \"192.168.100.2\"\n";
+    let (e, _) = one(&overlay(&format!("{route}{route}")));
+    assert!(matches!(e, ConfigError::DuplicateRoute { first: 0, .. }), "{e:?}");
+    let gw = "[[gateway]]\nvlan = 10\naddress = \"10.10.0.1/24\"\n";
+    let (e, _) = one(&overlay(&format!("{gw}{gw}")));
+    assert!(matches!(e, ConfigError::DuplicateGateway { vlan: 10, .. }), "{e:?}");
+    let (_, msg) = one(&overlay("[[gateway]]\nvlan = 10\naddress = \"10.0.0.1/8\"\n"));
+    assert!(msg.contains("a gateway's prefix length is 16..=30, not 8"), "{msg}");
+    let (_, msg) = one(&overlay(&format!("{gw}[[gateway.neighbor]]\nip = \"10.11.0.9\"\nmac = \"02:00:00:00:00:09\"\n")));
+    assert!(msg.contains("outside the gateway's subnet 10.10.0.0/24"), "{msg}");
+    let (_, msg) = one(&overlay("[[route]]\nvia = \"192.168.100.2\"\n"));
+    assert!(msg.contains("missing key `prefix`"), "{msg}");
+}

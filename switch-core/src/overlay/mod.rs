@@ -18,4 +18,4 @@ pub mod spec;
 mod template;
 
 pub use plan::{Neighbors, OverlayPlan, TunnelPlan, VniPlan, VtepPlan};
-pub use spec::{Encap, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, VniSpec, VtepSpec};
+pub use spec::{Encap, GatewaySpec, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, RouteSpec, VniSpec, VtepSpec};

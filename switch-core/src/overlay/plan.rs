@@ -118,6 +118,118 @@ pub struct TunnelPlan {
     pub ip_sum: u32,
 }
 
+/// An L3 gateway of a domain, compiled.
+#[derive(Debug)]
+pub struct GatewayPlan {
+    /// The domain it routes for.
+    pub bd: BdId,
+    /// Its port (a member of `bd`).
+    pub port: PortId,
+    /// Its address.
+    pub address: Ipv4Addr,
+    /// The domain's prefix length.
+    pub prefix_len: u8,
+    /// Its MAC.
+    pub mac: MacAddr,
+    /// The domain's hosts: IP → MAC.
+    pub hosts: HostTable,
+}
+
+/// An IP-in-IP route, compiled.
+#[derive(Clone, Debug)]
+pub struct RoutePlan {
+    /// The subnet's address, masked.
+    pub net: u32,
+    /// Its prefix length.
+    pub len: u8,
+    /// The remote node.
+    pub via: Ipv4Addr,
+    /// Index into [`OverlayPlan::vteps`].
+    pub vtep: u16,
+    /// Index into [`Neighbors`] of the next hop towards `via`.
+    pub nexthop: u16,
+    /// Outer Ethernet and IPv4 headers, per-frame fields zero.
+    pub template: [u8; super::template::IPIP_ENCAP_LEN],
+    /// The one's-complement sum of the template's IPv4 header.
+    pub ip_sum: u32,
+}
+
+/// The hosts of a gateway's subnet: one MAC word per address of the
+/// subnet, indexed by the host part, so that reads and writes are single
+/// atomic words (no locks, no torn IP/MAC pairs). Learned from ARP by the
+/// worker that sees it (a store only when the MAC changed, as with
+/// [`Neighbors`]); pinned entries are never replaced.
+#[derive(Debug)]
+pub struct HostTable {
+    net: u32,
+    macs: Box<[AtomicU64]>,
+}
+
+/// Bit 62 of a [`HostTable`] word: configured, never replaced.
+const PINNED: u64 = 1 << 62;
+
+impl HostTable {
+    /// The table of `address`'s subnet (prefix lengths below 16 are taken
+    /// as 16, which bounds it to 65,536 words).
+    pub fn new(address: Ipv4Addr, prefix_len: u8) -> HostTable {
+        let len = prefix_len.clamp(16, 32);
+        let net = u32::from(address) & prefix_mask(len);
+        let size = 1usize << (32 - u32::from(len));
+        HostTable { net, macs: (0..size).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// `ip`'s slot, if it is in the subnet.
+    pub fn index(&self, ip: Ipv4Addr) -> Option<usize> {
+        let off = u32::from(ip).wrapping_sub(self.net) as usize;
+        (off < self.macs.len()).then_some(off)
+    }
+
+    /// `ip`'s MAC, if known.
+    #[inline]
+    pub fn get(&self, ip: Ipv4Addr) -> Option<MacAddr> {
+        let w = self.macs.get(self.index(ip)?)?.load(Ordering::Relaxed);
+        (w & RESOLVED != 0).then(|| MacAddr::from_u64(w & !PINNED))
+    }
+
+    /// Records `mac` for `ip` (in the subnet, not pinned). True when it
+    /// changed; stores nothing otherwise.
+    pub fn learn(&self, ip: Ipv4Addr, mac: MacAddr) -> bool {
+        let Some(slot) = self.index(ip).and_then(|i| self.macs.get(i)) else { return false };
+        let w = mac.to_u64() | RESOLVED;
+        let old = slot.load(Ordering::Relaxed);
+        if old & PINNED != 0 || old == w {
+            return false;
+        }
+        slot.store(w, Ordering::Relaxed);
+        true
+    }
+
+    /// Pins `ip` to `mac`.
+    fn pin(&self, ip: Ipv4Addr, mac: MacAddr) {
+        if let Some(slot) = self.index(ip).and_then(|i| self.macs.get(i)) {
+            slot.store(mac.to_u64() | RESOLVED | PINNED, Ordering::Relaxed);
+        }
+    }
+
+    /// Every known host: (address, MAC, pinned).
+    pub fn entries(&self) -> Vec<(Ipv4Addr, MacAddr, bool)> {
+        let mut out = Vec::new();
+        for (i, w) in self.macs.iter().enumerate() {
+            let w = w.load(Ordering::Relaxed);
+            if w & RESOLVED != 0 {
+                let ip = Ipv4Addr::from(self.net.wrapping_add(i as u32));
+                out.push((ip, MacAddr::from_u64(w & !PINNED), w & PINNED != 0));
+            }
+        }
+        out
+    }
+}
+
+/// The mask of a prefix length (0..=32).
+fn prefix_mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
+}
+
 /// A next hop's MAC, resolved by ARP (or configured).
 #[derive(Debug)]
 pub struct Neighbor {
@@ -198,6 +310,12 @@ pub struct OverlayPlan {
     pub neighbors: Arc<Neighbors>,
     /// (VTEP, multicast group) pairs the VTEPs join on the underlay.
     pub groups: Vec<(u16, Ipv4Addr)>,
+    /// L3 gateways; gateway `i` is port `first_gateway + i`.
+    pub gateways: Vec<GatewayPlan>,
+    /// The first gateway port's id (after the tunnel ports).
+    pub first_gateway: u16,
+    /// IP-in-IP routes, longest prefix first.
+    pub routes: Vec<RoutePlan>,
     /// Physical port id → index into `vteps`, or [`NO_VTEP`].
     vtep_of_port: Vec<u16>,
     /// (VTEP, VNI) → index into `vnis`.
@@ -220,6 +338,11 @@ pub enum OverlayError {
         /// The VNI.
         vni: u32,
     },
+    /// A route names a VTEP that does not exist.
+    BadRoute {
+        /// The route's remote node.
+        via: Ipv4Addr,
+    },
     /// A static remote MAC names a remote the VNI does not have.
     UnknownRemote {
         /// The VNI.
@@ -234,6 +357,7 @@ impl core::fmt::Display for OverlayError {
         match self {
             OverlayError::NotUnderlay { vtep } => write!(f, "vtep {vtep:?}: its port is not an underlay port"),
             OverlayError::BadVni { vni } => write!(f, "vni {vni}: unknown vtep, or the VNI is repeated"),
+            OverlayError::BadRoute { via } => write!(f, "route via {via}: unknown vtep"),
             OverlayError::UnknownRemote { vni, remote } => {
                 write!(f, "vni {vni}: static MAC behind {remote}, which is not among the VNI's remotes")
             }
@@ -352,6 +476,48 @@ impl OverlayPlan {
                 out.statics.push((bd, s.mac, port));
             }
         }
+        // Gateways follow the tunnel ports: each is an untagged member of
+        // its domain and in its flood list (it must hear ARP), and its MAC is
+        // a static entry on its port, so frames routed through it reach it
+        // by the L2 path's own lookup.
+        let first_gateway = first_tunnel + tunnels.len() as u16;
+        let mut gateways = Vec::new();
+        for (i, g) in spec.gateways.iter().enumerate() {
+            let bd = domain_of(g.bridge, g.vlan.0)?;
+            let port = PortId(first_gateway + i as u16);
+            let mac = g.mac.unwrap_or_else(|| VtepPlan::default_mac(g.address));
+            let hosts = HostTable::new(g.address, g.prefix_len);
+            for (ip, m) in &g.neighbors {
+                hosts.pin(*ip, *m);
+            }
+            out.ports.push((format!("gw{}", g.vlan.0), g.bridge, bd, true));
+            out.statics.push((bd, mac, port));
+            gateways.push(GatewayPlan { bd, port, address: g.address, prefix_len: g.prefix_len, mac, hosts });
+        }
+        let mut routes = Vec::new();
+        for r in &spec.routes {
+            let vtep = vteps.get(r.vtep).ok_or(OverlayError::BadRoute { via: r.via })?;
+            let vtep_i = r.vtep as u16;
+            let hop = if vtep.on_link(r.via) { r.via } else { vtep.gateway.unwrap_or(r.via) };
+            let nexthop = match neighbors.find(vtep_i, hop) {
+                Some(i) => i,
+                None => {
+                    let mac = spec.vteps[r.vtep].nexthop_mac;
+                    neighbors.entries.push(Neighbor {
+                        vtep: vtep_i,
+                        ip: hop,
+                        is_static: mac.is_some(),
+                        mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
+                    });
+                    (neighbors.entries.len() - 1) as u16
+                }
+            };
+            let (template, ip_sum) = super::template::ipip(vtep, r.via);
+            let len = r.prefix_len.min(32);
+            let net = u32::from(r.prefix) & prefix_mask(len);
+            routes.push(RoutePlan { net, len, via: r.via, vtep: vtep_i, nexthop, template, ip_sum });
+        }
+        routes.sort_by_key(|r| core::cmp::Reverse(r.len));
         let plan = OverlayPlan {
             vteps,
             vnis,
@@ -359,6 +525,9 @@ impl OverlayPlan {
             first_tunnel,
             neighbors: Arc::new(neighbors),
             groups,
+            gateways,
+            first_gateway,
+            routes,
             vtep_of_port,
             vni_index,
             sources,
@@ -385,6 +554,30 @@ impl OverlayPlan {
     #[inline]
     pub fn source(&self, vni: u32, src: Ipv4Addr) -> Option<PortId> {
         self.sources.get(&(vni, u32::from(src))).copied()
+    }
+
+    /// The gateway behind port `port`, if it is a gateway port.
+    #[inline]
+    pub fn gateway(&self, port: PortId) -> Option<&GatewayPlan> {
+        self.gateways.get(port.0.checked_sub(self.first_gateway)? as usize)
+    }
+
+    /// The longest-prefix route to `dst`.
+    pub fn route(&self, dst: Ipv4Addr) -> Option<&RoutePlan> {
+        let d = u32::from(dst);
+        self.routes.iter().find(|r| d & prefix_mask(r.len) == r.net)
+    }
+
+    /// The gateway whose subnet holds `ip`, for a packet decapsulated from
+    /// a route: where it is delivered.
+    pub fn gateway_for(&self, ip: Ipv4Addr) -> Option<&GatewayPlan> {
+        self.gateways.iter().find(|g| g.hosts.index(ip).is_some())
+    }
+
+    /// True when `src` is the remote node of a route of VTEP `vtep`: the
+    /// IP-in-IP source allowlist.
+    pub fn ipip_source(&self, vtep: u16, src: Ipv4Addr) -> bool {
+        self.routes.iter().any(|r| r.vtep == vtep && r.via == src)
     }
 
     /// True when VTEP `vtep` joined `group`.
@@ -472,7 +665,11 @@ mod tests {
         SwitchSpec {
             bridges: vec![BridgeSpec { name: "br0".into() }],
             ports: vec![port("h1", PortMode::Access { vlan: VlanId(10) }), port("uplink", PortMode::Underlay)],
-            overlay: OverlaySpec { vteps: vec![vtep], vnis: vec![v100, vni(200, 20, vec![R1], vec![R2])] },
+            overlay: OverlaySpec {
+                vteps: vec![vtep],
+                vnis: vec![v100, vni(200, 20, vec![R1], vec![R2])],
+                ..OverlaySpec::default()
+            },
             ..SwitchSpec::default()
         }
     }

@@ -151,6 +151,41 @@ pub struct VniSpec {
     pub geneve_options: Vec<GeneveOptionSpec>,
 }
 
+/// An L3 gateway of a (bridge, VLAN) domain: the hosts' default router
+/// towards the IP-in-IP routes (RFC 2003), as a Calico node is for its pods.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewaySpec {
+    /// Index into [`crate::bridge::SwitchSpec::bridges`].
+    pub bridge: usize,
+    /// The VLAN of that bridge it routes for.
+    pub vlan: VlanId,
+    /// Its address in the domain's subnet; xvs answers ARP for it.
+    pub address: Ipv4Addr,
+    /// Prefix length of the domain's subnet (16..=30): the hosts that
+    /// decapsulated packets are delivered to.
+    pub prefix_len: u8,
+    /// Its MAC. `None`: a locally administered one derived from the address.
+    pub mac: Option<MacAddr>,
+    /// Hosts pinned to a MAC (the others are learned by snooping ARP).
+    pub neighbors: Vec<(Ipv4Addr, MacAddr)>,
+}
+
+/// A remote subnet reached through IP-in-IP: packets a gateway routes to it
+/// are encapsulated towards `via` (the remote node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The subnet's address.
+    pub prefix: Ipv4Addr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// The remote node: the outer destination, and the one allowed source
+    /// of packets from that subnet.
+    pub via: Ipv4Addr,
+    /// Index into [`OverlaySpec::vteps`] of the local endpoint (its address
+    /// is the outer source).
+    pub vtep: usize,
+}
+
 /// Every overlay of a switch.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct OverlaySpec {
@@ -158,11 +193,15 @@ pub struct OverlaySpec {
     pub vteps: Vec<VtepSpec>,
     /// VNIs.
     pub vnis: Vec<VniSpec>,
+    /// L3 gateways of domains.
+    pub gateways: Vec<GatewaySpec>,
+    /// IP-in-IP routes.
+    pub routes: Vec<RouteSpec>,
 }
 
 impl OverlaySpec {
     /// True when nothing is configured (the L2-only switch).
     pub fn is_empty(&self) -> bool {
-        self.vteps.is_empty() && self.vnis.is_empty()
+        self.vteps.is_empty() && self.vnis.is_empty() && self.gateways.is_empty() && self.routes.is_empty()
     }
 }

@@ -34,6 +34,30 @@ pub const VXLAN4_ENCAP_LEN: usize = offset::TUNNEL + vxlan::HEADER_LEN;
 /// The longest template: Geneve over IPv4 with the most options.
 pub const MAX_ENCAP_LEN: usize = offset::TUNNEL + geneve::HEADER_LEN + geneve::MAX_OPTIONS_LEN;
 
+/// Bytes IP-in-IP over IPv4 puts in front of the inner IP packet (which
+/// loses its Ethernet header): Ethernet 14, IPv4 20.
+pub const IPIP_ENCAP_LEN: usize = offset::UDP;
+
+/// The outer headers of an IP-in-IP route from `vtep` to `via` (RFC 2003):
+/// Ethernet (the VTEP's MAC), IPv4 protocol 4 with the VTEP's TTL; the
+/// next-hop MAC, TOS, DF, length and checksum are per frame. Returns them
+/// and the sum of the IPv4 header.
+pub(crate) fn ipip(vtep: &VtepPlan, via: Ipv4Addr) -> ([u8; IPIP_ENCAP_LEN], u32) {
+    let mut t = [0u8; IPIP_ENCAP_LEN];
+    let mut eth = EthernetFrame::new_unchecked(&mut t[..offset::IP]);
+    eth.set_src_addr(vtep.mac);
+    eth.set_ethertype(EtherType::IPV4);
+    let mut ip = Ipv4Packet::new_unchecked(&mut t[offset::IP..]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_ttl(vtep.ttl);
+    ip.set_protocol(IpProtocol::IPIP);
+    ip.set_src_addr(vtep.address);
+    ip.set_dst_addr(via);
+    let sum = checksum::sum(&t[offset::IP..]);
+    (t, sum)
+}
+
 /// The outer headers of a tunnel from `vtep` to `remote` for `vni`, with the
 /// per-frame fields zero, and the one's-complement sum of its IPv4 header.
 pub(crate) fn build(

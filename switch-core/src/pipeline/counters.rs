@@ -135,6 +135,13 @@ worker_counters! {
     arp_requests,
     /// IGMP reports sent for the multicast groups VTEPs joined.
     igmp_reports,
+    /// ARP replies and ICMP errors gateways sent to their domains' hosts.
+    gateway_replies,
+    /// Frames to a gateway with nothing to route or answer (broadcasts
+    /// other than ARP for it, ARP replies).
+    gateway_absorbed,
+    /// Hosts' MACs gateways learned or changed from ARP.
+    host_updates,
     /// ICMP "fragmentation needed" answers to packets too big for the
     /// overlay (path MTU discovery).
     pmtu_answers,

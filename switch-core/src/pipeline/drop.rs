@@ -110,6 +110,19 @@ drop_reasons! {
     DecapInnerBadSource => "decap_inner_bad_source",
     /// The inner frame carries a VLAN tag (RFC 7348 section 6.1: discard).
     DecapInnerVlan => "decap_inner_vlan",
+    /// A packet a gateway should route has no IP-in-IP route.
+    IpipNoRoute => "ipip_no_route",
+    /// A packet a gateway should route arrived with TTL 1 or 0 (answered
+    /// with ICMP time exceeded).
+    IpipTtlExceeded => "ipip_ttl_exceeded",
+    /// A decapsulated IP-in-IP packet is for no gateway's subnet.
+    IpipNoGateway => "ipip_no_gateway",
+    /// A decapsulated IP-in-IP packet is for a host whose MAC is not known
+    /// yet (the gateway asks for it with ARP).
+    IpipHostUnresolved => "ipip_host_unresolved",
+    /// A malformed ARP or IPv4 packet sent to a gateway, or a malformed
+    /// inner packet of IP-in-IP.
+    GatewayBadPacket => "gateway_bad_packet",
     /// The inner frame is shorter than an Ethernet header.
     DecapInnerTruncated => "decap_inner_truncated",
     /// Outer ECN is CE but the inner packet is not ECN-capable (RFC 6040).

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use crate::bridge::spec::{BridgeSpec, PortMode, PortSpec, SwitchSpec};
 use crate::fdb::FdbKey;
-use crate::overlay::{Encap, GeneveOptionSpec, VniSpec, VtepPlan, VtepSpec};
+use crate::overlay::{Encap, GatewaySpec, GeneveOptionSpec, RouteSpec, VniSpec, VtepPlan, VtepSpec};
 use crate::pipeline::{DropReason, TraceEvent, TraceLog};
 use crate::sim::SwitchSim;
 use crate::types::{MacAddr, PortId, VlanId};
@@ -481,6 +481,102 @@ fn a_group_vni_floods_to_its_group_joins_it_and_takes_its_packets() {
     assert_eq!(out.len(), 1);
     assert_eq!(unwrap(&out[0].1).1, B);
     assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
+/// Node `local` routing VLAN 10's `subnet` (gateway `.1`) and reaching
+/// `remote_subnet` through IP-in-IP to `remote`.
+fn ipip_spec(local: Ipv4Addr, remote: Ipv4Addr, subnet: [u8; 3], remote_subnet: [u8; 3]) -> SwitchSpec {
+    let mut s = spec(local, &[], &[]);
+    s.overlay.vnis.clear();
+    let [a, b, c] = subnet;
+    s.overlay.gateways.push(GatewaySpec {
+        bridge: 0,
+        vlan: VlanId(10),
+        address: Ipv4Addr::new(a, b, c, 1),
+        prefix_len: 24,
+        mac: None,
+        neighbors: vec![],
+    });
+    let [a, b, c] = remote_subnet;
+    s.overlay.routes.push(RouteSpec { prefix: Ipv4Addr::new(a, b, c, 0), prefix_len: 24, via: remote, vtep: 0 });
+    s
+}
+
+/// An IPv4/UDP frame from (`smac`, `src`) to (`dmac`, `dst`) with `ttl`.
+fn routed(dmac: MacAddr, smac: MacAddr, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8) -> Vec<u8> {
+    let mut f = inner(dmac, smac, 0x28, 80);
+    let mut ip = Ipv4Packet::new_unchecked(&mut f[14..]);
+    ip.set_src_addr(src);
+    ip.set_dst_addr(dst);
+    ip.set_ttl(ttl);
+    ip.set_dont_frag(true);
+    ip.fill_checksum();
+    f
+}
+
+#[test]
+fn two_nodes_route_between_their_subnets_over_ip_in_ip() {
+    let mut a = SwitchSim::new(&ipip_spec(A, B, [10, 10, 0], [10, 20, 0])).unwrap();
+    let mut b = SwitchSim::new(&ipip_spec(B, A, [10, 20, 0], [10, 10, 0])).unwrap();
+    let (gw_a, gw_b) =
+        (VtepPlan::default_mac(Ipv4Addr::new(10, 10, 0, 1)), VtepPlan::default_mac(Ipv4Addr::new(10, 20, 0, 1)));
+    let (ha, hb) = (Ipv4Addr::new(10, 10, 0, 2), Ipv4Addr::new(10, 20, 0, 2));
+    resolve(&mut a, A, B);
+    resolve(&mut b, B, A);
+
+    // The host asks for its gateway; the gateway answers and learns it.
+    let ask = arp(ArpOperation::Request, mac(1), ha, MacAddr::ZERO, Ipv4Addr::new(10, 10, 0, 1));
+    let out = a.send(H10, &ask);
+    let reply = on(&out, H10);
+    assert_eq!(reply.len(), 1, "{out:?}");
+    let r = ArpPacket::new_checked(&reply[0][14..]).unwrap();
+    assert_eq!((r.operation(), r.sender_hardware_addr(), r.target_protocol_addr()), (ArpOperation::Reply, gw_a, ha));
+
+    // A routes a packet for B's subnet into IP-in-IP: protocol 4, TOS and
+    // DF copied, the inner TTL decremented, no inner Ethernet header.
+    let pkt = routed(gw_a, mac(1), ha, hb, 64);
+    let out = a.send(H10, &pkt);
+    let wire = on(&out, UP);
+    assert_eq!(wire.len(), 1, "{out:?}");
+    let outer = Ipv4Packet::new_checked(&wire[0][14..]).unwrap();
+    assert!(outer.verify_checksum());
+    assert_eq!((outer.protocol(), outer.src_addr(), outer.dst_addr()), (IpProtocol::IPIP, A, B));
+    assert_eq!((outer.tos(), outer.dont_frag(), usize::from(outer.total_len())), (0x28, true, 20 + 66));
+    let inner_ip = Ipv4Packet::new_checked(outer.payload()).unwrap();
+    assert!(inner_ip.verify_checksum());
+    assert_eq!((inner_ip.ttl(), inner_ip.dst_addr()), (63, hb));
+
+    // B does not know the host yet: it asks for it in VLAN 10...
+    let out = b.send(UP, &wire[0]);
+    let asks = on(&out, H10);
+    assert_eq!(asks.len(), 1, "{out:?}");
+    let q = ArpPacket::new_checked(&asks[0][14..]).unwrap();
+    assert_eq!((q.operation(), q.sender_hardware_addr(), q.target_protocol_addr()), (ArpOperation::Request, gw_b, hb));
+    assert_eq!(drops(&b, DropReason::IpipHostUnresolved), 1);
+    // ...the host answers, and the next packet is delivered to it.
+    assert!(b.send(H10, &arp(ArpOperation::Reply, mac(2), hb, gw_b, Ipv4Addr::new(10, 20, 0, 1))).is_empty());
+    let out = b.send(UP, &wire[0]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (port, f) = &out[0];
+    assert_eq!(*port, H10);
+    let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+    assert_eq!((eth.dst_addr(), eth.src_addr(), eth.ethertype()), (mac(2), gw_b, EtherType::IPV4));
+    assert_eq!(&f[14..], &wire[0][34..], "the inner packet arrives as it left A");
+
+    // TTL 1: time exceeded from the gateway; no route: dropped; a stranger's
+    // IP-in-IP: refused.
+    let out = a.send(H10, &routed(gw_a, mac(1), ha, hb, 1));
+    let te = Ipv4Packet::new_checked(&on(&out, H10)[0][14..]).unwrap().payload().to_vec();
+    assert_eq!((te[0], te[1]), (11, 0));
+    assert_eq!(drops(&a, DropReason::IpipTtlExceeded), 1);
+    assert!(a.send(H10, &routed(gw_a, mac(1), ha, Ipv4Addr::new(10, 99, 0, 1), 64)).is_empty());
+    assert_eq!(drops(&a, DropReason::IpipNoRoute), 1);
+    let mut stranger = wire[0].clone();
+    stranger[26..30].copy_from_slice(&STRANGER.octets());
+    Ipv4Packet::new_unchecked(&mut stranger[14..]).fill_checksum();
+    assert!(b.send(UP, &stranger).is_empty());
+    assert_eq!(drops(&b, DropReason::DecapSourceNotAllowed), 1);
+    assert_eq!(a.io.chunks_in_use() + b.io.chunks_in_use(), 0);
 }
 
 #[test]

@@ -15,9 +15,12 @@
 //!   from a next hop resolves its MAC ([`local`]);
 //! * VXLAN and Geneve sent to a multicast group the VTEP joined are taken
 //!   like those sent to its address;
+//! * IP-in-IP from a route's remote node is delivered into the domain of
+//!   the gateway whose subnet holds the inner destination ([`ipip`]);
 //! * everything else is dropped under a named reason.
 
 pub(super) mod geneve;
+pub(super) mod ipip;
 pub(super) mod local;
 pub(super) mod udp;
 pub(super) mod vxlan;
@@ -168,6 +171,15 @@ fn ipv4(
     match ip.protocol() {
         IpProtocol::ICMP => local::icmp_echo(vtep, frame, counters),
         IpProtocol::UDP => match udp::decap(ov, vtep_i, vtep, frame) {
+            Ok(inner) => {
+                d.head += inner.offset;
+                d.len = inner.len;
+                d.in_port = inner.port;
+                Taken::Inner
+            }
+            Err(reason) => Taken::Dropped(reason),
+        },
+        IpProtocol::IPIP if !to_group => match ipip::decap(ov, vtep_i, frame, counters) {
             Ok(inner) => {
                 d.head += inner.offset;
                 d.len = inner.len;

@@ -14,6 +14,7 @@
 //! "fragmentation needed" ([`pmtu`]; at most [`PMTU_PER_SECOND`] per
 //! second and worker).
 
+mod ipip;
 mod pmtu;
 pub(super) mod udp;
 
@@ -135,6 +136,17 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     #[inline(never)]
     fn send_tunnel(&mut self, port: PortId, frame: TxFrame) {
         let ov = self.ov;
+        if let (None, Some(g)) = (ov.tunnel(port), ov.gateway(port)) {
+            if self.from_tunnel {
+                // A remote's frame for the gateway (split horizon: the
+                // remote routes its own traffic).
+                self.counters.drop(DropReason::SplitHorizon);
+                self.io.release(frame.buf);
+            } else {
+                self.gateway_send(g, frame);
+            }
+            return;
+        }
         let outcome = match ov.tunnel(port) {
             None => Err(DropReason::UnknownPort),
             Some(_) if self.from_tunnel => Err(DropReason::SplitHorizon),
@@ -183,24 +195,57 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
             let Some(n) = pmtu::frag_needed(inner, overlay_mtu(t, vtep), &mut answer) else { return false };
             (n, crate::types::MacAddr::from_bytes(&inner[6..12]).unwrap_or_default())
         };
-        // The sender's port, from the FDB: the frame came in on it.
-        let Some(port) = self.fdb.lookup(FdbKey::new(t.bd, sender)).map(|h| h.port()) else { return false };
-        if port.0 >= self.ov.first_tunnel {
-            return false;
-        }
-        let tag = self.plan.ports.get(port.index()).and_then(|p| p.egress.get(t.bd.index()).copied());
         let head = frame.head as usize;
-        let chunk = self.io.buffer_mut(frame.buf);
-        let Some(dst) = chunk.get_mut(head..head + n) else { return false };
+        let Some(dst) = self.io.buffer_mut(frame.buf).get_mut(head..head + n) else { return false };
         dst.copy_from_slice(&answer[..n]);
-        let Ok((head, len)) = super::apply_egress_tag(chunk, frame.head, n as u16, 0, 0, tag.unwrap_or_default())
-        else {
-            return false;
-        };
         self.state.pmtu_sent += 1;
         self.counters.pmtu_answers.add(1);
-        self.io.send(port, TxFrame { buf: frame.buf, head, len });
+        self.deliver(t.bd, sender, TxFrame { buf: frame.buf, head: frame.head, len: n as u16 });
         true
+    }
+
+    /// Sends `frame`, an untagged frame of domain `bd` that the switch
+    /// itself answers with, to `dst`: out of the port the FDB has it on, or,
+    /// when the FDB does not know it (yet: the sender's learn event may
+    /// still be queued), to every local member of the domain, as any
+    /// unknown unicast. Never to a remote VTEP.
+    fn deliver(&mut self, bd: crate::types::BdId, dst: MacAddr, frame: TxFrame) {
+        let known = self.fdb.lookup(FdbKey::new(bd, dst)).map(|h| h.port()).filter(|p| p.0 < self.ov.first_tunnel);
+        let members: &[crate::bridge::plan::FloodMember] = match (known, self.plan.domains.get(bd.index())) {
+            (Some(_), _) | (None, None) => &[],
+            (None, Some(d)) => d.flood.get(..d.flood_local).unwrap_or(&[]),
+        };
+        let single;
+        let targets = match known {
+            Some(port) => {
+                let tag = self.plan.ports.get(port.index()).and_then(|p| p.egress.get(bd.index()).copied());
+                single = [crate::bridge::plan::FloodMember { port, tag: tag.unwrap_or_default() }];
+                &single[..]
+            }
+            None => members,
+        };
+        let Some((last, rest)) = targets.split_last() else {
+            self.io.release(frame.buf);
+            return;
+        };
+        for m in rest {
+            let Some(copy) = self.io.alloc() else { continue };
+            self.io.copy_frame(frame.buf, copy, frame.head as usize, frame.len as usize);
+            self.send_tagged(copy, frame.head, frame.len, m.port, m.tag);
+        }
+        self.send_tagged(frame.buf, frame.head, frame.len, last.port, last.tag);
+    }
+
+    /// Sends the untagged frame `buf[head..head + len]` out of `port`,
+    /// tagged as `tag`, or releases it when that fails.
+    fn send_tagged(&mut self, buf: BufId, head: u16, len: u16, port: PortId, tag: crate::bridge::EgressTag) {
+        match super::apply_egress_tag(self.io.buffer_mut(buf), head, len, 0, 0, tag) {
+            Ok((head, len)) => self.io.send(port, TxFrame { buf, head, len }),
+            Err(reason) => {
+                self.counters.drop(reason);
+                self.io.release(buf);
+            }
+        }
     }
 
     /// Encapsulates `frame` for tunnel `t`: the underlay port and the outer

@@ -1,0 +1,246 @@
+//! A domain's L3 gateway and IP-in-IP encapsulation (RFC 2003), as Calico
+//! runs it: hosts send packets for remote subnets to the gateway's MAC, the
+//! L2 path delivers them to the gateway's port (its MAC is a static entry
+//! there), and here they are routed:
+//!
+//! * ARP: a request for the gateway's address is answered; every ARP the
+//!   gateway hears teaches it the sender's MAC ([`HostTable`]), which
+//!   decapsulation needs to deliver packets back;
+//! * IPv4 to the gateway's MAC: the longest-prefix route gives the remote
+//!   node; the TTL is decremented (at 1, an ICMP time exceeded goes back),
+//!   the Ethernet header is replaced by the route's outer Ethernet and
+//!   IPv4 headers (protocol 4, TOS and DF copied from the inner packet,
+//!   RFC 2003 section 3.1), and the packet leaves on the VTEP's underlay
+//!   port. Too big for the underlay: dropped, with an ICMP "fragmentation
+//!   needed" from the gateway when DF is set.
+//!
+//! [`HostTable`]: crate::overlay::plan::HostTable
+
+use std::net::Ipv4Addr;
+
+use super::{pmtu, EncapTx};
+use crate::overlay::plan::{offset, GatewayPlan, RoutePlan};
+use crate::pipeline::DropReason;
+use crate::port::{FramePool, PortTx, TxFrame};
+use crate::types::MacAddr;
+use crate::wire::icmpv4::{self, Icmpv4Packet};
+use crate::wire::ipv4::{self, IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::{checksum, ethernet, ArpOperation, ArpPacket, EtherType, EthernetFrame};
+
+/// ICMP "time exceeded" (RFC 792), code 0: TTL exceeded in transit.
+const TIME_EXCEEDED: u8 = 11;
+
+/// What the gateway does with a frame.
+enum Verdict {
+    /// Sent (or handed to [`EncapTx::deliver`]): nothing more to do.
+    Done,
+    /// Give the buffer back; counted under the reason when there is one.
+    Release(Option<DropReason>),
+}
+
+impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
+    /// A frame the L2 path sent to gateway `g`'s port.
+    pub(super) fn gateway_send(&mut self, g: &GatewayPlan, frame: TxFrame) {
+        let verdict = match self.io.frame(frame.buf, frame.head, frame.len).map(|b| {
+            let eth = EthernetFrame::new_unchecked(b);
+            (eth.ethertype(), eth.dst_addr() == g.mac)
+        }) {
+            Some((EtherType::ARP, _)) => self.gateway_arp(g, frame),
+            Some((EtherType::IPV4, true)) => self.route(g, frame),
+            Some(_) => {
+                self.counters.gateway_absorbed.add(1);
+                Verdict::Release(None)
+            }
+            None => Verdict::Release(Some(DropReason::Truncated)),
+        };
+        if let Verdict::Release(reason) = verdict {
+            if let Some(r) = reason {
+                self.counters.drop(r);
+            }
+            self.io.release(frame.buf);
+        }
+    }
+
+    /// ARP heard by gateway `g`: learn the sender, answer a request for `g`.
+    fn gateway_arp(&mut self, g: &GatewayPlan, frame: TxFrame) -> Verdict {
+        let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return Verdict::Release(None) };
+        let Ok(arp) = ArpPacket::new_checked(&bytes[ethernet::HEADER_LEN..]) else {
+            return Verdict::Release(Some(DropReason::GatewayBadPacket));
+        };
+        let (op, sha, spa, tpa) =
+            (arp.operation(), arp.sender_hardware_addr(), arp.sender_protocol_addr(), arp.target_protocol_addr());
+        if sha.is_multicast() || sha.is_zero() {
+            return Verdict::Release(Some(DropReason::GatewayBadPacket));
+        }
+        if spa != g.address && g.hosts.learn(spa, sha) {
+            self.counters.host_updates.add(1);
+        }
+        if op != ArpOperation::Request || tpa != g.address {
+            self.counters.gateway_absorbed.add(1);
+            return Verdict::Release(None);
+        }
+        let chunk = self.io.buffer_mut(frame.buf);
+        let h = frame.head as usize;
+        let Some(f) = chunk.get_mut(h..h + usize::from(frame.len)) else { return Verdict::Release(None) };
+        let mut eth = EthernetFrame::new_unchecked(&mut *f);
+        eth.set_dst_addr(sha);
+        eth.set_src_addr(g.mac);
+        let mut arp = ArpPacket::new_unchecked(&mut f[ethernet::HEADER_LEN..]);
+        arp.set_operation(ArpOperation::Reply);
+        arp.set_sender_hardware_addr(g.mac);
+        arp.set_sender_protocol_addr(g.address);
+        arp.set_target_hardware_addr(sha);
+        arp.set_target_protocol_addr(spa);
+        self.counters.gateway_replies.add(1);
+        self.deliver(g.bd, sha, frame);
+        Verdict::Done
+    }
+
+    /// An IPv4 packet to gateway `g`'s MAC: routed into IP-in-IP.
+    fn route(&mut self, g: &GatewayPlan, frame: TxFrame) -> Verdict {
+        let ov = self.ov;
+        let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return Verdict::Release(None) };
+        let Ok(ip) = Ipv4Packet::new_checked(&bytes[ethernet::HEADER_LEN..]) else {
+            return Verdict::Release(Some(DropReason::GatewayBadPacket));
+        };
+        if !ip.verify_checksum() {
+            return Verdict::Release(Some(DropReason::GatewayBadPacket));
+        }
+        let (dst, ttl, tos, df, ip_len) = (ip.dst_addr(), ip.ttl(), ip.tos(), ip.dont_frag(), ip.total_len());
+        if dst == g.address {
+            self.counters.gateway_absorbed.add(1);
+            return Verdict::Release(None);
+        }
+        let Some(r) = ov.route(dst) else { return Verdict::Release(Some(DropReason::IpipNoRoute)) };
+        let Some(vtep) = ov.vteps.get(usize::from(r.vtep)) else { return Verdict::Release(None) };
+        if ttl <= 1 {
+            self.counters.drop(DropReason::IpipTtlExceeded);
+            return self.answer(g, frame, TIME_EXCEEDED, 0, [0; 4]);
+        }
+        let outer_len = usize::from(ip_len) + ipv4::HEADER_LEN;
+        if outer_len > usize::from(vtep.mtu) {
+            self.counters.drop(DropReason::EncapTooBig);
+            if !df {
+                return Verdict::Release(None);
+            }
+            let [hi, lo] = (vtep.mtu - ipv4::HEADER_LEN as u16).to_be_bytes();
+            return self.answer(g, frame, icmpv4::DEST_UNREACHABLE, icmpv4::CODE_FRAG_NEEDED, [0, 0, hi, lo]);
+        }
+        let Some(nexthop) = ov.neighbors.mac(r.nexthop) else {
+            self.solicit(r.nexthop);
+            return Verdict::Release(Some(DropReason::EncapNexthopUnresolved));
+        };
+        let Some((head, len)) = encap(r, nexthop, self.io.buffer_mut(frame.buf), frame.head, ip_len, tos, df) else {
+            return Verdict::Release(Some(DropReason::NoHeadroom));
+        };
+        self.counters.encapsulated.add(1);
+        self.io.send(vtep.port, TxFrame { buf: frame.buf, head, len });
+        Verdict::Done
+    }
+
+    /// Turns the packet in `frame` into an ICMP error `kind`/`code` (with
+    /// `rest` after the checksum) from gateway `g` to its sender, and
+    /// delivers it in `g`'s domain.
+    fn answer(&mut self, g: &GatewayPlan, frame: TxFrame, kind: u8, code: u8, rest: [u8; 4]) -> Verdict {
+        let mut out = [0u8; pmtu::MAX_ANSWER];
+        let (n, sender) = {
+            let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return Verdict::Release(None) };
+            let Some(n) = icmp_error(bytes, g.mac, g.address, kind, code, rest, &mut out) else {
+                return Verdict::Release(None);
+            };
+            (n, MacAddr::from_bytes(&bytes[6..12]).unwrap_or_default())
+        };
+        let chunk = self.io.buffer_mut(frame.buf);
+        let h = frame.head as usize;
+        let Some(dst) = chunk.get_mut(h..h + n) else { return Verdict::Release(None) };
+        dst.copy_from_slice(&out[..n]);
+        self.counters.gateway_replies.add(1);
+        self.deliver(g.bd, sender, TxFrame { buf: frame.buf, head: frame.head, len: n as u16 });
+        Verdict::Done
+    }
+}
+
+/// Pushes route `r`'s outer headers in front of the IPv4 packet of the
+/// frame at `chunk[head..]` (whose Ethernet header they replace), after
+/// decrementing its TTL. Returns the outer frame's (head, len), or `None`
+/// without the 20 bytes of headroom it needs.
+fn encap(
+    r: &RoutePlan,
+    nexthop: MacAddr,
+    chunk: &mut [u8],
+    head: u16,
+    ip_len: u16,
+    tos: u8,
+    df: bool,
+) -> Option<(u16, u16)> {
+    let inner_at = usize::from(head) + ethernet::HEADER_LEN;
+    let start = inner_at.checked_sub(r.template.len())?;
+    let whole = chunk.get_mut(start..inner_at + usize::from(ip_len))?;
+    let (outer, inner) = whole.split_at_mut(r.template.len());
+    Ipv4Packet::new_unchecked(&mut *inner).decrement_ttl();
+    outer.copy_from_slice(&r.template);
+    EthernetFrame::new_unchecked(&mut outer[..offset::IP]).set_dst_addr(nexthop);
+    let total = ip_len + ipv4::HEADER_LEN as u16;
+    let mut ip = Ipv4Packet::new_unchecked(&mut outer[offset::IP..]);
+    ip.set_tos(tos);
+    ip.set_total_len(total);
+    ip.set_dont_frag(df);
+    // The template's sum has every other field: TOS is the low byte of the
+    // first word, DF bit 14 of the flags word.
+    let flags = if df { 0x4000 } else { 0 };
+    ip.set_checksum(checksum::finish(checksum::combine(r.ip_sum, u32::from(total) + u32::from(tos) + flags)));
+    Some((start as u16, total + ethernet::HEADER_LEN as u16))
+}
+
+/// An ICMP error `kind`/`code` from (`mac`, `ip`) about the IPv4 packet in
+/// `frame`, to its sender, into `out`; its length. `None` for packets no
+/// error is sent about (RFC 1122 3.2.2: ICMP errors, fragments past the
+/// first, broadcasts).
+fn icmp_error(
+    frame: &[u8],
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    kind: u8,
+    code: u8,
+    rest: [u8; 4],
+    out: &mut [u8],
+) -> Option<usize> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let p = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if p.frag_offset() != 0 || p.src_addr().is_multicast() || p.src_addr().is_broadcast() {
+        return None;
+    }
+    if p.protocol() == IpProtocol::ICMP
+        && !matches!(p.payload().first(), Some(&(icmpv4::ECHO_REQUEST | icmpv4::ECHO_REPLY)))
+    {
+        return None;
+    }
+    let quoted = &eth.payload()[..(p.header_len() + 8).min(usize::from(p.total_len()))];
+    let icmp_len = icmpv4::HEADER_LEN + quoted.len();
+    let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + icmp_len;
+    let out = out.get_mut(..len)?;
+    out.fill(0);
+    let mut e = EthernetFrame::new_unchecked(&mut *out);
+    e.set_dst_addr(eth.src_addr());
+    e.set_src_addr(mac);
+    e.set_ethertype(EtherType::IPV4);
+    let repr = Ipv4Repr {
+        src_addr: ip,
+        dst_addr: p.src_addr(),
+        protocol: IpProtocol::ICMP,
+        payload_len: icmp_len,
+        ttl: 64,
+        tos: 0,
+        ident: 0,
+        dont_frag: false,
+    };
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut out[ethernet::HEADER_LEN..]));
+    let at = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
+    out[at + icmpv4::HEADER_LEN..].copy_from_slice(quoted);
+    let mut icmp = Icmpv4Packet::new_unchecked(&mut out[at..]);
+    icmp.set_msg_type(kind);
+    icmp.set_code(code);
+    icmp.set_rest_of_header(rest);
+    icmp.fill_checksum();
+    Some(len)
+}
