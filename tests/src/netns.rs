@@ -460,47 +460,57 @@ impl Host {
     /// matching the BPF `filter` (empty: everything), writing to `dir`.
     /// Returns once tcpdump reports it is listening.
     pub fn capture(&self, dir: &Path, filter: &str) -> Capture {
-        let path = dir.join(format!("{}-{}.pcap", self.name, next_id()));
-        let path_s = path.display().to_string();
-        // Immediate mode: without it libpcap hands frames over only when a
-        // TPACKET_V3 block fills or its 1 s timer retires it, and frames in
-        // a block that is not yet retired are lost when tcpdump stops.
-        let mut args = vec!["-i", "eth0", "-nn", "--immediate-mode", "-U", "-Q", "in", "-Z", "root", "-w", &path_s];
-        if !filter.is_empty() {
-            args.push(filter);
-        }
-        let mut child = self
-            .cmd("tcpdump")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn tcpdump: {e}"));
-        let stderr = child.stderr.take().unwrap_or_else(|| unreachable!());
-        let mut lines = BufReader::new(stderr).lines();
-        let mut seen = String::new();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    let ready = l.contains("listening on");
-                    seen.push_str(&l);
-                    seen.push('\n');
-                    if ready {
-                        break;
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("[{}] tcpdump did not start: {seen}", self.name);
+        capture_on(self, dir, "eth0", true, filter)
+    }
+}
+
+/// tcpdump on `dev` in `host`'s namespace, for frames matching the BPF
+/// `filter` (empty: everything), received only (`-Q in`) when `inbound`;
+/// returns once tcpdump reports it is listening.
+fn capture_on(host: &Host, dir: &Path, dev: &str, inbound: bool, filter: &str) -> Capture {
+    let path = dir.join(format!("{}-{dev}-{}.pcap", host.name, next_id()));
+    let path_s = path.display().to_string();
+    // Immediate mode: without it libpcap hands frames over only when a
+    // TPACKET_V3 block fills or its 1 s timer retires it, and frames in a
+    // block that is not yet retired are lost when tcpdump stops.
+    let mut args = vec!["-i", dev, "-nn", "--immediate-mode", "-U", "-Z", "root", "-w", &path_s];
+    if inbound {
+        args.extend(["-Q", "in"]);
+    }
+    if !filter.is_empty() {
+        args.push(filter);
+    }
+    let mut child = host
+        .cmd("tcpdump")
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn tcpdump: {e}"));
+    let stderr = child.stderr.take().unwrap_or_else(|| unreachable!());
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) => {
+                let ready = l.contains("listening on");
+                seen.push_str(&l);
+                seen.push('\n');
+                if ready {
+                    break;
                 }
             }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("[{}] tcpdump on {dev} did not start: {seen}", host.name);
+            }
         }
-        // Keep draining stderr so tcpdump never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
-        Capture { child: Some(child), path, host: self.name.clone() }
     }
+    // Keep draining stderr so tcpdump never blocks on it.
+    std::thread::spawn(move || for _ in lines {});
+    Capture { child: Some(child), path, host: host.name.clone() }
 }
 
 /// Number of replies in `ping`'s summary line.
@@ -804,8 +814,10 @@ impl Xvs {
             .unwrap_or_else(|e| panic!("open {}: {e}", self.log.display()));
         let _ = std::io::Write::write_all(&mut f, format!("==== xvs start #{} ====\n", self.starts).as_bytes());
         let f2 = f.try_clone().unwrap_or_else(|e| panic!("dup log: {e}"));
+        // Build (or find) the binary before the start-up clock runs.
+        let bin = xvs_bin();
         let t0 = Instant::now();
-        let child = Command::new(xvs_bin())
+        let child = Command::new(bin)
             .args(["run", "-c"])
             .arg(&self.config)
             .env("RUST_LOG", "info")
@@ -922,4 +934,29 @@ impl Drop for Xvs {
             Some(_) => {}
         }
     }
+}
+
+/// Joins the underlay hosts `a` and `b` (of two topologies, so on the
+/// ports of two switches) into one L2 segment: a veth pair `ul0` between
+/// their namespaces, and in each namespace a bridge `br0` over `eth0` and
+/// `ul0`, without STP or an address (the namespaces' IPv6 is off already),
+/// so that what one switch sends on its underlay port reaches the other's.
+/// The pair goes when the namespaces are deleted.
+pub fn join_underlays(a: &Host, b: &Host) {
+    run_ok(&["ip", "link", "add", "ul0", "netns", &a.ns, "type", "veth", "peer", "name", "ul0", "netns", &b.ns]);
+    for h in [a, b] {
+        h.run_ok(&["ip", "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"]);
+        for dev in ["eth0", "ul0"] {
+            h.run_ok(&["ip", "link", "set", dev, "master", "br0"]);
+            h.run_ok(&["ip", "link", "set", dev, "up"]);
+        }
+        h.run_ok(&["ip", "link", "set", "br0", "up"]);
+    }
+}
+
+/// Like [`Host::capture`], but on the namespace's device `dev` and in both
+/// directions (for a link such as [`join_underlays`]'s `ul0`, which frames
+/// cross both ways).
+pub fn capture_dev(host: &Host, dir: &Path, dev: &str, filter: &str) -> Capture {
+    capture_on(host, dir, dev, false, filter)
 }
