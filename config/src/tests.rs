@@ -1767,7 +1767,10 @@ fn gateways_and_routes_round_trip_and_compile() {
     let ov = &c.spec.overlay;
     assert_eq!((ov.gateways[0].address, ov.gateways[0].prefix_len, ov.gateways[0].vlan.0), (ip("10.10.0.1"), 24, 10));
     assert_eq!(ov.gateways[0].neighbors, [(ip("10.10.0.9"), MacAddr([2, 0, 0, 0, 0, 9]))]);
-    assert_eq!((ov.routes[0].prefix, ov.routes[0].prefix_len, ov.routes[0].via), (ip("10.20.0.0"), 24, ip("192.168.100.2")));
+    assert_eq!(
+        (ov.routes[0].prefix, ov.routes[0].prefix_len, ov.routes[0].via),
+        (ip("10.20.0.0"), 24, ip("192.168.100.2"))
+    );
     let text = c.to_toml_string();
     assert_eq!(ok(&text), c, "canonical text:\n{text}");
     let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
@@ -1790,7 +1793,8 @@ fn err_gateways_and_routes() {
     assert!(matches!(e, ConfigError::DuplicateGateway { vlan: 10, .. }), "{e:?}");
     let (_, msg) = one(&overlay("[[gateway]]\nvlan = 10\naddress = \"10.0.0.1/8\"\n"));
     assert!(msg.contains("a gateway's prefix length is 16..=30, not 8"), "{msg}");
-    let (_, msg) = one(&overlay(&format!("{gw}[[gateway.neighbor]]\nip = \"10.11.0.9\"\nmac = \"02:00:00:00:00:09\"\n")));
+    let (_, msg) =
+        one(&overlay(&format!("{gw}[[gateway.neighbor]]\nip = \"10.11.0.9\"\nmac = \"02:00:00:00:00:09\"\n")));
     assert!(msg.contains("outside the gateway's subnet 10.10.0.0/24"), "{msg}");
     let (_, msg) = one(&overlay("[[route]]\nvia = \"192.168.100.2\"\n"));
     assert!(msg.contains("missing key `prefix`"), "{msg}");
