@@ -167,6 +167,7 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         if let Some(g) = n.group {
             writeln!(o, "group = {}", quote(&g.to_string()))?;
         }
+        writeln!(o, "learning = {}", !n.no_learning)?;
         writeln!(o, "remotes = {}", addresses(&n.remotes))?;
         writeln!(o, "allowed_remotes = {}", addresses(&n.allowed))?;
         for s in &n.static_macs {

@@ -38,7 +38,7 @@ const VTEP_KEYS: &[&str] = &[
     "mtu",
 ];
 const VNI_KEYS: &[&str] =
-    &["vni", "vtep", "bridge", "vlan", "encap", "group", "remotes", "allowed_remotes", "static", "option"];
+    &["vni", "vtep", "bridge", "vlan", "encap", "group", "learning", "remotes", "allowed_remotes", "static", "option"];
 const VNI_STATIC_KEYS: &[&str] = &["mac", "remote"];
 const VNI_OPTION_KEYS: &[&str] = &["class", "type", "data"];
 /// The values of a VNI's `encap`.
@@ -758,6 +758,7 @@ fn read_vnis(
         };
         let geneve_options = read_options(cx, t, encap);
         let group = read_group(cx, t);
+        let learning = !matches!(cx.boolean(t, "learning"), Ok(Some(false)));
         vnis.push(VniSpec {
             vni: vni.unwrap_or(0),
             vtep: vtep.unwrap_or(0),
@@ -767,6 +768,7 @@ fn read_vnis(
             allowed,
             static_macs,
             group,
+            no_learning: !learning,
             encap,
             geneve_options,
         });

@@ -1799,3 +1799,16 @@ fn err_gateways_and_routes() {
     let (_, msg) = one(&overlay("[[route]]\nvia = \"192.168.100.2\"\n"));
     assert!(msg.contains("missing key `prefix`"), "{msg}");
 }
+
+#[test]
+fn remote_learning_off() {
+    let c =
+        ok(&with_vni("learning = false\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.2\"\n"));
+    assert!(c.spec.overlay.vnis[0].no_learning);
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+    let port = plan.port_id("vxlan100@192.168.100.2").unwrap();
+    assert!(!plan.ports[port.index()].learning);
+    assert!(!ok(&with_vni("")).spec.overlay.vnis[0].no_learning, "learning is on by default");
+}

@@ -103,6 +103,7 @@ pub fn fdb_stats_json(s: &FdbStats) -> serde_json::Value {
         "aged": s.aged,
         "evicted": s.evicted,
         "refused_port_limit": s.refused_port_limit,
+        "refused_no_learning": s.refused_no_learning,
         "refused_full": s.refused_full,
         "refused_chain_full": s.refused_chain_full,
         "rebuilds": s.rebuilds,

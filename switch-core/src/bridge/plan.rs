@@ -128,6 +128,9 @@ pub struct PortPlan {
     pub egress: Box<[EgressTag]>,
     /// Per-port FDB limit.
     pub mac_limit: Option<u32>,
+    /// False for a port whose MACs are never learned (the tunnels of a VNI
+    /// with remote learning off): only static entries point to it.
+    pub learning: bool,
 }
 
 /// A member of a domain's flood list.
@@ -361,6 +364,7 @@ impl ForwardingPlan {
                 vid_to_bd,
                 egress: Box::new([]),
                 mac_limit: port.mac_limit,
+                learning: true,
             });
         }
 
@@ -376,7 +380,7 @@ impl ForwardingPlan {
             if port_plans.len() + tunnels.ports.len() > MAX_PORTS {
                 return Err(PlanError::TooManyPorts);
             }
-            for (name, bridge, bd, flood) in tunnels.ports {
+            for (name, bridge, bd, flood, learning) in tunnels.ports {
                 memberships.push(vec![(bd, EgressTag::Untagged, flood)]);
                 port_plans.push(PortPlan {
                     name,
@@ -385,6 +389,7 @@ impl ForwardingPlan {
                     vid_to_bd: vec![BdId::NONE; VID_SPACE].into_boxed_slice(),
                     egress: Box::new([]),
                     mac_limit: None,
+                    learning,
                 });
             }
             tunnel_statics = tunnels.statics;

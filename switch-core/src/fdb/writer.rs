@@ -88,6 +88,9 @@ pub struct FdbStats {
     pub evicted: u64,
     /// New MACs refused because their port is at its limit.
     pub refused_port_limit: u64,
+    /// MACs not learned because their port does not learn (a tunnel of a
+    /// VNI with `learning = false`).
+    pub refused_no_learning: u64,
     /// New MACs refused because the table (or their domain) was at its limit
     /// and no entry could be evicted.
     pub refused_full: u64,
@@ -134,6 +137,8 @@ struct Policy {
     move_window: u32,
     move_hold: u32,
     port_limits: Vec<Option<u32>>,
+    /// Per port: false when it never learns (its MACs are static only).
+    port_learns: Vec<bool>,
 }
 
 /// The writer. See the module docs.
@@ -189,6 +194,7 @@ impl FdbWriter {
                 move_window: spec.move_window_secs,
                 move_hold: spec.move_hold_secs,
                 port_limits: Vec::new(),
+                port_learns: Vec::new(),
             },
             live: 0,
             tombstones: 0,
@@ -224,6 +230,7 @@ impl FdbWriter {
     /// domains the new plan no longer has are flushed by the caller.
     pub fn set_plan(&mut self, plan: &ForwardingPlan) {
         self.policy.port_limits = plan.ports.iter().map(|p| p.mac_limit).collect();
+        self.policy.port_learns = plan.ports.iter().map(|p| p.learning).collect();
         if self.port_counts.len() < plan.ports.len() {
             self.port_counts.resize(plan.ports.len(), 0);
         }
@@ -276,6 +283,14 @@ impl FdbWriter {
     /// Applies one learn event: insert, refresh or move.
     pub fn apply(&mut self, ev: LearnEvent) {
         let key = ev.key;
+        if !self.policy.port_learns.get(ev.port.index()).copied().unwrap_or(true) {
+            // Neither a new MAC nor a move onto a port that does not learn;
+            // its static entries need no refresh.
+            if self.table.get(key).is_none_or(|v| v.port() != ev.port) {
+                self.stats.refused_no_learning += 1;
+            }
+            return;
+        }
         match self.table.get(key) {
             Some(v) if v.port() == ev.port => {
                 if !v.is_static() && (ev.at > v.last_seen() || !v.is_fresh()) {

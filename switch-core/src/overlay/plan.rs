@@ -370,8 +370,8 @@ impl core::fmt::Display for OverlayError {
 /// static remote MACs.
 #[derive(Debug)]
 pub(crate) struct TunnelPorts {
-    /// (name, bridge, domain, flood member) per tunnel port.
-    pub ports: Vec<(String, usize, BdId, bool)>,
+    /// (name, bridge, domain, flood member, learns) per tunnel port.
+    pub ports: Vec<(String, usize, BdId, bool, bool)>,
     /// (domain, MAC, tunnel port).
     pub statics: Vec<(BdId, MacAddr, PortId)>,
 }
@@ -454,7 +454,7 @@ impl OverlayPlan {
                     Encap::Geneve => "geneve",
                 };
                 let name = format!("{kind}{}@{}", v.vni, remote);
-                out.ports.push((name.clone(), v.bridge, bd, flood));
+                out.ports.push((name.clone(), v.bridge, bd, flood, !v.no_learning));
                 tunnels.push(TunnelPlan {
                     name,
                     port,
@@ -490,7 +490,7 @@ impl OverlayPlan {
             for (ip, m) in &g.neighbors {
                 hosts.pin(*ip, *m);
             }
-            out.ports.push((format!("gw{}", g.vlan.0), g.bridge, bd, true));
+            out.ports.push((format!("gw{}", g.vlan.0), g.bridge, bd, true, true));
             out.statics.push((bd, mac, port));
             gateways.push(GatewayPlan { bd, port, address: g.address, prefix_len: g.prefix_len, mac, hosts });
         }

@@ -145,6 +145,9 @@ pub struct VniSpec {
     /// are then the allowed sources, and known unicast still goes to the
     /// remote a MAC was learned behind.
     pub group: Option<Ipv4Addr>,
+    /// Remote learning off (the config's `learning = false`): MACs behind
+    /// remote VTEPs are only the static ones, and unknown unicast floods.
+    pub no_learning: bool,
     /// VXLAN or Geneve.
     pub encap: Encap,
     /// Options sent on every Geneve packet of this VNI (none for VXLAN).

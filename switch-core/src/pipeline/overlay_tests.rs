@@ -580,6 +580,32 @@ fn two_nodes_route_between_their_subnets_over_ip_in_ip() {
 }
 
 #[test]
+fn with_remote_learning_off_only_static_remote_macs_are_known() {
+    let mut s = spec(A, &[B], &[B]);
+    s.overlay.vnis[0].no_learning = true;
+    s.overlay.vnis[0].static_macs.push(crate::overlay::RemoteMacSpec { mac: mac(0x99), remote: B });
+    let mut sim = SwitchSim::new(&s).unwrap();
+    resolve(&mut sim, A, B);
+    let tunnel = sim.plan.port_id("vxlan100@192.168.100.2").unwrap();
+    let bd = sim.plan.domain(0, 10).unwrap();
+    // A remote host's frames are delivered, but its MAC is not learned...
+    let from_b = Outer::new(B, A, 100);
+    sim.send(UP, &from_b.wrap(&inner(MacAddr::BROADCAST, mac(0x0b), 0, 60)));
+    assert_eq!(sim.writer.shared().load().lookup(FdbKey::new(bd, mac(0x0b))), None);
+    assert!(sim.writer.stats().refused_no_learning >= 1);
+    // ...so unicast to it floods (to B and any other flood target), while
+    // the static remote MAC goes straight to its tunnel.
+    let out = sim.send(H10, &inner(mac(0x0b), mac(1), 0, 60));
+    assert_eq!(sim.pipeline.counters().snapshot().unknown_unicast, 1, "{out:?}");
+    assert_eq!(sim.writer.shared().load().lookup(FdbKey::new(bd, mac(0x99))).map(|h| h.port()), Some(tunnel));
+    let before = sim.pipeline.counters().snapshot().unknown_unicast;
+    assert_eq!(sim.send(H10, &inner(mac(0x99), mac(1), 0, 60)).len(), 1);
+    assert_eq!(sim.pipeline.counters().snapshot().unknown_unicast, before);
+    // Local learning is unaffected.
+    assert_eq!(sim.writer.shared().load().lookup(FdbKey::new(bd, mac(1))).map(|h| h.port()), Some(H10));
+}
+
+#[test]
 fn trace_shows_decap_and_encap() {
     let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
     resolve(&mut sim, A, B);
