@@ -246,6 +246,52 @@ remotes = ["192.168.100.2"]
     assert!(counter(&st, "pipeline", "igmp_reports") >= 1, "{}", st["pipeline"]);
 }
 
+/// Static remote MACs with remote learning off: xvs learns nothing behind
+/// the kernel VTEP, and reaches the kernel's vx100 MAC through its static
+/// entry alone; its `xvs fdb show` lists the entry as static on the tunnel.
+#[test]
+fn vxlan_static_remote_mac_with_learning_off() {
+    if skip_unless_root("vxlan_static_remote_mac_with_learning_off") {
+        return;
+    }
+    let _serial = serial();
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("peer", PortMode::Underlay, Some("192.168.100.2/24"))
+        .build();
+    topo.host("h1").run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
+    let peer = topo.host("peer");
+    peer.run_ok(&[
+        "ip", "link", "add", "vx100", "type", "vxlan", "id", "100", "local", PEER, "remote", VTEP, "dstport", "4789",
+        "dev", "eth0",
+    ]);
+    peer.run_ok(&["ip", "link", "set", "vx100", "address", "02:00:00:00:99:01"]);
+    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
+    peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
+    let overlay = r#"
+[[vtep]]
+name = "vtep0"
+port = "peer"
+address = "192.168.100.1/24"
+
+[[vni]]
+vni = 100
+vlan = 10
+learning = false
+remotes = ["192.168.100.2"]
+
+[[vni.static]]
+mac = "02:00:00:00:99:01"
+remote = "192.168.100.2"
+"#;
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: overlay.into(), ..XvsOptions::default() });
+    ping_through(&xvs, topo.host("h1"), PEER10, 5);
+    let fdb = xvs.fdb();
+    let remote: Vec<&Value> = fdb.iter().filter(|e| e["port"] == "vxlan100@192.168.100.2").collect();
+    assert_eq!(remote.len(), 1, "only the static entry is behind the tunnel: {fdb:#?}");
+    assert_eq!((remote[0]["mac"].as_str(), remote[0]["type"].as_str()), (Some("02:00:00:00:99:01"), Some("static")));
+}
+
 /// tshark, an independent decoder, reads what xvs put on the wire: VXLAN
 /// with the I flag and VNI 100 or 200, UDP to 4789 from a port in
 /// 49152-65535, IPv4 with DF and a correct header checksum, TTL 64 (the
