@@ -44,6 +44,32 @@ vlan = 20
 remotes = ["192.168.100.2"]
 "#;
 
+/// h1 in VLAN 10 (MTU 1450, leaving room for the 50 bytes of VXLAN) and
+/// the peer on the underlay, which gets kernel vxlan devices of its own.
+fn h1_and_peer() -> Topology {
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("peer", PortMode::Underlay, Some("192.168.100.2/24"))
+        .build();
+    topo.host("h1").run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
+    topo
+}
+
+/// A kernel vxlan device `dev` on the peer for `vni`, towards xvs's VTEP
+/// (`mode`: `["remote", VTEP]` or `["group", G]`), carrying `addr`, and
+/// with `mac` when given.
+fn kernel_vtep(peer: &Host, dev: &str, vni: &str, mode: [&str; 2], addr: &str, mac: Option<&str>) {
+    let [how, to] = mode;
+    peer.run_ok(&[
+        "ip", "link", "add", dev, "type", "vxlan", "id", vni, "local", PEER, how, to, "dstport", "4789", "dev", "eth0",
+    ]);
+    if let Some(m) = mac {
+        peer.run_ok(&["ip", "link", "set", dev, "address", m]);
+    }
+    peer.run_ok(&["ip", "addr", "add", addr, "dev", dev]);
+    peer.run_ok(&["ip", "link", "set", dev, "up"]);
+}
+
 /// h1 in VLAN 10, h2 in VLAN 20, and the peer on the underlay, with one
 /// kernel vxlan device per VNI.
 fn topology() -> Topology {
@@ -57,12 +83,7 @@ fn topology() -> Topology {
     topo.host("h1").run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
     let peer = topo.host("peer");
     for (dev, vni, addr) in [("vx100", "100", "10.10.0.100/24"), ("vx200", "200", "10.20.0.100/24")] {
-        peer.run_ok(&[
-            "ip", "link", "add", dev, "type", "vxlan", "id", vni, "local", PEER, "remote", VTEP, "dstport", "4789",
-            "dev", "eth0",
-        ]);
-        peer.run_ok(&["ip", "addr", "add", addr, "dev", dev]);
-        peer.run_ok(&["ip", "link", "set", dev, "up"]);
+        kernel_vtep(peer, dev, vni, ["remote", VTEP], addr, None);
     }
     topo
 }
@@ -187,32 +208,9 @@ fn vxlan_multicast_group_mode_with_the_kernel() {
         return;
     }
     let _serial = serial();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
-        .host("peer", PortMode::Underlay, Some("192.168.100.2/24"))
-        .build();
-    topo.host("h1").run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
+    let topo = h1_and_peer();
     let peer = topo.host("peer");
-    peer.run_ok(&[
-        "ip",
-        "link",
-        "add",
-        "vx100",
-        "type",
-        "vxlan",
-        "id",
-        "100",
-        "local",
-        PEER,
-        "group",
-        "239.1.1.1",
-        "dstport",
-        "4789",
-        "dev",
-        "eth0",
-    ]);
-    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
-    peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
+    kernel_vtep(peer, "vx100", "100", ["group", "239.1.1.1"], "10.10.0.100/24", None);
     let igmp = peer.capture(topo.dir(), "igmp");
     let overlay = r#"
 [[vtep]]
@@ -255,19 +253,9 @@ fn vxlan_static_remote_mac_with_learning_off() {
         return;
     }
     let _serial = serial();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
-        .host("peer", PortMode::Underlay, Some("192.168.100.2/24"))
-        .build();
-    topo.host("h1").run_ok(&["ip", "link", "set", "eth0", "mtu", "1450"]);
+    let topo = h1_and_peer();
     let peer = topo.host("peer");
-    peer.run_ok(&[
-        "ip", "link", "add", "vx100", "type", "vxlan", "id", "100", "local", PEER, "remote", VTEP, "dstport", "4789",
-        "dev", "eth0",
-    ]);
-    peer.run_ok(&["ip", "link", "set", "vx100", "address", "02:00:00:00:99:01"]);
-    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
-    peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
+    kernel_vtep(peer, "vx100", "100", ["remote", VTEP], "10.10.0.100/24", Some("02:00:00:00:99:01"));
     let overlay = r#"
 [[vtep]]
 name = "vtep0"

@@ -276,6 +276,21 @@ impl Neighbors {
         self.entries.iter().position(|n| n.vtep == vtep && n.ip == ip).map(|i| i as u16)
     }
 
+    /// The index of next hop (`vtep`, `ip`), added (with `mac` if it is
+    /// configured) when it is new. For the plan's compiler.
+    fn next_hop(&mut self, vtep: u16, ip: Ipv4Addr, mac: Option<MacAddr>) -> u16 {
+        if let Some(i) = self.find(vtep, ip) {
+            return i;
+        }
+        self.entries.push(Neighbor {
+            vtep,
+            ip,
+            is_static: mac.is_some(),
+            mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
+        });
+        (self.entries.len() - 1) as u16
+    }
+
     /// The MAC of next hop `i`, if resolved.
     #[inline]
     pub fn mac(&self, i: u16) -> Option<MacAddr> {
@@ -432,22 +447,10 @@ impl OverlayPlan {
                     sources.insert((vni_i, u32::from(remote)), port);
                 }
                 let hop = if is_group || vtep.on_link(remote) { remote } else { vtep.gateway.unwrap_or(remote) };
-                let nexthop = match neighbors.find(vtep_i, hop) {
-                    Some(i) => i,
-                    None => {
-                        // A group's MAC is its IPv4 multicast mapping
-                        // (RFC 1112); a unicast next hop is ARPed for,
-                        // unless configured.
-                        let mac = if is_group { Some(multicast_mac(remote)) } else { spec.vteps[v.vtep].nexthop_mac };
-                        neighbors.entries.push(Neighbor {
-                            vtep: vtep_i,
-                            ip: hop,
-                            is_static: mac.is_some(),
-                            mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
-                        });
-                        (neighbors.entries.len() - 1) as u16
-                    }
-                };
+                // A group's MAC is its IPv4 multicast mapping (RFC 1112); a
+                // unicast next hop is ARPed for, unless configured.
+                let mac = if is_group { Some(multicast_mac(remote)) } else { spec.vteps[v.vtep].nexthop_mac };
+                let nexthop = neighbors.next_hop(vtep_i, hop, mac);
                 let (template, ip_sum) = super::template::build(vtep, remote, v.vni, v.encap, &v.geneve_options);
                 let kind = match v.encap {
                     Encap::Vxlan => "vxlan",
@@ -499,19 +502,7 @@ impl OverlayPlan {
             let vtep = vteps.get(r.vtep).ok_or(OverlayError::BadRoute { via: r.via })?;
             let vtep_i = r.vtep as u16;
             let hop = if vtep.on_link(r.via) { r.via } else { vtep.gateway.unwrap_or(r.via) };
-            let nexthop = match neighbors.find(vtep_i, hop) {
-                Some(i) => i,
-                None => {
-                    let mac = spec.vteps[r.vtep].nexthop_mac;
-                    neighbors.entries.push(Neighbor {
-                        vtep: vtep_i,
-                        ip: hop,
-                        is_static: mac.is_some(),
-                        mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
-                    });
-                    (neighbors.entries.len() - 1) as u16
-                }
-            };
+            let nexthop = neighbors.next_hop(vtep_i, hop, spec.vteps[r.vtep].nexthop_mac);
             let (template, ip_sum) = super::template::ipip(vtep, r.via);
             let len = r.prefix_len.min(32);
             let net = u32::from(r.prefix) & prefix_mask(len);

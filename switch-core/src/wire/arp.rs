@@ -230,6 +230,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     }
 }
 
+impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
+    /// Turns a request in place into the reply "`ip` is at `mac`", to the
+    /// request's sender.
+    pub fn make_reply(&mut self, mac: MacAddr, ip: Ipv4Addr) {
+        let (sha, spa) = (self.sender_hardware_addr(), self.sender_protocol_addr());
+        self.set_operation(ArpOperation::Reply);
+        self.set_sender_hardware_addr(mac);
+        self.set_sender_protocol_addr(ip);
+        self.set_target_hardware_addr(sha);
+        self.set_target_protocol_addr(spa);
+    }
+}
+
 /// An Ethernet/IPv4 ARP packet as plain values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArpRepr {

@@ -39,7 +39,7 @@ pub(super) fn arp(
     }
     match op {
         ArpOperation::Request if tpa == vtep.address && spa != vtep.address => {
-            reply_arp(frame, vtep, sha, spa);
+            reply_arp(frame, vtep.mac, vtep.address, sha);
             counters.underlay_replies.add(1);
             Taken::Answered
         }
@@ -48,18 +48,13 @@ pub(super) fn arp(
     }
 }
 
-/// Turns the ARP request in `frame` from (`sha`, `spa`) into the reply
-/// "`vtep.address` is at `vtep.mac`".
-fn reply_arp(frame: &mut [u8], vtep: &VtepPlan, sha: MacAddr, spa: Ipv4Addr) {
+/// Turns the ARP request in `frame` (an Ethernet frame) into the reply "`ip`
+/// is at `mac`", addressed to the requester `sha`.
+pub(in crate::pipeline) fn reply_arp(frame: &mut [u8], mac: MacAddr, ip: Ipv4Addr, sha: MacAddr) {
     let mut eth = EthernetFrame::new_unchecked(&mut *frame);
     eth.set_dst_addr(sha);
-    eth.set_src_addr(vtep.mac);
-    let mut arp = ArpPacket::new_unchecked(&mut frame[ethernet::HEADER_LEN..]);
-    arp.set_operation(ArpOperation::Reply);
-    arp.set_sender_hardware_addr(vtep.mac);
-    arp.set_sender_protocol_addr(vtep.address);
-    arp.set_target_hardware_addr(sha);
-    arp.set_target_protocol_addr(spa);
+    eth.set_src_addr(mac);
+    ArpPacket::new_unchecked(&mut frame[ethernet::HEADER_LEN..]).make_reply(mac, ip);
 }
 
 /// An ICMP packet to `vtep`'s address: an echo request is answered, the

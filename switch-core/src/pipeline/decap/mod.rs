@@ -21,7 +21,7 @@
 
 pub(super) mod geneve;
 pub(super) mod ipip;
-pub(super) mod local;
+pub(in crate::pipeline) mod local;
 pub(super) mod udp;
 pub(super) mod vxlan;
 
@@ -170,25 +170,22 @@ fn ipv4(
     }
     match ip.protocol() {
         IpProtocol::ICMP => local::icmp_echo(vtep, frame, counters),
-        IpProtocol::UDP => match udp::decap(ov, vtep_i, vtep, frame) {
-            Ok(inner) => {
-                d.head += inner.offset;
-                d.len = inner.len;
-                d.in_port = inner.port;
-                Taken::Inner
-            }
-            Err(reason) => Taken::Dropped(reason),
-        },
-        IpProtocol::IPIP if !to_group => match ipip::decap(ov, vtep_i, frame, counters) {
-            Ok(inner) => {
-                d.head += inner.offset;
-                d.len = inner.len;
-                d.in_port = inner.port;
-                Taken::Inner
-            }
-            Err(reason) => Taken::Dropped(reason),
-        },
+        IpProtocol::UDP => taken(d, udp::decap(ov, vtep_i, vtep, frame)),
+        IpProtocol::IPIP if !to_group => taken(d, ipip::decap(ov, vtep_i, frame, counters)),
         _ => Taken::Dropped(DropReason::UnderlayUnsupported),
+    }
+}
+
+/// Points `d` at the inner frame a decapsulation found, or says why not.
+fn taken(d: &mut PktDesc, decapsulated: Result<Inner, DropReason>) -> Taken {
+    match decapsulated {
+        Ok(inner) => {
+            d.head += inner.offset;
+            d.len = inner.len;
+            d.in_port = inner.port;
+            Taken::Inner
+        }
+        Err(reason) => Taken::Dropped(reason),
     }
 }
 

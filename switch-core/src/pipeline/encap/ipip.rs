@@ -16,15 +16,13 @@
 //!
 //! [`HostTable`]: crate::overlay::plan::HostTable
 
-use std::net::Ipv4Addr;
-
-use super::{pmtu, EncapTx};
+use super::{icmp, EncapTx};
 use crate::overlay::plan::{offset, GatewayPlan, RoutePlan};
 use crate::pipeline::DropReason;
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::MacAddr;
-use crate::wire::icmpv4::{self, Icmpv4Packet};
-use crate::wire::ipv4::{self, IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::icmpv4;
+use crate::wire::ipv4::{self, Ipv4Packet};
 use crate::wire::{checksum, ethernet, ArpOperation, ArpPacket, EtherType, EthernetFrame};
 
 /// ICMP "time exceeded" (RFC 792), code 0: TTL exceeded in transit.
@@ -82,15 +80,7 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         let chunk = self.io.buffer_mut(frame.buf);
         let h = frame.head as usize;
         let Some(f) = chunk.get_mut(h..h + usize::from(frame.len)) else { return Verdict::Release(None) };
-        let mut eth = EthernetFrame::new_unchecked(&mut *f);
-        eth.set_dst_addr(sha);
-        eth.set_src_addr(g.mac);
-        let mut arp = ArpPacket::new_unchecked(&mut f[ethernet::HEADER_LEN..]);
-        arp.set_operation(ArpOperation::Reply);
-        arp.set_sender_hardware_addr(g.mac);
-        arp.set_sender_protocol_addr(g.address);
-        arp.set_target_hardware_addr(sha);
-        arp.set_target_protocol_addr(spa);
+        crate::pipeline::decap::local::reply_arp(f, g.mac, g.address, sha);
         self.counters.gateway_replies.add(1);
         self.deliver(g.bd, sha, frame);
         Verdict::Done
@@ -142,10 +132,10 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// `rest` after the checksum) from gateway `g` to its sender, and
     /// delivers it in `g`'s domain.
     fn answer(&mut self, g: &GatewayPlan, frame: TxFrame, kind: u8, code: u8, rest: [u8; 4]) -> Verdict {
-        let mut out = [0u8; pmtu::MAX_ANSWER];
+        let mut out = [0u8; icmp::MAX_ANSWER];
         let (n, sender) = {
             let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return Verdict::Release(None) };
-            let Some(n) = icmp_error(bytes, g.mac, g.address, kind, code, rest, &mut out) else {
+            let Some(n) = icmp::error(bytes, g.mac, g.address, kind, code, rest, &mut out) else {
                 return Verdict::Release(None);
             };
             (n, MacAddr::from_bytes(&bytes[6..12]).unwrap_or_default())
@@ -190,57 +180,4 @@ fn encap(
     let flags = if df { 0x4000 } else { 0 };
     ip.set_checksum(checksum::finish(checksum::combine(r.ip_sum, u32::from(total) + u32::from(tos) + flags)));
     Some((start as u16, total + ethernet::HEADER_LEN as u16))
-}
-
-/// An ICMP error `kind`/`code` from (`mac`, `ip`) about the IPv4 packet in
-/// `frame`, to its sender, into `out`; its length. `None` for packets no
-/// error is sent about (RFC 1122 3.2.2: ICMP errors, fragments past the
-/// first, broadcasts).
-fn icmp_error(
-    frame: &[u8],
-    mac: MacAddr,
-    ip: Ipv4Addr,
-    kind: u8,
-    code: u8,
-    rest: [u8; 4],
-    out: &mut [u8],
-) -> Option<usize> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let p = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if p.frag_offset() != 0 || p.src_addr().is_multicast() || p.src_addr().is_broadcast() {
-        return None;
-    }
-    if p.protocol() == IpProtocol::ICMP
-        && !matches!(p.payload().first(), Some(&(icmpv4::ECHO_REQUEST | icmpv4::ECHO_REPLY)))
-    {
-        return None;
-    }
-    let quoted = &eth.payload()[..(p.header_len() + 8).min(usize::from(p.total_len()))];
-    let icmp_len = icmpv4::HEADER_LEN + quoted.len();
-    let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + icmp_len;
-    let out = out.get_mut(..len)?;
-    out.fill(0);
-    let mut e = EthernetFrame::new_unchecked(&mut *out);
-    e.set_dst_addr(eth.src_addr());
-    e.set_src_addr(mac);
-    e.set_ethertype(EtherType::IPV4);
-    let repr = Ipv4Repr {
-        src_addr: ip,
-        dst_addr: p.src_addr(),
-        protocol: IpProtocol::ICMP,
-        payload_len: icmp_len,
-        ttl: 64,
-        tos: 0,
-        ident: 0,
-        dont_frag: false,
-    };
-    repr.emit(&mut Ipv4Packet::new_unchecked(&mut out[ethernet::HEADER_LEN..]));
-    let at = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
-    out[at + icmpv4::HEADER_LEN..].copy_from_slice(quoted);
-    let mut icmp = Icmpv4Packet::new_unchecked(&mut out[at..]);
-    icmp.set_msg_type(kind);
-    icmp.set_code(code);
-    icmp.set_rest_of_header(rest);
-    icmp.fill_checksum();
-    Some(len)
 }

@@ -11,11 +11,11 @@
 //! second per next hop and worker), and the frame is dropped, as a host
 //! drops what it cannot resolve in time. A frame too big for the underlay
 //! is dropped and, when it is IPv4 with DF, answered with an ICMP
-//! "fragmentation needed" ([`pmtu`]; at most [`PMTU_PER_SECOND`] per
+//! "fragmentation needed" ([`icmp`]; at most [`PMTU_PER_SECOND`] per
 //! second and worker).
 
+mod icmp;
 mod ipip;
-mod pmtu;
 pub(super) mod udp;
 
 use super::{DropReason, WorkerCounters};
@@ -189,10 +189,10 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
             return false;
         }
         let Some(vtep) = self.ov.vteps.get(usize::from(t.vtep)) else { return false };
-        let mut answer = [0u8; pmtu::MAX_ANSWER];
+        let mut answer = [0u8; icmp::MAX_ANSWER];
         let (n, sender) = {
             let Some(inner) = self.io.frame(frame.buf, frame.head, frame.len) else { return false };
-            let Some(n) = pmtu::frag_needed(inner, overlay_mtu(t, vtep), &mut answer) else { return false };
+            let Some(n) = icmp::frag_needed(inner, overlay_mtu(t, vtep), &mut answer) else { return false };
             (n, crate::types::MacAddr::from_bytes(&inner[6..12]).unwrap_or_default())
         };
         let head = frame.head as usize;
@@ -284,18 +284,27 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     #[cold]
     fn report(&mut self, vtep: u16, group: std::net::Ipv4Addr) {
         let Some(v) = self.ov.vteps.get(usize::from(vtep)) else { return };
+        if self.originate(v.port, IGMP_FRAME_LEN, |b| write_igmp_join(b, v.mac, v.address, group)) {
+            self.counters.igmp_reports.add(1);
+        }
+    }
+
+    /// Sends a frame of `len` bytes that the switch itself originates out of
+    /// `port`, written by `write` into a fresh buffer (after the usual
+    /// headroom). False when no buffer was free (counted as `no_buffer`).
+    fn originate(&mut self, port: PortId, len: usize, write: impl FnOnce(&mut [u8])) -> bool {
         let Some(buf) = self.io.alloc() else {
             self.counters.drop(DropReason::NoBuffer);
-            return;
+            return false;
         };
         let head = self.io.headroom() as usize;
-        let Some(bytes) = self.io.buffer_mut(buf).get_mut(head..head + IGMP_FRAME_LEN) else {
+        let Some(bytes) = self.io.buffer_mut(buf).get_mut(head..head + len) else {
             self.io.release(buf);
-            return;
+            return false;
         };
-        write_igmp_join(bytes, v.mac, v.address, group);
-        self.counters.igmp_reports.add(1);
-        self.io.send(v.port, TxFrame { buf, head: head as u16, len: IGMP_FRAME_LEN as u16 });
+        write(bytes);
+        self.io.send(port, TxFrame { buf, head: head as u16, len: len as u16 });
+        true
     }
 
     /// Sends an ARP request for next hop `i`, unless this worker sent one
@@ -307,21 +316,12 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         if *slot == stamp {
             return;
         }
+        *slot = stamp;
         let Some(n) = self.ov.neighbors.entries.get(i as usize) else { return };
         let Some(vtep) = self.ov.vteps.get(n.vtep as usize) else { return };
-        let Some(buf) = self.io.alloc() else {
-            self.counters.drop(DropReason::NoBuffer);
-            return;
-        };
-        *slot = stamp;
-        let head = self.io.headroom() as usize;
-        let Some(bytes) = self.io.buffer_mut(buf).get_mut(head..head + ARP_FRAME_LEN) else {
-            self.io.release(buf);
-            return;
-        };
-        write_arp_request(bytes, vtep.mac, vtep.address, n.ip);
-        self.counters.arp_requests.add(1);
-        self.io.send(vtep.port, TxFrame { buf, head: head as u16, len: ARP_FRAME_LEN as u16 });
+        if self.originate(vtep.port, ARP_FRAME_LEN, |b| write_arp_request(b, vtep.mac, vtep.address, n.ip)) {
+            self.counters.arp_requests.add(1);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Path MTU discovery across the overlay: an inner IPv4 packet with DF set
+//! The ICMP errors the switch sends ([`error`]), and first among them path
+//! MTU discovery across the overlay: an inner IPv4 packet with DF set
 //! that the encapsulation would make too big for the underlay is answered
 //! with an ICMP "fragmentation needed" (RFC 792 type 3 code 4) carrying the
 //! MTU the overlay leaves it (RFC 1191), so the sender lowers its path MTU.
@@ -9,6 +10,9 @@
 //! address of its own in the VLAN, and the sender takes the PMTU for the
 //! path to that destination.
 
+use std::net::Ipv4Addr;
+
+use crate::types::MacAddr;
 use crate::wire::icmpv4::{self, Icmpv4Packet};
 use crate::wire::ipv4::{self, IpProtocol, Ipv4Packet, Ipv4Repr};
 use crate::wire::{ethernet, EtherType, EthernetFrame};
@@ -21,36 +25,59 @@ pub(super) const MAX_ANSWER: usize = ethernet::HEADER_LEN + ipv4::HEADER_LEN + i
 
 /// Writes into `out` the "fragmentation needed" answer to the untagged
 /// inner frame `inner`, for an overlay that carries IP packets of at most
-/// `mtu` bytes. Returns its length, or `None` when no answer is due: not
-/// IPv4, DF clear, a fragment or an ICMP error itself (RFC 1122: never an
-/// error about an error), or a malformed header.
+/// `mtu` bytes, from the packet's destination. Returns its length, or
+/// `None` when no answer is due (see [`error`]; and DF must be set).
 pub(super) fn frag_needed(inner: &[u8], mtu: u16, out: &mut [u8]) -> Option<usize> {
     let eth = EthernetFrame::new_checked(inner).ok()?;
+    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if !ip.dont_frag() || ip.dst_addr().is_multicast() || ip.dst_addr().is_broadcast() {
+        return None;
+    }
+    let [hi, lo] = mtu.to_be_bytes();
+    let rest = [0, 0, hi, lo];
+    error(inner, eth.dst_addr(), ip.dst_addr(), icmpv4::DEST_UNREACHABLE, icmpv4::CODE_FRAG_NEEDED, rest, out)
+}
+
+/// Writes into `out` an ICMP error `kind`/`code` (with `rest` in the four
+/// bytes after the checksum) from (`mac`, `ip`) to the sender of the IPv4
+/// packet in the untagged `frame`, quoting its header and 8 bytes. Returns
+/// its length, or `None` for packets no error is sent about (RFC 1122
+/// section 3.2.2: not IPv4, malformed, fragments past the first, from a
+/// group or broadcast address, or ICMP errors themselves).
+pub(super) fn error(
+    frame: &[u8],
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    kind: u8,
+    code: u8,
+    rest: [u8; 4],
+    out: &mut [u8],
+) -> Option<usize> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
     if eth.ethertype() != EtherType::IPV4 {
         return None;
     }
-    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if !ip.dont_frag() || ip.frag_offset() != 0 || ip.dst_addr().is_multicast() || ip.dst_addr().is_broadcast() {
+    let p = Ipv4Packet::new_checked(eth.payload()).ok()?;
+    if p.frag_offset() != 0 || p.src_addr().is_multicast() || p.src_addr().is_broadcast() {
         return None;
     }
-    if ip.protocol() == IpProtocol::ICMP {
-        let t = ip.payload().first().copied()?;
-        if !matches!(t, icmpv4::ECHO_REQUEST | icmpv4::ECHO_REPLY) {
-            return None;
-        }
+    if p.protocol() == IpProtocol::ICMP
+        && !matches!(p.payload().first(), Some(&(icmpv4::ECHO_REQUEST | icmpv4::ECHO_REPLY)))
+    {
+        return None;
     }
-    let quoted = &eth.payload()[..(ip.header_len() + QUOTED_AFTER_HEADER).min(usize::from(ip.total_len()))];
+    let quoted = &eth.payload()[..(p.header_len() + QUOTED_AFTER_HEADER).min(usize::from(p.total_len()))];
     let icmp_len = icmpv4::HEADER_LEN + quoted.len();
     let len = ethernet::HEADER_LEN + ipv4::HEADER_LEN + icmp_len;
     let out = out.get_mut(..len)?;
     out.fill(0);
-    let mut reply = EthernetFrame::new_unchecked(&mut *out);
-    reply.set_dst_addr(eth.src_addr());
-    reply.set_src_addr(eth.dst_addr());
-    reply.set_ethertype(EtherType::IPV4);
+    let mut e = EthernetFrame::new_unchecked(&mut *out);
+    e.set_dst_addr(eth.src_addr());
+    e.set_src_addr(mac);
+    e.set_ethertype(EtherType::IPV4);
     let repr = Ipv4Repr {
-        src_addr: ip.dst_addr(),
-        dst_addr: ip.src_addr(),
+        src_addr: ip,
+        dst_addr: p.src_addr(),
         protocol: IpProtocol::ICMP,
         payload_len: icmp_len,
         ttl: 64,
@@ -62,10 +89,9 @@ pub(super) fn frag_needed(inner: &[u8], mtu: u16, out: &mut [u8]) -> Option<usiz
     let at = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
     out[at + icmpv4::HEADER_LEN..].copy_from_slice(quoted);
     let mut icmp = Icmpv4Packet::new_unchecked(&mut out[at..]);
-    icmp.set_msg_type(icmpv4::DEST_UNREACHABLE);
-    icmp.set_code(icmpv4::CODE_FRAG_NEEDED);
-    let [hi, lo] = mtu.to_be_bytes();
-    icmp.set_rest_of_header([0, 0, hi, lo]);
+    icmp.set_msg_type(kind);
+    icmp.set_code(code);
+    icmp.set_rest_of_header(rest);
     icmp.fill_checksum();
     Some(len)
 }
