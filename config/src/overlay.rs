@@ -272,7 +272,7 @@ fn not_a_host(ip: Ipv4Addr, remote: bool) -> Option<&'static str> {
     } else if ip.is_broadcast() {
         Some("the broadcast address is no host's address")
     } else if ip.is_multicast() && remote {
-        Some("a multicast group cannot be a remote VTEP (multicast groups are not supported yet)")
+        Some("a multicast group cannot be a remote VTEP (set it as the VNI's `group`)")
     } else if ip.is_multicast() {
         Some("a multicast (group) address is no host's address")
     } else if ip.is_loopback() {

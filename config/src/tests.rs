@@ -1310,7 +1310,7 @@ fn err_duplicate_remote() {
 #[test]
 fn err_bad_remote() {
     for (remote, why) in [
-        ("239.1.1.1", "a multicast group cannot be a remote VTEP (multicast groups are not supported yet)"),
+        ("239.1.1.1", "a multicast group cannot be a remote VTEP (set it as the VNI's `group`)"),
         ("255.255.255.255", "the broadcast address is no host's address"),
         ("0.0.0.0", "0.0.0.0 is no host's address"),
         ("192.168.100.255", "it is the broadcast address of 192.168.100.0/24"),

@@ -133,6 +133,28 @@ pub fn tunnels_table(v: &Value) -> String {
         .collect();
     out += "\n";
     out += &table(&["TUNNEL", "ENCAP", "VNI", "VLAN", "REMOTE", "FLOOD", "NEXT HOP", "RX_PKTS", "TX_PKTS"], &tunnels);
+    let gateways: Vec<Vec<String>> = list("gateways")
+        .iter()
+        .map(|g| {
+            let hosts: Vec<String> = g["hosts"]
+                .as_array()
+                .map(|a| a.iter().map(|h| format!("{} {}", s(&h["ip"]), s(&h["mac"]))).collect())
+                .unwrap_or_default();
+            vec![s(&g["bridge"]), s(&g["vlan"]), s(&g["address"]), s(&g["mac"]), hosts.join(", ")]
+        })
+        .collect();
+    if !gateways.is_empty() {
+        out += "\n";
+        out += &table(&["BRIDGE", "VLAN", "GATEWAY", "MAC", "HOSTS"], &gateways);
+    }
+    let routes: Vec<Vec<String>> = list("routes")
+        .iter()
+        .map(|r| vec![s(&r["prefix"]), s(&r["via"]), s(&r["vtep"]), hop(&r["next_hop"])])
+        .collect();
+    if !routes.is_empty() {
+        out += "\n";
+        out += &table(&["ROUTE", "VIA", "VTEP", "NEXT HOP"], &routes);
+    }
     out
 }
 

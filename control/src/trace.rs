@@ -104,6 +104,14 @@ fn tag_text(tag: EgressTag) -> String {
     }
 }
 
+/// "VXLAN" or "Geneve".
+fn encap_name(e: switch_core::overlay::Encap) -> &'static str {
+    match e {
+        switch_core::overlay::Encap::Vxlan => "VXLAN",
+        switch_core::overlay::Encap::Geneve => "Geneve",
+    }
+}
+
 fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str, String) {
     let plan = &sim.plan;
     match *ev {
@@ -152,20 +160,19 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
         TraceEvent::Output { port, tag } => match plan.overlay.as_deref().and_then(|ov| Some((ov, ov.tunnel(port)?))) {
             Some((ov, t)) => {
                 let via = ov.vteps.get(t.vtep as usize).map_or_else(|| "?".into(), |v| port_name(plan, v.port.index()));
-                ("output", format!("VXLAN VNI {} to {}, encapsulated, out of port {via}", t.vni, t.remote))
+                let what = encap_name(t.encap);
+                ("output", format!("{what} VNI {} to {}: encapsulated out of port {via}, unless the encap stage drops it (see xvs stats)", t.vni, t.remote))
             }
             None => ("output", format!("port {} {}", port_name(plan, port.index()), tag_text(tag))),
         },
         TraceEvent::Decapsulated { vni, tunnel } => {
-            let remote = plan.overlay.as_deref().and_then(|ov| ov.tunnel(tunnel)).map(|t| t.remote.to_string());
-            (
-                "decap",
-                format!(
-                    "VXLAN VNI {vni} from {}: inner frame received on port {}",
-                    remote.as_deref().unwrap_or("?"),
-                    port_name(plan, tunnel.index())
-                ),
-            )
+            let ov = plan.overlay.as_deref();
+            let what = match ov.and_then(|ov| ov.tunnel(tunnel)) {
+                Some(t) => format!("{} VNI {vni} from {}", encap_name(t.encap), t.remote),
+                None if ov.and_then(|ov| ov.gateway(tunnel)).is_some() => "IP-in-IP".to_string(),
+                None => format!("VNI {vni}"),
+            };
+            ("decap", format!("{what}: inner frame received on port {}", port_name(plan, tunnel.index())))
         }
         TraceEvent::Answered { port } => {
             ("underlay", format!("for the VTEP: answered, out of port {}", port_name(plan, port.index())))

@@ -100,6 +100,13 @@ fn two_nodes_route_their_subnets_over_ip_in_ip() {
         assert_eq!(st["drops"]["gateway_bad_packet"], 0, "{name}: {}", st["drops"]);
     }
     assert!(sa["drops"]["ipip_ttl_exceeded"].as_u64().unwrap_or(0) >= 1, "{}", sa["drops"]);
+    // `xvs tunnel list`: the gateway learned h1 from its ARP, and the route's
+    // next hop (node B) is resolved.
+    let tl = xa.json(&["tunnel", "list"]);
+    assert_eq!(tl["gateways"][0]["hosts"][0]["ip"], "10.10.0.2", "{tl:#}");
+    assert_eq!(tl["gateways"][0]["hosts"][0]["mac"].as_str(), Some(h1.mac.as_str()), "{tl:#}");
+    assert_eq!(tl["routes"][0]["prefix"], "10.20.0.0/24", "{tl:#}");
+    assert!(tl["routes"][0]["next_hop"]["mac"].is_string(), "{tl:#}");
 
     // tshark reads the tunnel: protocol 4 between the nodes, the hosts'
     // addresses inside, nothing malformed.

@@ -385,7 +385,7 @@ impl ControlPlane {
     fn tunnels(&self) -> Response {
         let plan = self.plan.load();
         let Some(ov) = plan.overlay.as_deref() else {
-            return Response::json(200, &json!({ "vteps": [], "tunnels": [] }));
+            return Response::json(200, &json!({ "vteps": [], "tunnels": [], "gateways": [], "routes": [] }));
         };
         let hop = |i: u16| {
             let n = ov.neighbors.entries.get(usize::from(i));
@@ -440,7 +440,39 @@ impl ControlPlane {
                 Value::Object(o)
             })
             .collect();
-        Response::json(200, &json!({ "vteps": vteps, "tunnels": tunnels }))
+        let gateways: Vec<Value> = ov
+            .gateways
+            .iter()
+            .map(|g| {
+                let d = &plan.domains[g.bd.index()];
+                let hosts: Vec<Value> = g
+                    .hosts
+                    .entries()
+                    .into_iter()
+                    .map(|(ip, mac, pinned)| json!({ "ip": ip.to_string(), "mac": mac.to_string(), "static": pinned }))
+                    .collect();
+                json!({
+                    "bridge": plan.bridges[d.bridge],
+                    "vlan": d.vlan.0,
+                    "address": format!("{}/{}", g.address, g.prefix_len),
+                    "mac": g.mac.to_string(),
+                    "hosts": hosts,
+                })
+            })
+            .collect();
+        let routes: Vec<Value> = ov
+            .routes
+            .iter()
+            .map(|r| {
+                json!({
+                    "prefix": format!("{}/{}", std::net::Ipv4Addr::from(r.net), r.len),
+                    "via": r.via.to_string(),
+                    "vtep": ov.vteps[usize::from(r.vtep)].name,
+                    "next_hop": hop(r.nexthop),
+                })
+            })
+            .collect();
+        Response::json(200, &json!({ "vteps": vteps, "tunnels": tunnels, "gateways": gateways, "routes": routes }))
     }
 }
 
@@ -465,7 +497,14 @@ pub fn describe_mode(plan: &ForwardingPlan, p: &switch_core::bridge::plan::PortP
     if let Some(ov) = plan.overlay.as_deref() {
         let id = plan.port_id(&p.name).unwrap_or(PortId(u16::MAX));
         if let Some(t) = ov.tunnel(id) {
-            return ("vxlan".into(), format!("vni {} remote {} vlan {}", t.vni, t.remote, list(&untagged)));
+            let mode = match t.encap {
+                switch_core::overlay::Encap::Vxlan => "vxlan",
+                switch_core::overlay::Encap::Geneve => "geneve",
+            };
+            return (mode.into(), format!("vni {} remote {} vlan {}", t.vni, t.remote, list(&untagged)));
+        }
+        if let Some(g) = ov.gateway(id) {
+            return ("gateway".into(), format!("{}/{} vlan {}", g.address, g.prefix_len, list(&untagged)));
         }
         if let Some((_, v)) = ov.vtep_of_port(id) {
             return ("underlay".into(), format!("vtep {} {}/{}", v.name, v.address, v.prefix_len));

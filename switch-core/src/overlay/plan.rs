@@ -82,6 +82,9 @@ pub struct VniPlan {
     pub vni: u32,
     /// The header it is carried in: packets in the other are not its own.
     pub encap: Encap,
+    /// Its multicast group, if any: the only group its packets may be
+    /// sent to.
+    pub group: Option<Ipv4Addr>,
     /// Index into [`OverlayPlan::vteps`].
     pub vtep: u16,
     /// The bridge domain it joins.
@@ -426,7 +429,7 @@ impl OverlayPlan {
             if vni_index.insert((vtep_i, v.vni), vni_i).is_some() {
                 return Err(bad());
             }
-            vnis.push(VniPlan { vni: v.vni, encap: v.encap, vtep: vtep_i, bd });
+            vnis.push(VniPlan { vni: v.vni, encap: v.encap, group: v.group, vtep: vtep_i, bd });
             // With a group, the group is the one flood target, and the
             // remotes are sources (and unicast destinations) only.
             let unicast_flood = v.group.is_none();

@@ -35,8 +35,9 @@ pub(super) fn decap(ov: &OverlayPlan, vtep_i: u16, vtep: &VtepPlan, frame: &mut 
         Encap::Vxlan => super::vxlan::header(payload)?,
         Encap::Geneve => super::geneve::header(payload)?,
     };
+    // A packet sent to a group belongs to the VNI of that group only.
     let vni_i = match ov.vni(vtep_i, vni) {
-        Some((i, plan)) if plan.encap == encap => i,
+        Some((i, plan)) if plan.encap == encap && (dst == vtep.address || plan.group == Some(dst)) => i,
         _ => return Err(DropReason::DecapUnknownVni),
     };
     let port = ov.source(vni_i, src).ok_or(DropReason::DecapSourceNotAllowed)?;

@@ -132,6 +132,9 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// `rest` after the checksum) from gateway `g` to its sender, and
     /// delivers it in `g`'s domain.
     fn answer(&mut self, g: &GatewayPlan, frame: TxFrame, kind: u8, code: u8, rest: [u8; 4]) -> Verdict {
+        if !self.may_send_icmp() {
+            return Verdict::Release(None);
+        }
         let mut out = [0u8; icmp::MAX_ANSWER];
         let (n, sender) = {
             let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return Verdict::Release(None) };

@@ -33,7 +33,8 @@ const SOLICIT_SLOTS: usize = 64;
 /// Bytes of an ARP request on the wire (the Ethernet minimum, padding
 /// included).
 const ARP_FRAME_LEN: usize = 60;
-/// ICMP "fragmentation needed" answers one worker sends per second at most.
+/// ICMP errors (fragmentation needed, time exceeded) one worker sends per
+/// second at most.
 pub const PMTU_PER_SECOND: u32 = 100;
 
 /// Per-worker overlay state that outlives a batch.
@@ -180,12 +181,7 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// or possible.
     #[cold]
     fn answer_too_big(&mut self, t: &TunnelPlan, frame: TxFrame) -> bool {
-        let stamp = self.now_s.wrapping_add(1);
-        if self.state.pmtu_second != stamp {
-            self.state.pmtu_second = stamp;
-            self.state.pmtu_sent = 0;
-        }
-        if self.state.pmtu_sent >= PMTU_PER_SECOND {
+        if !self.may_send_icmp() {
             return false;
         }
         let Some(vtep) = self.ov.vteps.get(usize::from(t.vtep)) else { return false };
@@ -198,9 +194,24 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         let head = frame.head as usize;
         let Some(dst) = self.io.buffer_mut(frame.buf).get_mut(head..head + n) else { return false };
         dst.copy_from_slice(&answer[..n]);
-        self.state.pmtu_sent += 1;
         self.counters.pmtu_answers.add(1);
         self.deliver(t.bd, sender, TxFrame { buf: frame.buf, head: frame.head, len: n as u16 });
+        true
+    }
+
+    /// True, and one more counted, while this worker has sent fewer than
+    /// [`PMTU_PER_SECOND`] ICMP errors this second (RFC 1812 4.3.2.8: rate
+    /// limit them).
+    fn may_send_icmp(&mut self) -> bool {
+        let stamp = self.now_s.wrapping_add(1);
+        if self.state.pmtu_second != stamp {
+            self.state.pmtu_second = stamp;
+            self.state.pmtu_sent = 0;
+        }
+        if self.state.pmtu_sent >= PMTU_PER_SECOND {
+            return false;
+        }
+        self.state.pmtu_sent += 1;
         true
     }
 
