@@ -18,6 +18,13 @@
 # Environment (all optional):
 #   DURATION=5 RUNS=3 SIZES="64 1514"
 #   FORWARDERS="gen gen-cpu0 xvs bridge bridge-rps ovs testpmd"   (subset/order)
+#       overlay forwarders, not in the default list (issue 11):
+#       xvs-encap bridge-vxlan-encap ovs-vxlan-encap   plain frames in on pa,
+#           VXLAN (VNI 100, 192.168.100.1 -> .2) out on pb
+#       xvs-decap bridge-vxlan-decap ovs-vxlan-decap   VXLAN in on pa (xvs-gen
+#           --vxlan), the inner frames out on pb
+#       SIZES are then the inner frame's size; the veths get MTU 1600 so
+#       that 1514-byte inner frames (1564 on the wire) fit.
 #   OUT=out/bench-veth.json  CHART=docs/img/bench-veth.png
 #   BIN=dir       prebuilt xvs, xvs-gen, xvs-sink (default: cargo build --release)
 #   NO_INSTALL=1  do not apt-get install missing packages
@@ -27,6 +34,10 @@
 #   XVS_DATAPLANE='fill_ring = 1024'   extra [dataplane] lines for xvs's config
 #   NICE=-20      nice value for the generator, the forwarders and the
 #                 ksoftirqd threads (0 to leave priorities alone)
+#   CAPTURE=1     in round 1 of each forwarder, before its measured runs,
+#                 detach the sink for a moment, capture 4 frames per size on
+#                 s0 and decode them with tshark into OUT's log folder as
+#                 capture-FORWARDER.txt (do the frames take the path meant?)
 #
 # Needs root (namespaces, XDP, hugepages). Everything lives in a network
 # namespace xvsb<PID>; it and every daemon started here are removed on exit.
@@ -42,6 +53,18 @@ OUT=${OUT:-out/bench-veth.json}
 CHART=${CHART:-docs/img/bench-veth.png}
 FLOWS=64
 DST_MAC=02:00:00:00:ff:01 # the generator's destination MAC (xvs-gen's default)
+# Overlay forwarders: the forwarder's VTEP is LOCAL_VTEP (on pa for decap,
+# on pb for encap); REMOTE_VTEP is the generator (decap) or the sink
+# (encap). Fixed MACs, so nothing needs ARP: VTEP_MAC is the forwarder's
+# underlay MAC for decap, GEN_MAC g0's, SINK_MAC s0's (the encap next hop).
+VNI=100
+LOCAL_VTEP=192.168.100.1
+REMOTE_VTEP=192.168.100.2
+VTEP_MAC=02:00:00:00:fe:01
+GEN_MAC=02:00:00:00:fe:02
+SINK_MAC=02:00:00:00:fe:03
+OVERLAY_MTU=1600
+GEN_ARGS=() # extra xvs-gen arguments of the current forwarder (decap: --vxlan)
 GEN_CPU=0
 FWD_CPU=1
 HUGEPAGES=512 # 2 MiB pages reserved for the run (DPDK; xvs's UMEM uses them too)
@@ -169,12 +192,20 @@ fi
 # ---------------------------------------------------------------- topology
 # Fresh veth pairs for every forwarder block, so no XDP program, queue
 # binding or bridge state carries over from one forwarder to the next.
-topo_up() { # two pairs g0=pa, pb=s0; or, for "direct", one pair g0=s0
+topo_up() { # two pairs g0=pa, pb=s0; or, for "direct", one pair g0=s0;
+    # "overlay": two pairs with fixed MACs and MTU $OVERLAY_MTU everywhere
     if [[ $1 == direct ]]; then
         nsx ip link add g0 type veth peer name s0
     else
         nsx ip link add g0 type veth peer name pa
         nsx ip link add pb type veth peer name s0
+        if [[ $1 == overlay ]]; then
+            nsx ip link set g0 address "$GEN_MAC"
+            nsx ip link set pa address "$VTEP_MAC"
+            nsx ip link set s0 address "$SINK_MAC"
+            local d
+            for d in g0 pa pb s0; do nsx ip link set "$d" mtu "$OVERLAY_MTU"; done
+        fi
         nsx ip link set pa up
         nsx ip link set pb up
     fi
@@ -187,6 +218,7 @@ topo_down() {
     nsx ip link del pb 2>/dev/null || true
     nsx ip link del s0 2>/dev/null || true
     nsx ip link del brb 2>/dev/null || true
+    nsx ip link del vx0 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- forwarders
@@ -234,6 +266,89 @@ EOF
     wait_for 100 "$BIN/xvs" stats --socket "$WORK/xvs.sock" || { tail "$LOGS/xvs.log" >&2; exit 1; }
 }
 
+start_xvs_overlay() { # encap|decap
+    # encap: port b (pa) is an access port in VLAN 10, port u (pb) the
+    # underlay with the VTEP; the generator's destination MAC is a static
+    # remote MAC behind REMOTE_VTEP, so every frame is a known-unicast
+    # encapsulation b -> u (next hop pinned, no ARP). decap: u is pa (whose
+    # MAC the generator's outer headers carry), b is pb; the destination MAC
+    # is a static FDB entry on b, so every packet is decapsulated and
+    # forwarded u -> b. Remote learning is off (as the kernel's nolearning).
+    local ul=pb acc=pa static
+    if [[ $1 == decap ]]; then
+        ul=pa acc=pb
+        static=$(printf '[[fdb.static]]\nvlan = 10\nmac = "%s"\nport = "b"' "$DST_MAC")
+    else
+        static=$(printf '[[vni.static]]\nmac = "%s"\nremote = "%s"' "$DST_MAC" "$REMOTE_VTEP")
+    fi
+    cat >"$WORK/xvs.toml" <<EOF
+# VXLAN $1: access port b on $acc (VLAN 10 <-> VNI $VNI), underlay u on $ul.
+[switch]
+batch_size = 32
+[dataplane]
+worker_cpus = [$FWD_CPU]
+idle_backoff = false
+busy_poll = true
+${XVS_DATAPLANE:-}
+[[port]]
+name = "b"
+interface = "$acc"
+mode = "access"
+vlan = 10
+[[port]]
+name = "u"
+interface = "$ul"
+mode = "underlay"
+[[vtep]]
+name = "vtep0"
+port = "u"
+address = "$LOCAL_VTEP/24"
+nexthop_mac = "$SINK_MAC"
+mtu = $OVERLAY_MTU
+[[vni]]
+vni = $VNI
+vlan = 10
+learning = false
+remotes = ["$REMOTE_VTEP"]
+$static
+[control]
+socket = "$WORK/xvs.sock"
+EOF
+    cp "$WORK/xvs.toml" "$LOGS/xvs-$1.toml"
+    nice -n "$NICE" ip netns exec "$NS" "$BIN/xvs" run -c "$WORK/xvs.toml" >>"$LOGS/xvs.log" 2>&1 &
+    FWD_PID=$!
+    wait_for 100 "$BIN/xvs" stats --socket "$WORK/xvs.sock" || { tail "$LOGS/xvs.log" >&2; exit 1; }
+}
+
+start_bridge_vxlan() { # encap|decap
+    # The Linux bridge with the kernel vxlan device as its tunnel port:
+    # learning off, the destination MAC static (on vx0 for encap, on pb for
+    # decap), vx0 without learning and without outer UDP checksums (as xvs
+    # and OVS send them), the remote's MAC a permanent neighbour. The whole
+    # path runs in pa's receive softirq, steered to CPU1 with RPS (as
+    # bridge-rps).
+    local ul=pb acc=pa nh=$SINK_MAC
+    [[ $1 == decap ]] && ul=pa acc=pb nh=$GEN_MAC
+    nsx ip addr add "$LOCAL_VTEP/24" dev "$ul"
+    nsx ip neigh replace "$REMOTE_VTEP" lladdr "$nh" dev "$ul" nud permanent
+    nsx ip link add vx0 type vxlan id "$VNI" local "$LOCAL_VTEP" remote "$REMOTE_VTEP" dstport 4789 dev "$ul" \
+        nolearning noudpcsum
+    nsx ip link add brb type bridge stp_state 0
+    nsx ip link set "$acc" master brb
+    nsx ip link set vx0 master brb
+    nsx bridge link set dev "$acc" learning off
+    nsx bridge link set dev vx0 learning off
+    if [[ $1 == encap ]]; then
+        nsx bridge fdb add "$DST_MAC" dev vx0 master static
+    else
+        nsx bridge fdb add "$DST_MAC" dev pb master static
+    fi
+    nsx ip link set vx0 up
+    nsx ip link set brb up
+    nsx sh -c "echo $((1 << FWD_CPU)) > /sys/class/net/pa/queues/rx-0/rps_cpus"
+    nsx ip -d link show vx0 >"$LOGS/bridge-vxlan-$1.link" 2>&1
+}
+
 start_bridge() { # [rps]
     # Learning off on both ports and a static FDB entry for the generator's
     # destination MAC on pb: every frame is a known-unicast forward pa -> pb,
@@ -254,7 +369,7 @@ start_bridge() { # [rps]
     fi
 }
 
-start_ovs() {
+ovs_daemons() {
     OVS_DIR=$WORK/ovs
     mkdir -p "$OVS_DIR"
     export OVS_RUNDIR=$OVS_DIR OVS_LOGDIR=$OVS_DIR OVS_DBDIR=$OVS_DIR
@@ -266,6 +381,13 @@ start_ovs() {
     hi ip netns exec "$NS" ovs-vswitchd "$db" --pidfile --detach --log-file 2>>"$LOGS/ovs.log"
     # --detach made new sessions: give them the benchmark's priority too.
     [[ $NICE != 0 ]] && for p in $(cat "$OVS_DIR"/*.pid); do autogroup_nice "$p"; done
+    return 0
+}
+ovsctl() { ovs-appctl -t "$OVS_DIR/ovs-vswitchd.$(cat "$OVS_DIR/ovs-vswitchd.pid").ctl" "$@"; }
+
+start_ovs() {
+    ovs_daemons
+    local db=unix:$OVS_DIR/db.sock
     ovs-vsctl --db="$db" -- add-br brb -- set bridge brb datapath_type=netdev \
         -- add-port brb pa -- set interface pa type=afxdp options:xdp-mode=native options:n_rxq=1 ofport_request=1 \
         -- add-port brb pb -- set interface pb type=afxdp options:xdp-mode=native options:n_rxq=1 ofport_request=2
@@ -273,6 +395,42 @@ start_ovs() {
     ovs-ofctl add-flow brb in_port=1,actions=output:2
     ovs-ofctl add-flow brb in_port=2,actions=output:1
     ovs-vsctl --db="$db" get interface pa status >>"$LOGS/ovs.log" 2>&1 || true
+}
+
+start_ovs_vxlan() { # encap|decap
+    # OVS userspace tunnelling: br-ul holds the underlay afxdp port and has
+    # LOCAL_VTEP on its internal (tap) port, with the remote's MAC pinned by
+    # tnl/arp/set; brb holds the access afxdp port and a vxlan port (key
+    # VNI). Explicit flows: encap brb access -> vx0, br-ul LOCAL -> underlay;
+    # decap br-ul underlay -> LOCAL (where the tunnel is popped),
+    # brb vx0 -> access.
+    ovs_daemons
+    local db=unix:$OVS_DIR/db.sock ul=pb acc=pa nh=$SINK_MAC
+    [[ $1 == decap ]] && ul=pa acc=pb nh=$GEN_MAC
+    local afx="type=afxdp options:xdp-mode=native options:n_rxq=1"
+    # shellcheck disable=SC2086
+    ovs-vsctl --db="$db" -- add-br br-ul -- set bridge br-ul datapath_type=netdev other-config:hwaddr="$VTEP_MAC" \
+        -- add-port br-ul "$ul" -- set interface "$ul" $afx ofport_request=1 \
+        -- add-br brb -- set bridge brb datapath_type=netdev \
+        -- add-port brb "$acc" -- set interface "$acc" $afx ofport_request=1 \
+        -- add-port brb vx0 -- set interface vx0 type=vxlan ofport_request=2 \
+        options:remote_ip="$REMOTE_VTEP" options:local_ip="$LOCAL_VTEP" options:key="$VNI"
+    nsx ip addr add "$LOCAL_VTEP/24" dev br-ul
+    nsx ip link set br-ul up
+    ovsctl tnl/arp/set br-ul "$REMOTE_VTEP" "$nh" >>"$LOGS/ovs.log" 2>&1
+    ovs-ofctl del-flows brb
+    ovs-ofctl del-flows br-ul
+    if [[ $1 == encap ]]; then
+        ovs-ofctl add-flow brb in_port=1,actions=output:2
+        ovs-ofctl add-flow br-ul in_port=LOCAL,actions=output:1
+    else
+        ovs-ofctl add-flow br-ul in_port=1,actions=LOCAL
+        ovs-ofctl add-flow brb in_port=2,actions=output:1
+    fi
+    # vswitchd learns br-ul's address and route asynchronously.
+    local i
+    for ((i = 0; i < 50; i++)); do ovsctl ovs/route/show 2>/dev/null | grep -q "$LOCAL_VTEP" && break; sleep 0.1; done
+    { echo "== ovs-vxlan-$1"; ovsctl ovs/route/show; ovsctl tnl/arp/show; ovsctl tnl/ports/show; } >>"$LOGS/ovs.log" 2>&1 || true
 }
 
 start_testpmd() {
@@ -337,7 +495,7 @@ cpu_lines() { grep -E '^cpu[0-9]+ ' /proc/stat | tr '\n' ';'; }
 softnet() { tr '\n' ';' </proc/net/softnet_stat; }
 fwd_stats() { # forwarder-specific counters, as JSON (or null)
     case $1 in
-    xvs) "$BIN/xvs" stats --json --socket "$WORK/xvs.sock" 2>/dev/null | jq -c '{ports, pipeline, drops, dataplane}' || echo null ;;
+    xvs | xvs-*) "$BIN/xvs" stats --json --socket "$WORK/xvs.sock" 2>/dev/null | jq -c '{ports, pipeline, drops, dataplane}' || echo null ;;
     ovs) # live OpenFlow port counters (the database's copy lags by 5 s)
         ovs-ofctl dump-ports brb 2>/dev/null | $PY scripts/bench/ovsports.py ;;
     *) echo null ;;
@@ -346,7 +504,7 @@ fwd_stats() { # forwarder-specific counters, as JSON (or null)
 
 measure() { # forwarder size round
     local fwd=$1 size=$2 round=$3 d0 d1 c0 c1 n0 n1 s0 s1 load gen
-    [[ $fwd == ovs ]] && ovs-appctl -t "$OVS_DIR/ovs-vswitchd.$(cat "$OVS_DIR/ovs-vswitchd.pid").ctl" dpif-netdev/pmd-stats-clear >/dev/null 2>&1
+    [[ $fwd == ovs* ]] && ovsctl dpif-netdev/pmd-stats-clear >/dev/null 2>&1
     s0=$(fwd_stats "$fwd")
     local extra=() ps0 ps1
     [[ -n $OVS_DIR ]] && extra=($(cat "$OVS_DIR"/*.pid 2>/dev/null))
@@ -356,14 +514,14 @@ measure() { # forwarder size round
     n0=$(softnet)
     d0=$(drops)
     gen=$(hi ip netns exec "$NS" "$BIN/xvs-gen" --iface g0 --cpu "$GEN_CPU" --size "$size" --flows "$FLOWS" \
-        --dst-mac "$DST_MAC" --duration "$DURATION" 2>>"$LOGS/gen.log" | tail -1)
+        --dst-mac "$DST_MAC" "${GEN_ARGS[@]}" --duration "$DURATION" 2>>"$LOGS/gen.log" | tail -1)
     d1=$(drops)
     n1=$(softnet)
     c1=$(cpu_lines)
     ps1=$($PY scripts/bench/cpusnap.py $$ "${extra[@]}")
     sleep 0.2 # let the forwarder's counters settle
     s1=$(fwd_stats "$fwd")
-    if [[ $fwd == ovs ]]; then
+    if [[ $fwd == ovs* ]]; then
         { echo "== $fwd $size round $round"; ovs-appctl -t "$OVS_DIR/ovs-vswitchd.$(cat "$OVS_DIR/ovs-vswitchd.pid").ctl" dpif-netdev/pmd-stats-show; } >>"$LOGS/ovs-pmd.log" 2>&1
     fi
     jq -nc --arg fwd "$fwd" --argjson size "$size" --argjson round "$round" --argjson gen "$gen" \
@@ -384,7 +542,7 @@ profile() { # forwarder size: where both CPUs spend their time (not measured)
     pp=$!
     sleep 1.5
     hi ip netns exec "$NS" "$BIN/xvs-gen" --iface g0 --cpu "$GEN_CPU" --size "$2" --flows "$FLOWS" \
-        --dst-mac "$DST_MAC" --duration 2.5 >>"$LOGS/gen.log" 2>&1
+        --dst-mac "$DST_MAC" "${GEN_ARGS[@]}" --duration 2.5 >>"$LOGS/gen.log" 2>&1
     wait "$pp" || true
     for c in 0 1; do
         echo "=== CPU$c, $1, $2 B"
@@ -394,12 +552,35 @@ profile() { # forwarder size: where both CPUs spend their time (not measured)
     rm -f "$f.data"
 }
 
+capture() { # forwarder: decode a few frames per size as they reach s0
+    local f=$LOGS/capture-$1.txt size tp
+    : >"$f"
+    nsx "$BIN/xvs-sink" detach s0 >/dev/null
+    for size in $SIZES; do
+        echo "=== $1, $size B: frame.len eth.src eth.dst ip.src ip.dst udp.srcport udp.dstport vxlan.vni (inner ...)" >>"$f"
+        nsx timeout 5 tcpdump -i s0 -nn -c 4 -w "$WORK/cap.pcap" udp 2>/dev/null &
+        tp=$!
+        sleep 1
+        ip netns exec "$NS" "$BIN/xvs-gen" --iface g0 --size "$size" --flows "$FLOWS" --dst-mac "$DST_MAC" \
+            "${GEN_ARGS[@]}" --count 20 --rate 1000 >/dev/null 2>>"$LOGS/gen.log"
+        wait "$tp" || true
+        tshark -r "$WORK/cap.pcap" -T fields -E separator=' ' -E occurrence=a -E aggregator=/ -e frame.len -e eth.src -e eth.dst \
+            -e ip.src -e ip.dst -e udp.srcport -e udp.dstport -e vxlan.vni >>"$f" 2>/dev/null || true
+    done
+    nsx "$BIN/xvs-sink" attach s0 --mode native >/dev/null
+    log "  capture on s0 ($1): $(grep -vc '^===' "$f") lines decoded -> $f"
+}
+
 run_block() { # forwarder round
     local fwd=$1 round=$2 size
+    GEN_ARGS=()
     case $fwd in
     gen | gen-cpu0) topo_up direct ;;
+    *-encap | *-decap) topo_up overlay ;;
     *) topo_up pair ;;
     esac
+    [[ $fwd == *-decap ]] && GEN_ARGS=(--vxlan "$VNI" --outer-dst-mac "$VTEP_MAC" --outer-src-mac "$GEN_MAC"
+        --outer-src-ip "$REMOTE_VTEP" --outer-dst-ip "$LOCAL_VTEP")
     case $fwd in
     gen) sink_napi_to_cpu1 ;;
     gen-cpu0) ;;
@@ -408,10 +589,14 @@ run_block() { # forwarder round
     bridge-rps) start_bridge rps ;;
     ovs) start_ovs ;;
     testpmd) start_testpmd ;;
+    xvs-encap | xvs-decap) start_xvs_overlay "${fwd#xvs-}" ;;
+    bridge-vxlan-encap | bridge-vxlan-decap) start_bridge_vxlan "${fwd#bridge-vxlan-}" ;;
+    ovs-vxlan-encap | ovs-vxlan-decap) start_ovs_vxlan "${fwd#ovs-vxlan-}" ;;
     *) echo "unknown forwarder $fwd" >&2; exit 1 ;;
     esac
     # Warm-up: caches, OVS's datapath flow, the sink's page pool.
-    hi ip netns exec "$NS" "$BIN/xvs-gen" --iface g0 --cpu "$GEN_CPU" --flows "$FLOWS" --dst-mac "$DST_MAC" --duration 0.5 >/dev/null 2>>"$LOGS/gen.log"
+    hi ip netns exec "$NS" "$BIN/xvs-gen" --iface g0 --cpu "$GEN_CPU" --flows "$FLOWS" --dst-mac "$DST_MAC" "${GEN_ARGS[@]}" --duration 0.5 >/dev/null 2>>"$LOGS/gen.log"
+    if [[ -n "${CAPTURE:-}" && $round == 1 ]]; then capture "$fwd"; fi
     for size in $SIZES; do measure "$fwd" "$size" "$round"; done
     if [[ -n "${PERF:-}" && $round == 1 ]]; then
         for size in $SIZES; do profile "$fwd" "$size"; done

@@ -9,6 +9,11 @@
 //! Otherwise packet `k` is stamped with flow `k % flows` and MAC `k % macs`
 //! as it is queued (a few bytes plus an incremental UDP checksum update).
 //!
+//! With [`FrameSpec::vxlan`] set, every frame is wrapped in outer
+//! Ethernet/IPv4/UDP/VXLAN headers (50 bytes more on the wire, built with
+//! `switch_core::wire`): the inner frame is the usual one, and the outer UDP
+//! source port differs per flow as a VTEP's flow hash would make it.
+//!
 //! Copy mode (veth) sends at most 32 frames per `sendto`, so each round kicks
 //! `ceil(outstanding / 32)` times (bounded), and never sleeps.
 
@@ -17,7 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switch_core::types::PortId;
+use switch_core::types::{MacAddr, PortId};
+use switch_core::wire::{
+    ethernet, udp, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr, VxlanPacket,
+    VxlanRepr,
+};
 use xsk_rs::FrameDesc;
 
 use crate::config::ZeroCopy;
@@ -51,6 +60,34 @@ pub struct FrameSpec {
     pub src_ip: Ipv4Addr,
     /// IPv4 destination.
     pub dst_ip: Ipv4Addr,
+    /// Wrap every frame in VXLAN (`size` stays the inner frame's size).
+    pub vxlan: Option<VxlanSpec>,
+}
+
+/// Outer headers of [`FrameSpec::vxlan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VxlanSpec {
+    /// VXLAN network identifier (24 bits).
+    pub vni: u32,
+    /// Outer destination MAC (the receiving VTEP's, or its next hop's).
+    pub dst_mac: [u8; 6],
+    /// Outer source MAC.
+    pub src_mac: [u8; 6],
+    /// Outer IPv4 source (the sending VTEP).
+    pub src_ip: Ipv4Addr,
+    /// Outer IPv4 destination (the receiving VTEP).
+    pub dst_ip: Ipv4Addr,
+    /// Outer UDP destination port.
+    pub udp_port: u16,
+}
+
+/// Bytes VXLAN adds in front of the inner frame: Ethernet, IPv4, UDP, VXLAN.
+pub const VXLAN_OVERHEAD: usize = ethernet::HEADER_LEN + 20 + udp::HEADER_LEN + switch_core::wire::vxlan::HEADER_LEN;
+
+/// Outer UDP source port of flow `f`: 49152 + f mod 16384 (the dynamic
+/// range, where VTEPs put their flow hash).
+pub fn vxlan_src_port(flow: u32) -> u16 {
+    49152 + (flow % 16384) as u16
 }
 
 impl Default for FrameSpec {
@@ -62,6 +99,7 @@ impl Default for FrameSpec {
             vlan: None,
             src_ip: Ipv4Addr::new(10, 0, 0, 1),
             dst_ip: Ipv4Addr::new(10, 0, 0, 2),
+            vxlan: None,
         }
     }
 }
@@ -99,7 +137,21 @@ pub fn csum_replace16(csum: u16, old: u16, new: u16) -> u16 {
 }
 
 impl FrameSpec {
-    /// Bytes before the IPv4 header.
+    /// Bytes on the wire: the frame, plus the outer headers with VXLAN.
+    pub fn wire_len(&self) -> usize {
+        self.size + self.outer_len()
+    }
+
+    /// Bytes of outer headers before the inner frame (0 without VXLAN).
+    pub fn outer_len(&self) -> usize {
+        if self.vxlan.is_some() {
+            VXLAN_OVERHEAD
+        } else {
+            0
+        }
+    }
+
+    /// Bytes before the (inner) IPv4 header.
     pub fn l2_len(&self) -> usize {
         if self.vlan.is_some() {
             18
@@ -118,12 +170,56 @@ impl FrameSpec {
                 return Err(format!("VLAN id {v} is outside 1..=4094"));
             }
         }
+        if let Some(x) = &self.vxlan {
+            if x.vni == 0 || x.vni > switch_core::wire::vxlan::MAX_VNI {
+                return Err(format!("VNI {} is outside 1..=16777215", x.vni));
+            }
+        }
         Ok(())
     }
 
-    /// Writes the frame for (`flow`, `mac`) into `out[..size]` and returns
-    /// the size.
+    /// Writes the frame for (`flow`, `mac`) into `out[..wire_len]` and
+    /// returns the wire length.
     pub fn build(&self, flow: u32, mac: u32, out: &mut [u8]) -> usize {
+        let o = self.outer_len();
+        self.build_inner(flow, mac, &mut out[o..]);
+        if let Some(x) = &self.vxlan {
+            Self::build_outer(x, flow, &mut out[..o + self.size]);
+        }
+        self.wire_len()
+    }
+
+    /// The outer headers around an inner frame already at `f[VXLAN_OVERHEAD..]`.
+    fn build_outer(x: &VxlanSpec, flow: u32, f: &mut [u8]) {
+        let inner_len = f.len() - VXLAN_OVERHEAD;
+        let mut eth = EthernetFrame::new_unchecked(&mut *f);
+        eth.set_dst_addr(MacAddr(x.dst_mac));
+        eth.set_src_addr(MacAddr(x.src_mac));
+        eth.set_ethertype(EtherType::IPV4);
+        let ip_repr = Ipv4Repr {
+            src_addr: x.src_ip,
+            dst_addr: x.dst_ip,
+            protocol: IpProtocol::UDP,
+            payload_len: udp::HEADER_LEN + switch_core::wire::vxlan::HEADER_LEN + inner_len,
+            ttl: 64,
+            tos: 0,
+            ident: 0,
+            dont_frag: true,
+        };
+        let mut ip = Ipv4Packet::new_unchecked(eth.payload_mut());
+        ip_repr.emit(&mut ip);
+        let udp_repr = UdpRepr {
+            src_port: vxlan_src_port(flow),
+            dst_port: x.udp_port,
+            payload_len: switch_core::wire::vxlan::HEADER_LEN + inner_len,
+        };
+        // The outer UDP checksum stays zero, as RFC 7348 allows over IPv4.
+        let mut u = UdpPacket::new_unchecked(ip.payload_mut());
+        udp_repr.emit(&mut u);
+        VxlanRepr { vni: x.vni }.emit(&mut VxlanPacket::new_unchecked(u.payload_mut()));
+    }
+
+    fn build_inner(&self, flow: u32, mac: u32, out: &mut [u8]) -> usize {
         let n = self.size;
         let f = &mut out[..n];
         f.fill(0);
@@ -178,8 +274,13 @@ impl FrameSpec {
     }
 
     /// Re-stamps an already built frame with another flow and MAC, keeping
-    /// the UDP checksum valid.
+    /// the UDP checksum valid (and, with VXLAN, the outer source port).
     pub fn restamp(&self, flow: u32, mac: u32, f: &mut [u8]) {
+        if self.vxlan.is_some() {
+            let sp = ethernet::HEADER_LEN + 20;
+            f[sp..sp + 2].copy_from_slice(&vxlan_src_port(flow).to_be_bytes());
+        }
+        let f = &mut f[self.outer_len()..];
         self.stamp_mac(mac, f);
         let udp = self.l2_len() + 20;
         let (sp, dp) = flow_ports(flow);
@@ -278,6 +379,8 @@ impl GenSummary {
             "flows": cfg.flows,
             "macs": cfg.macs,
             "vlan": cfg.spec.vlan,
+            "vxlan_vni": cfg.spec.vxlan.as_ref().map(|x| x.vni),
+            "wire_size": cfg.spec.wire_len(),
             "mode": self.bind_mode.name(),
             "sent": self.sent,
             "bytes": self.bytes,
@@ -337,7 +440,7 @@ pub fn run(cfg: &GenConfig, stop: &AtomicBool) -> Result<GenSummary, Error> {
         let (flow, mac) = if fixed { (i % cfg.flows, i % cfg.macs) } else { (0, 0) };
         cfg.spec.build(flow, mac, &mut pool.chunk_mut(c)[RX_HEAD..]);
     }
-    let len = cfg.spec.size as u32;
+    let len = cfg.spec.wire_len() as u32;
     // Chunks on `free` are held (ours to write); the held bit is cleared
     // while a chunk sits in a kernel ring.
     let mut free: Vec<u64> = held;
@@ -503,6 +606,50 @@ mod tests {
             assert_eq!((sp, dp), flow_ports(flow));
             let want = (0x0000_0000u32.wrapping_add(mac) & 0xff_ffff).to_be_bytes();
             assert_eq!(&src[3..], &want[1..]);
+        }
+    }
+
+    fn vx() -> VxlanSpec {
+        VxlanSpec {
+            vni: 100,
+            dst_mac: [2, 0, 0, 0, 0xfe, 1],
+            src_mac: [2, 0, 0, 0, 0xfe, 2],
+            src_ip: Ipv4Addr::new(192, 168, 100, 2),
+            dst_ip: Ipv4Addr::new(192, 168, 100, 1),
+            udp_port: 4789,
+        }
+    }
+
+    fn outer_ok(frame: &[u8], x: &VxlanSpec) -> u16 {
+        let p = SlicedPacket::from_ethernet(frame).expect("parses");
+        let Some(NetSlice::Ipv4(ip)) = p.net else { panic!("not ipv4") };
+        assert_eq!(ip.header().source_addr(), x.src_ip);
+        assert_eq!(ip.header().destination_addr(), x.dst_ip);
+        assert_eq!(ip.header().total_len() as usize, frame.len() - 14);
+        let h = ip.header().to_header();
+        assert_eq!(h.header_checksum, h.calc_header_checksum(), "outer IPv4 checksum");
+        let Some(TransportSlice::Udp(u)) = p.transport else { panic!("not udp") };
+        assert_eq!(u.destination_port(), 4789);
+        assert_eq!(u.length() as usize, frame.len() - 34);
+        assert_eq!(u.checksum(), 0);
+        assert_eq!(&u.payload()[..8], &[0x08, 0, 0, 0, 0, 0, 100, 0]);
+        u.source_port()
+    }
+
+    #[test]
+    fn vxlan_wraps_the_usual_frame() {
+        for size in [64, 1514] {
+            let spec = FrameSpec { size, vxlan: Some(vx()), ..Default::default() };
+            let mut buf = vec![0u8; 2048];
+            assert_eq!(spec.build(3, 5, &mut buf), size + 50);
+            let frame = &buf[..size + 50];
+            assert_eq!(outer_ok(frame, &vx()), vxlan_src_port(3));
+            let (sp, dp, src) = udp_ok(&frame[50..], &spec);
+            assert_eq!((sp, dp), flow_ports(3));
+            assert_eq!(src[5], 5);
+            spec.restamp(70, 1, &mut buf);
+            assert_eq!(outer_ok(&buf[..size + 50], &vx()), vxlan_src_port(70));
+            assert_eq!(udp_ok(&buf[50..size + 50], &spec).0, flow_ports(70).0);
         }
     }
 

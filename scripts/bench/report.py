@@ -24,8 +24,15 @@ LABELS = {
     "bridge-rps": "Linux bridge (static fdb, RPS->CPU1)",
     "ovs": "OVS 3.1 userspace, afxdp ports",
     "testpmd": "DPDK 22.11 testpmd io-fwd, net_af_xdp",
+    "xvs-encap": "xvs VXLAN encap",
+    "bridge-vxlan-encap": "Linux bridge + kernel vxlan encap (RPS->CPU1)",
+    "ovs-vxlan-encap": "OVS 3.1 userspace VXLAN encap, afxdp ports",
+    "xvs-decap": "xvs VXLAN decap",
+    "bridge-vxlan-decap": "Linux bridge + kernel vxlan decap (RPS->CPU1)",
+    "ovs-vxlan-decap": "OVS 3.1 userspace VXLAN decap, afxdp ports",
 }
-ORDER = ["xvs", "testpmd", "ovs", "bridge", "bridge-rps", "gen", "gen-cpu0"]
+ORDER = ["xvs", "testpmd", "ovs", "bridge", "bridge-rps", "gen", "gen-cpu0",
+         "xvs-encap", "ovs-vxlan-encap", "bridge-vxlan-encap", "xvs-decap", "ovs-vxlan-decap", "bridge-vxlan-decap"]
 SHORT = {
     "gen": "xvs-gen alone\n(sink on CPU1)",
     "gen-cpu0": "xvs-gen alone\n(sink on CPU0)",
@@ -34,9 +41,18 @@ SHORT = {
     "bridge-rps": "Linux bridge\n(RPS to CPU1)",
     "ovs": "OVS 3.1 afxdp",
     "testpmd": "testpmd io-fwd",
+    "xvs-encap": "xvs encap",
+    "bridge-vxlan-encap": "bridge+vxlan encap",
+    "ovs-vxlan-encap": "OVS encap",
+    "xvs-decap": "xvs decap",
+    "bridge-vxlan-decap": "bridge+vxlan decap",
+    "ovs-vxlan-decap": "OVS decap",
 }
 # (peer, minimum xvs/peer ratio); the bridge target is stated for 64 B.
 TARGETS = [("bridge", 1.3, [64]), ("bridge-rps", 1.3, [64]), ("testpmd", 0.98, None), ("ovs", 1.0, None)]
+# Overlay benchmark (issue 11): (xvs forwarder, peer, minimum ratio).
+OVERLAY_TARGETS = [(f"xvs-{d}", f"{p}-vxlan-{d}", want) for d in ("encap", "decap")
+                   for p, want in (("bridge", 2.0), ("ovs", 1.0))]
 
 
 def cpu_split(before, after):
@@ -171,7 +187,7 @@ def main():
             "softnet_drops": softnet_drops(*r["softnet"]),
             "foreign_cpu": foreign_cpu(r.get("procs"), r["gen"]["seconds"]),
         }
-        if r["forwarder"] == "xvs":
+        if r["forwarder"] in ("xvs", "xvs-encap", "xvs-decap"):
             x["xvs"] = xvs_counters(*r["fwd_stats"])
         elif r["forwarder"] == "ovs":
             x["ovs"] = ovs_counters(*r["fwd_stats"])
@@ -217,6 +233,14 @@ def main():
             ratios[f"xvs/{peer}@{s}"] = r
             if only is None or s in only:
                 targets.append({"peer": peer, "size": s, "target": want, "ratio": r, "met": r >= want})
+    for ours, peer, want in OVERLAY_TARGETS:
+        for s in sizes:
+            a, b = med(ours, s), med(peer, s)
+            if a is None or not b:
+                continue
+            r = round(a / b, 3)
+            ratios[f"{ours}/{peer}@{s}"] = r
+            targets.append({"xvs": ours, "peer": peer, "size": s, "target": want, "ratio": r, "met": r >= want})
 
     summary = {
         "benchmark": "veth: xvs-gen (CPU0) -> veth -> forwarder (CPU1) -> veth -> XDP_DROP sink",
@@ -260,10 +284,10 @@ def main():
         print(f"CPU taken by other processes during the runs (% of one CPU): median {statistics.median(fc):.0f}, max {max(fc):.0f}")
     print()
     for k, v in ratios.items():
-        print(f"  {k:<20} {v:.3f}")
+        print(f"  {k:<40} {v:.3f}")
     print()
     for t in targets:
-        print(f"  target xvs/{t['peer']} @ {t['size']} B >= {t['target']}: {t['ratio']:.3f}  {'MET' if t['met'] else 'NOT MET'}")
+        print(f"  target {t.get('xvs', 'xvs')}/{t['peer']} @ {t['size']} B >= {t['target']}: {t['ratio']:.3f}  {'MET' if t['met'] else 'NOT MET'}")
 
     # ---- chart
     if args.chart:
@@ -272,7 +296,9 @@ def main():
         import matplotlib.pyplot as plt
 
         colors = {"xvs": "#d62728", "testpmd": "#1f77b4", "ovs": "#2ca02c", "bridge": "#ff7f0e", "bridge-rps": "#ffbb78",
-                  "gen": "#7f7f7f", "gen-cpu0": "#c7c7c7"}
+                  "gen": "#7f7f7f", "gen-cpu0": "#c7c7c7",
+                  "xvs-encap": "#d62728", "ovs-vxlan-encap": "#2ca02c", "bridge-vxlan-encap": "#ff7f0e",
+                  "xvs-decap": "#ff9896", "ovs-vxlan-decap": "#98df8a", "bridge-vxlan-decap": "#ffbb78"}
         fig, ax = plt.subplots(figsize=(10, 6), dpi=110)
         n = len(fwds)
         width = 0.8 / n
@@ -296,7 +322,8 @@ def main():
                 ax.scatter(xs, offs, marker="_", s=260, color="black", linewidths=1.6, zorder=5,
                            label="offered (generator rate)" if i == 0 else None)
         ax.set_xticks(range(len(sizes)))
-        ax.set_xticklabels([f"{s}-byte frames" for s in sizes])
+        overlay = all(f.endswith(("-encap", "-decap")) for f in fwds)
+        ax.set_xticklabels([f"{s}-byte {'inner ' if overlay else ''}frames" for s in sizes])
         ax.set_ylabel("Mpps delivered to the sink")
         ax.set_title(f"veth benchmark: generator CPU0 -> forwarder CPU1 -> XDP_DROP sink\n"
                      f"median of {args.runs} x {args.duration:g} s, bars = min..max; 2-vCPU VM, copy-mode AF_XDP")

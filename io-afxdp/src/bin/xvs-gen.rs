@@ -7,13 +7,17 @@
 //! ```text
 //! xvs-gen --iface veth0 --cpu 0 --size 64 --flows 64 --duration 5 --rate-report
 //! ```
+//!
+//! With `--vxlan VNI` the same frames go out inside VXLAN (outer headers
+//! from the `--outer-*` options; `--size` stays the inner frame's size, so
+//! the wire carries 50 bytes more per frame).
 
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use io_afxdp::gen::{self, FrameSpec, GenConfig};
+use io_afxdp::gen::{self, FrameSpec, GenConfig, VxlanSpec};
 use io_afxdp::ZeroCopy;
 use switch_core::types::MacAddr;
 
@@ -51,6 +55,24 @@ struct Args {
     /// IPv4 destination address.
     #[arg(long, default_value = "10.0.0.2")]
     dst_ip: Ipv4Addr,
+    /// Wrap every frame in VXLAN with this VNI (outer UDP source port per flow).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=16_777_215))]
+    vxlan: Option<u32>,
+    /// Outer destination MAC (with --vxlan).
+    #[arg(long, default_value = "02:00:00:00:fe:01")]
+    outer_dst_mac: MacAddr,
+    /// Outer source MAC (with --vxlan).
+    #[arg(long, default_value = "02:00:00:00:fe:02")]
+    outer_src_mac: MacAddr,
+    /// Outer IPv4 source, the sending VTEP (with --vxlan).
+    #[arg(long, default_value = "192.168.100.2")]
+    outer_src_ip: Ipv4Addr,
+    /// Outer IPv4 destination, the receiving VTEP (with --vxlan).
+    #[arg(long, default_value = "192.168.100.1")]
+    outer_dst_ip: Ipv4Addr,
+    /// Outer UDP destination port (with --vxlan).
+    #[arg(long, default_value_t = 4789)]
+    vxlan_port: u16,
     /// Seconds to run (default: until --count, or Ctrl-C).
     #[arg(long)]
     duration: Option<f64>,
@@ -98,6 +120,14 @@ fn main() -> ExitCode {
             vlan: a.vlan,
             src_ip: a.src_ip,
             dst_ip: a.dst_ip,
+            vxlan: a.vxlan.map(|vni| VxlanSpec {
+                vni,
+                dst_mac: a.outer_dst_mac.0,
+                src_mac: a.outer_src_mac.0,
+                src_ip: a.outer_src_ip,
+                dst_ip: a.outer_dst_ip,
+                udp_port: a.vxlan_port,
+            }),
         },
         flows: a.flows,
         macs: a.macs,
