@@ -30,7 +30,11 @@ pub(super) const MAX_ANSWER: usize = ethernet::HEADER_LEN + ipv4::HEADER_LEN + i
 pub(super) fn frag_needed(inner: &[u8], mtu: u16, out: &mut [u8]) -> Option<usize> {
     let eth = EthernetFrame::new_checked(inner).ok()?;
     let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if !ip.dont_frag() || ip.dst_addr().is_multicast() || ip.dst_addr().is_broadcast() {
+    // Only a unicast packet that is itself too big (not a small one in a
+    // padded frame) gets an answer, from the one host it was for.
+    let d = ip.dst_addr();
+    let unicast = !(d.is_multicast() || d.is_broadcast() || d.is_unspecified() || d.is_loopback());
+    if !ip.dont_frag() || !unicast || ip.total_len() <= mtu {
         return None;
     }
     let [hi, lo] = mtu.to_be_bytes();
@@ -42,8 +46,10 @@ pub(super) fn frag_needed(inner: &[u8], mtu: u16, out: &mut [u8]) -> Option<usiz
 /// bytes after the checksum) from (`mac`, `ip`) to the sender of the IPv4
 /// packet in the untagged `frame`, quoting its header and 8 bytes. Returns
 /// its length, or `None` for packets no error is sent about (RFC 1122
-/// section 3.2.2: not IPv4, malformed, fragments past the first, from a
-/// group or broadcast address, or ICMP errors themselves).
+/// section 3.2.2, RFC 1812 4.3.2.7: not IPv4, malformed or with a bad
+/// header checksum, fragments past the first, link-layer broadcasts or
+/// multicasts, from a group, broadcast or unspecified address, or ICMP
+/// errors themselves).
 pub(super) fn error(
     frame: &[u8],
     mac: MacAddr,
@@ -54,11 +60,16 @@ pub(super) fn error(
     out: &mut [u8],
 ) -> Option<usize> {
     let eth = EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != EtherType::IPV4 {
+    // Never about a link-layer broadcast or multicast (RFC 1812 4.3.2.7),
+    // nor from a group source MAC.
+    let group = |m: MacAddr| m.is_multicast() || m.is_zero();
+    if eth.ethertype() != EtherType::IPV4 || group(eth.dst_addr()) || group(eth.src_addr()) {
         return None;
     }
     let p = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if p.frag_offset() != 0 || p.src_addr().is_multicast() || p.src_addr().is_broadcast() {
+    let src = p.src_addr();
+    let one_host = !(src.is_multicast() || src.is_broadcast() || src.is_unspecified() || src.is_loopback());
+    if !p.verify_checksum() || p.frag_offset() != 0 || !one_host {
         return None;
     }
     if p.protocol() == IpProtocol::ICMP
@@ -142,6 +153,10 @@ mod tests {
         assert_eq!(frag_needed(&packet(false, IpProtocol::UDP, 0), 1450, &mut out), None);
         assert_eq!(frag_needed(&packet(true, IpProtocol::ICMP, 3), 1450, &mut out), None);
         assert!(frag_needed(&packet(true, IpProtocol::ICMP, icmpv4::ECHO_REQUEST), 1450, &mut out).is_some());
+        let mut bcast = packet(true, IpProtocol::UDP, 0);
+        bcast[..6].fill(0xff);
+        assert_eq!(frag_needed(&bcast, 1450, &mut out), None, "no answer to a link-layer broadcast");
+        assert_eq!(frag_needed(&packet(true, IpProtocol::UDP, 0), 1500, &mut out), None, "the packet fits");
         let mut arp = packet(true, IpProtocol::UDP, 0);
         arp[12..14].copy_from_slice(&EtherType::ARP.to_be_bytes());
         assert_eq!(frag_needed(&arp, 1450, &mut out), None);
