@@ -24,6 +24,13 @@
 //!   another port.
 //! * [`Scenario::Flood`]: broadcast frames from known sources in a 4-port
 //!   domain: three copies out per frame in.
+//! * [`Scenario::HitOverlay`]: exactly [`Scenario::Hit`]'s switch and
+//!   traffic, but the plan also has an underlay port with a VTEP whose VNIs
+//!   bridge other VLANs ([`overlay::unused_overlay_spec`]): what an overlay
+//!   the traffic does not use costs the L2 path.
+//!
+//! The overlay stages themselves (VXLAN encapsulation and decapsulation)
+//! have their own switch and driver: see [`overlay`].
 //!
 //! ## Why frames are generated, not cycled from a small prebuilt ring
 //!
@@ -37,6 +44,8 @@
 //! outside the measured function).
 
 #![forbid(unsafe_code)]
+
+pub mod overlay;
 
 use std::sync::Arc;
 
@@ -153,6 +162,12 @@ pub enum Scenario {
     },
     /// Broadcast from known sources: one frame in, `PORTS - 1` out.
     Flood,
+    /// [`Scenario::Hit`]'s traffic on a switch whose plan also has a VTEP
+    /// and VNIs on other VLANs (see [`overlay::unused_overlay_spec`]).
+    HitOverlay {
+        /// Learned MACs.
+        macs: u32,
+    },
 }
 
 /// Hosts the learn scenario uses as destinations (one per port, learned up
@@ -239,7 +254,7 @@ impl Driver {
     #[inline]
     fn next_frame(&mut self) -> (PortId, MacAddr, MacAddr) {
         match self.scenario {
-            Scenario::Hit { macs } => {
+            Scenario::Hit { macs } | Scenario::HitOverlay { macs } => {
                 let i = self.rng.below(macs as u64) as u32;
                 let mut j = self.rng.below(macs as u64) as u32;
                 if host_port(j) == host_port(i) {
@@ -333,14 +348,18 @@ fn build_sim(scenario: Scenario) -> (SwitchSim, BdId) {
     let (max_entries, hosts) = match scenario {
         // The default table size (1M entries, 2M slots) for every hit case, so
         // 1K vs 1M compares occupancy, not table geometry.
-        Scenario::Hit { macs } => {
+        Scenario::Hit { macs } | Scenario::HitOverlay { macs } => {
             assert!(macs >= 2 && macs % 2 == 0, "Hit needs an even number of MACs");
             (FdbSpec::default().max_entries.max(macs), macs)
         }
         Scenario::Learn { capacity } => (capacity + FIXED_HOSTS, FIXED_HOSTS),
         Scenario::Flood => (FdbSpec::default().max_entries, FLOOD_HOSTS),
     };
-    let mut sim = SwitchSim::with_chunks(&spec(max_entries), CHUNKS).expect("benchmark spec compiles");
+    let spec = match scenario {
+        Scenario::HitOverlay { .. } => overlay::unused_overlay_spec(max_entries),
+        _ => spec(max_entries),
+    };
+    let mut sim = SwitchSim::with_chunks(&spec, CHUNKS).expect("benchmark spec compiles");
     sim.io.set_capture(false);
     sim.now = NOW;
     let bd = sim.plan.domain(0, VLAN).expect("VLAN domain exists");
@@ -403,6 +422,25 @@ mod tests {
         let tx: u64 = d.sim.io.port_stats().iter().map(|s| s.tx_packets).sum();
         assert_eq!(tx, 3 * c.packets);
         assert_eq!(d.sim.io.chunks_in_use(), 0);
+    }
+
+    #[test]
+    fn hit_overlay_sends_what_hit_sends() {
+        let mut a = Driver::new(Scenario::Hit { macs: 1_000 }, 7);
+        let mut b = Driver::new(Scenario::HitOverlay { macs: 1_000 }, 7);
+        assert!(a.sim.plan.overlay.is_none() && b.sim.plan.overlay.is_some());
+        for d in [&mut a, &mut b] {
+            d.sim.io.set_capture(true);
+        }
+        let (ca, cb) = (run(&mut a, 50), run(&mut b, 50));
+        assert_eq!(ca, cb);
+        assert_eq!((cb.forwarded, cb.encapsulated, cb.underlay_received), (50 * BATCH as u64, 0, 0));
+        for p in 0..PORTS {
+            let p = PortId(p as u16);
+            assert_eq!(a.sim.io.take_tx(p), b.sim.io.take_tx(p));
+        }
+        // Nothing on the underlay port.
+        assert!(b.sim.io.take_tx(PortId(PORTS as u16)).is_empty());
     }
 
     #[test]

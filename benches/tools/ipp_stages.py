@@ -8,15 +8,52 @@ Each instruction's self cost is attributed to a pipeline stage by walking its
 inlining chain (addr2line -i), innermost frame first, and taking the first
 frame that names a known stage or component. The stages are inlined into one
 big function, so callgrind_annotate alone cannot separate them.
+
+Exceptions, for the overlay plan's lookups, which are hash-map lookups whose
+innermost frames (hashbrown) would otherwise be labelled as the FDB writer's
+HashMap bookkeeping: a PRIORITY pattern wins wherever it is in the chain; and
+an instruction of an out-of-line function that a CALLER_CONTEXT entry names
+takes that entry's label when the profile shows the function called from a
+caller the entry names.
+
+Instructions of a function that is not inlined and names no stage are
+labelled "other: <function>".
 """
 import collections
 import re
 import subprocess
 import sys
 
+# (regex on a demangled frame name, label). Checked over the whole inlining
+# chain before PATTERNS; the first matching pattern wins.
+OVERLAY_LOOKUPS = "overlay: plan lookups (VTEP, VNI/source maps, tunnel, next hop)"
+PRIORITY = [
+    (r"overlay::plan::", OVERLAY_LOOKUPS),
+]
+
+# (regex on callgrind's name of an out-of-line function, regex on the name
+# of a caller of it, label).
+CALLER_CONTEXT = [
+    (r"hashbrown|HashMap", r"overlay::plan::|pipeline::(decap|encap)::", OVERLAY_LOOKUPS),
+]
+
 # (regex on a demangled frame name, label). Checked per frame, innermost
 # frame first; within a frame, the first matching pattern wins.
 PATTERNS = [
+    # Overlay: the sending side (pipeline/encap/), for frames to a tunnel port.
+    (r"pipeline::encap::udp::(flow_hash|mix|source_port|inner_tos|ethertype)\b", "encap: inner flow hash and TOS"),
+    (r"pipeline::encap::udp::", "encap: outer headers from the template (udp::encap)"),
+    (r"EncapTx<.*> as switch_core::port::PortTx>::send\b", "encap: EncapTx::send (tunnel-port check)"),
+    (r"pipeline::encap::EncapTx<IO>::(send_tunnel|encap)\b", "encap: send_tunnel (tunnel, next hop, counters)"),
+    (r"pipeline::encap::", "encap: EncapTx (per-batch set-up, rest)"),
+    # Overlay: the underlay stage (pipeline/decap/), for frames of a VTEP's port.
+    (r"pipeline::decap::udp::check_inner", "decap: inner frame checks"),
+    (r"pipeline::decap::(udp|vxlan|geneve)::", "decap: UDP and VXLAN headers, VNI, source VTEP"),
+    (r"pipeline::decap::ipv4\b", "decap: outer IPv4 checks (incl. header checksum)"),
+    (r"pipeline::decap::underlay_pass", "decap: underlay pass (loop, counters)"),
+    (r"pipeline::decap::defer", "decap: defer (the L2 loop sets the frame aside)"),
+    (r"pipeline::decap::", "decap: underlay dispatch (VTEP, Ethernet header)"),
+    (r"pipeline::overlay_batch", "overlay batch (EncapTx setup, underlay pass call)"),
     # FDB writer (learn case: runs inside the measured function).
     (r"FdbTable::upsert", "writer: FdbTable::upsert"),
     (r"hash_one|DefaultHasher|sip::|hashbrown|HashMap", "writer: std HashMap (SipHash) bookkeeping"),
@@ -32,6 +69,7 @@ PATTERNS = [
     # Egress.
     (r"pipeline::forward::", "forward (dst lookup)"),
     (r"output::apply_egress_tag", "output: apply_egress_tag"),
+    (r"pipeline::output::drop_desc", "reject path (drop_desc: drop, or defer an underlay frame)"),
     (r"pipeline::output::flood", "output: flood replication"),
     (r"MemIo::port_stats_mut|MemIo as switch_core::port::PortTx>::send", "MemIo::send (in-memory backend tx)"),
     (r"MemIo as switch_core::port::FramePool>::(release|alloc|copy_frame)", "MemIo alloc/release/copy_frame"),
@@ -42,11 +80,17 @@ PATTERNS = [
     (r"pipeline::(egress|finish)", "finish glue"),
     (r"arc_swap", "FDB snapshot load (arc-swap cache, per batch)"),
     (r"Pipeline::process|pipeline::process_(in_cache|prefetched)", "process (pass loops, per-batch counters, cache sync)"),
+    # The per-frame glue of the L2 path, inlined into the pass loops above
+    # (and so labelled like them), and into the underlay pass for the inner
+    # frames of decapsulated packets.
+    (r"pipeline::(one_in_cache|rest_in_cache|classified_or_dropped|classified|classify_into)\b",
+     "process (pass loops, per-batch counters, cache sync)"),
 ]
 
 
 def self_costs(path):
-    """Self Ir per instruction address, and callgrind's function name per address."""
+    """Self Ir per instruction address, callgrind's function name per address,
+    and the callers of each function the profile records calls to."""
     positions = None
     last = [0, 0]
     skip_call_line = False
@@ -54,6 +98,7 @@ def self_costs(path):
     cur_fn = "?"
     costs = collections.Counter()
     fn_of = {}
+    callers = collections.defaultdict(set)
 
     def sub(tok, i):
         if tok == "*":
@@ -77,6 +122,8 @@ def self_costs(path):
                 name = names.get(m.group(1), "?")
             if key == "fn":
                 cur_fn = name
+            else:
+                callers[name].add(cur_fn)
             continue
         if line.startswith("calls="):
             skip_call_line = True
@@ -94,7 +141,7 @@ def self_costs(path):
             continue
         costs[vals[0]] += int(toks[n]) if len(toks) > n else 0
         fn_of[vals[0]] = cur_fn
-    return costs, fn_of
+    return costs, fn_of, callers
 
 
 def inline_chains(binary, addrs):
@@ -118,12 +165,24 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     path, binary, packets = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    costs, fn_of = self_costs(path)
+    costs, fn_of, callers = self_costs(path)
     chains = inline_chains(binary, sorted(costs))
     agg = collections.Counter()
     for addr, c in costs.items():
         label = None
-        for frame in chains.get(addr, []):
+        fn = fn_of.get(addr, "?")
+        for fn_pat, caller_pat, name in CALLER_CONTEXT:
+            if re.search(fn_pat, fn) and any(re.search(caller_pat, k) for k in callers.get(fn, ())):
+                label = name
+                break
+        for frame in [] if label else chains.get(addr, []):
+            for pat, name in PRIORITY:
+                if re.search(pat, frame):
+                    label = name
+                    break
+            if label:
+                break
+        for frame in [] if label else chains.get(addr, []):
             for pat, name in PATTERNS:
                 if re.search(pat, frame):
                     label = name

@@ -1,7 +1,8 @@
 //! Instructions per packet, for running under callgrind.
 //!
 //! ```text
-//! ipp <hit-1k|hit-100k|hit-1m|learn|flood> [packets]   one case (default 200000 packets)
+//! ipp <case> [packets]                                 one case (default 200000 packets)
+//!     cases: hit-1k hit-100k hit-1m learn flood hit-1k-overlay encap-1k decap-1k
 //! ipp mem                                               FDB bytes per entry at 1K/100K/1M
 //! ipp scale SMALL LARGE [rounds] [batches]              paired timing, ratio LARGE/SMALL
 //! ipp floor [rounds] [batches]                          memory floor of the 1M case
@@ -10,12 +11,14 @@
 //! A case builds its switch and pre-fills the FDB, runs a warm-up, then runs
 //! `packets` frames in batches of 32. For every batch, the frames are written
 //! into `MemIo` and moved into the batch first (not measured), then
-//! [`xvs_ipp_measured`] runs. `scripts/ipp.sh` runs this binary under
-//! `valgrind --tool=callgrind --toggle-collect=xvs_ipp_measured`, so the
-//! counted instructions are exactly those executed inside that function
-//! (inclusive of its callees) during the measured batches; the script divides
-//! by the packets that went through it, which this binary prints as
-//! `measured_packets`.
+//! [`xvs_ipp_measured`] runs ([`xvs_ipp_measured_overlay`] for `encap-1k`
+//! and `decap-1k`, whose switch and driver are `xvs_benches::overlay`'s).
+//! `scripts/ipp.sh` runs this binary under `valgrind --tool=callgrind
+//! --toggle-collect=xvs_ipp_measured --toggle-collect=xvs_ipp_measured_overlay`,
+//! so the counted instructions are exactly those executed inside those
+//! functions (inclusive of their callees) during the measured batches; the
+//! script divides by the packets that went through them, which this binary
+//! prints as `measured_packets`.
 //!
 //! What `xvs_ipp_measured` contains, per batch:
 //! * the FDB snapshot load (through an `arc_swap::cache::Cache`, once per
@@ -25,7 +28,12 @@
 //!   and lookup), output, and the in-memory port's side of it: frame access,
 //!   `MemIo::send` (tx count + recycle) and `release`;
 //! * for the `learn` case only, `FdbWriter::drain` applying the batch's learn
-//!   events (the single-writer insert path).
+//!   events (the single-writer insert path);
+//! * on a plan with an overlay (`hit-1k-overlay`, `encap-1k`, `decap-1k`),
+//!   what `Pipeline::process` adds for it: the backend wrapped for
+//!   encapsulation (a send to a tunnel port pushes the VXLAN headers and
+//!   leaves on the underlay port), and the underlay stage over the frames
+//!   of the underlay port (checks, decapsulation, then the L2 path).
 //!
 //! Not counted: setup and prefill, frame generation, `MemIo::inject` and
 //! `fill_batch` (the rx side).
@@ -35,6 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use switch_core::fdb::FdbStats;
 use switch_core::pipeline::CounterSnapshot;
+use xvs_benches::overlay::{OverlayDriver, OverlayScenario};
 use xvs_benches::{Driver, Scenario, BATCH};
 
 /// Packets run through the pipeline before the measured ones, so the learn
@@ -50,6 +59,15 @@ pub fn xvs_ipp_measured(d: &mut Driver) {
     d.process_batch();
 }
 
+/// [`xvs_ipp_measured`] for the overlay driver (`encap-1k`, `decap-1k`):
+/// one batch through the dataplane. Never inlined and not mangled, so
+/// callgrind's `--toggle-collect=xvs_ipp_measured_overlay` finds it.
+#[inline(never)]
+#[no_mangle]
+pub fn xvs_ipp_measured_overlay(d: &mut OverlayDriver) {
+    d.process_batch();
+}
+
 fn scenario(case: &str) -> Option<Scenario> {
     Some(match case {
         "hit-1k" => Scenario::Hit { macs: 1_000 },
@@ -58,6 +76,15 @@ fn scenario(case: &str) -> Option<Scenario> {
         // Room for the warm-up plus 967k packets before the first reset.
         "learn" => Scenario::Learn { capacity: 1_000_000 },
         "flood" => Scenario::Flood,
+        "hit-1k-overlay" => Scenario::HitOverlay { macs: 1_000 },
+        _ => return None,
+    })
+}
+
+fn overlay_scenario(case: &str) -> Option<OverlayScenario> {
+    Some(match case {
+        "encap-1k" => OverlayScenario::Encap { hosts: 1_000 },
+        "decap-1k" => OverlayScenario::Decap { hosts: 1_000 },
         _ => return None,
     })
 }
@@ -229,17 +256,15 @@ fn main() -> ExitCode {
         return scale(&arg(2, "hit-1k"), &arg(3, "hit-1m"), rounds, batches);
     }
     let Some(case) = args.get(1) else {
-        eprintln!("usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood> [packets] | ipp mem");
+        eprintln!(
+            "usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood|hit-1k-overlay|encap-1k|decap-1k> [packets] | ipp mem"
+        );
         return ExitCode::from(2);
     };
     if case == "mem" {
         mem();
         return ExitCode::SUCCESS;
     }
-    let Some(sc) = scenario(case) else {
-        eprintln!("unknown case {case:?}");
-        return ExitCode::from(2);
-    };
     let packets: u64 = match args.get(2).map(|s| s.parse()) {
         None => 200_000,
         Some(Ok(n)) => n,
@@ -247,6 +272,13 @@ fn main() -> ExitCode {
             eprintln!("bad packet count: {e}");
             return ExitCode::from(2);
         }
+    };
+    if let Some(sc) = overlay_scenario(case) {
+        return run_overlay(case, sc, packets);
+    }
+    let Some(sc) = scenario(case) else {
+        eprintln!("unknown case {case:?}");
+        return ExitCode::from(2);
     };
     let warm_batches = WARM_PACKETS / BATCH as u64;
     let batches = packets.div_ceil(BATCH as u64);
@@ -327,6 +359,13 @@ fn check(
             expect("learn events", c1.learn_events - c0.learn_events, 0);
             expect("fdb refreshes", w1.refreshed, 0);
         }
+        Scenario::HitOverlay { .. } => {
+            expect("forwarded", c1.forwarded - c0.forwarded, run);
+            expect("learn events", c1.learn_events - c0.learn_events, 0);
+            expect("fdb refreshes", w1.refreshed, 0);
+            expect("encapsulated", c1.encapsulated, 0);
+            expect("underlay received", c1.underlay_received, 0);
+        }
         Scenario::Learn { .. } => {
             expect("forwarded", c1.forwarded - c0.forwarded, run);
             expect("learn events", c1.learn_events - c0.learn_events, run);
@@ -339,4 +378,72 @@ fn check(
             expect("learn events", c1.learn_events - c0.learn_events, 0);
         }
     }
+}
+
+/// `encap-1k` and `decap-1k`: as the L2 cases in `main`, with the overlay
+/// driver and [`xvs_ipp_measured_overlay`].
+fn run_overlay(case: &str, sc: OverlayScenario, packets: u64) -> ExitCode {
+    let warm_batches = WARM_PACKETS / BATCH as u64;
+    let batches = packets.div_ceil(BATCH as u64);
+
+    let mut d = OverlayDriver::new(sc, 0x5eed);
+    for _ in 0..warm_batches {
+        d.step();
+    }
+    let egress = d.egress().index();
+    let c0 = d.sim.pipeline.counters().snapshot();
+    let w0 = d.sim.writer.stats();
+    let tx0: Vec<u64> = d.sim.io.port_stats().iter().map(|s| s.tx_packets).collect();
+    for _ in 0..batches {
+        d.inject_batch();
+        xvs_ipp_measured_overlay(&mut d);
+    }
+    let c1 = d.sim.pipeline.counters().snapshot();
+    let w1 = d.sim.writer.stats();
+    let run = batches * BATCH as u64;
+    let tx: Vec<u64> = d.sim.io.port_stats().iter().zip(&tx0).map(|(s, t0)| s.tx_packets - t0).collect();
+
+    let mut problems = Vec::new();
+    let mut expect = |what: &str, got: u64, want: u64| {
+        if got != want {
+            problems.push(format!("{what}: got {got}, want {want}"));
+        }
+    };
+    expect("packets", c1.packets - c0.packets, run);
+    expect("drops", c1.total_drops(), 0);
+    expect("forwarded", c1.forwarded - c0.forwarded, run);
+    expect("flooded", c1.flooded - c0.flooded, 0);
+    expect("learn events", c1.learn_events - c0.learn_events, 0);
+    expect("fdb refreshes", w1.refreshed - w0.refreshed, 0);
+    expect("tx frames on the egress port", tx.get(egress).copied().unwrap_or(0), run);
+    expect("tx frames in all", tx.iter().sum(), run);
+    match sc {
+        OverlayScenario::Encap { .. } => {
+            expect("encapsulated", c1.encapsulated - c0.encapsulated, run);
+            expect("decapsulated", c1.decapsulated - c0.decapsulated, 0);
+        }
+        OverlayScenario::Decap { .. } => {
+            expect("decapsulated", c1.decapsulated - c0.decapsulated, run);
+            expect("underlay received", c1.underlay_received - c0.underlay_received, run);
+            expect("encapsulated", c1.encapsulated - c0.encapsulated, 0);
+        }
+    }
+    eprintln!(
+        "case={case} run_packets={run} warm_packets={} forwarded={} encapsulated={} decapsulated={} learn_events={} tx_frames={} fdb_entries={}",
+        warm_batches * BATCH as u64,
+        c1.forwarded,
+        c1.encapsulated,
+        c1.decapsulated,
+        c1.learn_events,
+        tx.iter().sum::<u64>(),
+        d.fdb_entries(),
+    );
+    println!("measured_packets={run}");
+    if !problems.is_empty() {
+        for p in problems {
+            eprintln!("CHECK FAILED: {p}");
+        }
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
