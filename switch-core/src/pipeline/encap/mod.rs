@@ -63,6 +63,8 @@ pub const IGMP_REPORT_SECS: u32 = 60;
 
 /// The backend, seen through the overlay for one batch.
 pub(super) struct EncapTx<'a, IO> {
+    /// `ov.first_tunnel`, here so that the per-send test is one load.
+    first_tunnel: u16,
     io: &'a mut IO,
     plan: &'a ForwardingPlan,
     fdb: &'a FdbTable,
@@ -86,7 +88,7 @@ impl<'a, IO> EncapTx<'a, IO> {
         state: &'a mut OverlayState,
         now_s: u32,
     ) -> Self {
-        EncapTx { io, plan, fdb, ov, counters, state, now_s, from_tunnel: false }
+        EncapTx { first_tunnel: ov.first_tunnel, io, plan, fdb, ov, counters, state, now_s, from_tunnel: false }
     }
 }
 
@@ -124,10 +126,12 @@ impl<IO: FramePool> FramePool for EncapTx<'_, IO> {
 impl<IO: FramePool + PortTx> PortTx for EncapTx<'_, IO> {
     #[inline(always)]
     fn send(&mut self, port: PortId, frame: TxFrame) {
-        if port.0 < self.ov.first_tunnel {
+        if port.0 < self.first_tunnel {
             self.io.send(port, frame);
         } else {
-            self.send_tunnel(port, frame);
+            // The frame in pieces, in registers: a `TxFrame` argument would
+            // be built on the stack ahead of the test, on every send.
+            self.send_tunnel(port, frame.buf, frame.head, frame.len);
         }
     }
 }
@@ -135,7 +139,8 @@ impl<IO: FramePool + PortTx> PortTx for EncapTx<'_, IO> {
 impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// A send to tunnel port `port`: encapsulate, or drop and count.
     #[inline(never)]
-    fn send_tunnel(&mut self, port: PortId, frame: TxFrame) {
+    fn send_tunnel(&mut self, port: PortId, buf: BufId, head: u16, len: u16) {
+        let frame = TxFrame { buf, head, len };
         let ov = self.ov;
         if let (None, Some(g)) = (ov.tunnel(port), ov.gateway(port)) {
             if self.from_tunnel {
