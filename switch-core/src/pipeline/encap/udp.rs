@@ -81,10 +81,13 @@ fn ethertype(frame: &[u8]) -> u16 {
 /// A hash of the inner flow: the MACs and EtherType, plus for IPv4 the
 /// addresses and protocol, and for unfragmented TCP and UDP the ports.
 fn flow_hash(inner: &[u8]) -> u32 {
+    // Whole-word loads (the frame has at least an Ethernet header): bytes
+    // 0-7 and 6-13 cover both MACs and the EtherType.
+    let load8 = |at: usize| inner.get(at..at + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
     let word = |r: core::ops::Range<usize>| {
-        inner.get(r).map_or(0u64, |b| b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
+        inner.get(r).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, |b| u64::from(u32::from_le_bytes(b)))
     };
-    let mut h = mix(word(0..6), word(6..14));
+    let mut h = mix(load8(0), load8(6));
     if ethertype(inner) == EtherType::IPV4 {
         if let Ok(ip) = Ipv4Packet::new_checked(&inner[ethernet::HEADER_LEN..]) {
             let addrs = u64::from(u32::from(ip.src_addr())) << 32 | u64::from(u32::from(ip.dst_addr()));
