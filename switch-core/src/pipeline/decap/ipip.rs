@@ -21,9 +21,6 @@ use crate::types::MacAddr;
 use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::{arp, ethernet, ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetFrame};
 
-/// ECN codepoint "congestion experienced".
-const ECN_CE: u8 = 0b11;
-
 /// Decapsulates the IP-in-IP packet in `frame` (an Ethernet frame whose
 /// outer IPv4 header is valid and for VTEP `vtep`): says where the rebuilt
 /// inner frame is, and the gateway port it enters from.
@@ -41,8 +38,8 @@ pub(super) fn decap(
     if !ov.ipip_source(vtep, src) {
         return Err(DropReason::DecapSourceNotAllowed);
     }
-    let (dst, inner_len, inner_ecn) = match Ipv4Packet::new_checked(&frame[inner_at..end]) {
-        Ok(inner) => (inner.dst_addr(), usize::from(inner.total_len()), inner.ecn()),
+    let (dst, inner_len) = match Ipv4Packet::new_checked(&frame[inner_at..end]) {
+        Ok(inner) => (inner.dst_addr(), usize::from(inner.total_len())),
         Err(Error::Truncated { .. }) => return Err(DropReason::DecapInnerTruncated),
         Err(_) => return Err(DropReason::GatewayBadPacket),
     };
@@ -52,23 +49,15 @@ pub(super) fn decap(
         let len = ask_for(g, dst, frame);
         return Ok(Inner { offset: 0, len, port: g.port });
     };
-    // RFC 6040 section 4.2 for an outer CE.
-    if ecn == ECN_CE {
-        match inner_ecn {
-            0 => return Err(DropReason::DecapEcnCeNotEct),
-            ECN_CE => {}
-            _ => {
-                let mut inner = Ipv4Packet::new_unchecked(&mut frame[inner_at..end]);
-                inner.set_ecn(ECN_CE);
-                inner.fill_checksum();
-            }
-        }
-    }
     let at = inner_at - ethernet::HEADER_LEN;
     let mut eth = EthernetFrame::new_unchecked(&mut frame[at..inner_at]);
     eth.set_dst_addr(mac);
     eth.set_src_addr(g.mac);
     eth.set_ethertype(EtherType::IPV4);
+    // RFC 6040 section 4.2 for an outer CE, as for the UDP tunnels.
+    if ecn == super::udp::ECN_CE {
+        super::udp::mark_ce(&mut frame[at..inner_at + inner_len])?;
+    }
     Ok(Inner { offset: at as u16, len: (ethernet::HEADER_LEN + inner_len) as u16, port: g.port })
 }
 

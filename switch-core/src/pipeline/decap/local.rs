@@ -32,7 +32,8 @@ pub(super) fn arp(
     if sha.is_multicast() || sha.is_zero() {
         return Taken::Dropped(DropReason::UnderlayBadArp);
     }
-    if let Some(n) = ov.neighbors.find(vtep_i, spa) {
+    let next_hop = ov.neighbors.find(vtep_i, spa);
+    if let Some(n) = next_hop {
         if ov.neighbors.resolve(n, sha) {
             counters.neighbor_updates.add(1);
         }
@@ -43,7 +44,7 @@ pub(super) fn arp(
             counters.underlay_replies.add(1);
             Taken::Answered
         }
-        _ if tpa == vtep.address || ov.neighbors.find(vtep_i, spa).is_some() => Taken::Absorbed,
+        _ if tpa == vtep.address || next_hop.is_some() => Taken::Absorbed,
         _ => Taken::Dropped(DropReason::UnderlayNotForUs),
     }
 }

@@ -92,9 +92,12 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
         match underlay(ov, ctx.counters, d, tx) {
             Taken::Inner => {
                 ctx.counters.decapsulated.add(1);
-                if let Some(t) = ctx.counters.tunnel(usize::from(d.in_port.0.wrapping_sub(ov.first_tunnel))) {
-                    t.rx_packets.add(1);
-                    t.rx_bytes.add(u64::from(d.len));
+                // Tunnel ports count what came from their remote; a gateway
+                // port (IP-in-IP) has no tunnel counters.
+                let is_tunnel = d.in_port.0 < ov.first_gateway;
+                if let Some(c) = ctx.counters.tunnel(usize::from(d.in_port.0 - ov.first_tunnel)).filter(|_| is_tunnel) {
+                    c.rx_packets.add(1);
+                    c.rx_bytes.add(u64::from(d.len));
                 }
                 if O::ENABLED {
                     let vni = ov.tunnel(d.in_port).map_or(0, |t| t.vni);

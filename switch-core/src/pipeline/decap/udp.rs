@@ -13,7 +13,7 @@ use crate::wire::udp::{self, UdpPacket};
 use crate::wire::{ethernet, EtherType, Ipv6Packet};
 
 /// ECN codepoint "congestion experienced".
-const ECN_CE: u8 = 0b11;
+pub(super) const ECN_CE: u8 = 0b11;
 
 /// Checks the UDP and tunnel headers of the IPv4 packet in `frame` (an
 /// Ethernet frame whose IPv4 header is valid and for `vtep`), applies the
@@ -70,7 +70,7 @@ fn check_inner(inner: &[u8]) -> Result<(), DropReason> {
 /// RFC 6040 section 4.2, for an outer CE: an ECN-capable inner IP packet is
 /// marked CE too, a not-ECT one is dropped (the congestion signal cannot be
 /// passed on), and a non-IP inner frame is left alone.
-fn mark_ce(inner: &mut [u8]) -> Result<(), DropReason> {
+pub(super) fn mark_ce(inner: &mut [u8]) -> Result<(), DropReason> {
     let ethertype = u16::from_be_bytes([inner[12], inner[13]]);
     let l3 = &mut inner[ethernet::HEADER_LEN..];
     match ethertype {

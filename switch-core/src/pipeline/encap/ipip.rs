@@ -132,23 +132,11 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// `rest` after the checksum) from gateway `g` to its sender, and
     /// delivers it in `g`'s domain.
     fn answer(&mut self, g: &GatewayPlan, frame: TxFrame, kind: u8, code: u8, rest: [u8; 4]) -> Verdict {
-        if !self.may_send_icmp() {
+        let (mac, ip) = (g.mac, g.address);
+        if !self.answer_icmp(g.bd, frame, |bytes, out| icmp::error(bytes, mac, ip, kind, code, rest, out)) {
             return Verdict::Release(None);
         }
-        let mut out = [0u8; icmp::MAX_ANSWER];
-        let (n, sender) = {
-            let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return Verdict::Release(None) };
-            let Some(n) = icmp::error(bytes, g.mac, g.address, kind, code, rest, &mut out) else {
-                return Verdict::Release(None);
-            };
-            (n, MacAddr::from_bytes(&bytes[6..12]).unwrap_or_default())
-        };
-        let chunk = self.io.buffer_mut(frame.buf);
-        let h = frame.head as usize;
-        let Some(dst) = chunk.get_mut(h..h + n) else { return Verdict::Release(None) };
-        dst.copy_from_slice(&out[..n]);
         self.counters.gateway_replies.add(1);
-        self.deliver(g.bd, sender, TxFrame { buf: frame.buf, head: frame.head, len: n as u16 });
         Verdict::Done
     }
 }

@@ -142,38 +142,32 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     fn send_tunnel(&mut self, port: PortId, buf: BufId, head: u16, len: u16) {
         let frame = TxFrame { buf, head, len };
         let ov = self.ov;
-        if let (None, Some(g)) = (ov.tunnel(port), ov.gateway(port)) {
-            if self.from_tunnel {
+        let Some(t) = ov.tunnel(port) else {
+            match ov.gateway(port) {
+                Some(g) if !self.from_tunnel => self.gateway_send(g, frame),
                 // A remote's frame for the gateway (split horizon: the
-                // remote routes its own traffic).
-                self.counters.drop(DropReason::SplitHorizon);
-                self.io.release(frame.buf);
-            } else {
-                self.gateway_send(g, frame);
+                // remote routes its own traffic), or no such port.
+                other => {
+                    let reason = if other.is_some() { DropReason::SplitHorizon } else { DropReason::UnknownPort };
+                    self.counters.drop(reason);
+                    self.io.release(frame.buf);
+                }
             }
             return;
-        }
-        let outcome = match ov.tunnel(port) {
-            None => Err(DropReason::UnknownPort),
-            Some(_) if self.from_tunnel => Err(DropReason::SplitHorizon),
-            Some(t) => self.encap(t, frame),
         };
+        let outcome = if self.from_tunnel { Err(DropReason::SplitHorizon) } else { self.encap(t, frame) };
         match outcome {
             Ok(out) => {
                 self.counters.encapsulated.add(1);
-                if let Some(t) = self.counters.tunnel(usize::from(port.0 - ov.first_tunnel)) {
-                    t.tx_packets.add(1);
-                    t.tx_bytes.add(u64::from(frame.len));
+                if let Some(c) = self.counters.tunnel(usize::from(port.0 - ov.first_tunnel)) {
+                    c.tx_packets.add(1);
+                    c.tx_bytes.add(u64::from(frame.len));
                 }
                 self.io.send(out.0, out.1);
             }
             Err(reason) => {
                 self.counters.drop(reason);
-                let answered = match (reason, ov.tunnel(port)) {
-                    (DropReason::EncapTooBig, Some(t)) => self.answer_too_big(t, frame),
-                    _ => false,
-                };
-                if !answered {
+                if !(reason == DropReason::EncapTooBig && self.answer_too_big(t, frame)) {
                     self.io.release(frame.buf);
                 }
             }
@@ -186,21 +180,38 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// or possible.
     #[cold]
     fn answer_too_big(&mut self, t: &TunnelPlan, frame: TxFrame) -> bool {
+        let Some(vtep) = self.ov.vteps.get(usize::from(t.vtep)) else { return false };
+        let mtu = overlay_mtu(t, vtep);
+        let sent = self.answer_icmp(t.bd, frame, |inner, out| icmp::frag_needed(inner, mtu, out));
+        if sent {
+            self.counters.pmtu_answers.add(1);
+        }
+        sent
+    }
+
+    /// Overwrites `frame` (an untagged frame of domain `bd`) with the ICMP
+    /// error `build` makes of it, and delivers that to the frame's sender,
+    /// within the per-worker ICMP rate limit. False (the caller releases the
+    /// buffer) when `build` declines or the limit is reached.
+    pub(super) fn answer_icmp(
+        &mut self,
+        bd: crate::types::BdId,
+        frame: TxFrame,
+        build: impl FnOnce(&[u8], &mut [u8]) -> Option<usize>,
+    ) -> bool {
         if !self.may_send_icmp() {
             return false;
         }
-        let Some(vtep) = self.ov.vteps.get(usize::from(t.vtep)) else { return false };
         let mut answer = [0u8; icmp::MAX_ANSWER];
         let (n, sender) = {
-            let Some(inner) = self.io.frame(frame.buf, frame.head, frame.len) else { return false };
-            let Some(n) = icmp::frag_needed(inner, overlay_mtu(t, vtep), &mut answer) else { return false };
-            (n, crate::types::MacAddr::from_bytes(&inner[6..12]).unwrap_or_default())
+            let Some(bytes) = self.io.frame(frame.buf, frame.head, frame.len) else { return false };
+            let Some(n) = build(bytes, &mut answer) else { return false };
+            (n, MacAddr::from_bytes(&bytes[6..12]).unwrap_or_default())
         };
         let head = frame.head as usize;
         let Some(dst) = self.io.buffer_mut(frame.buf).get_mut(head..head + n) else { return false };
         dst.copy_from_slice(&answer[..n]);
-        self.counters.pmtu_answers.add(1);
-        self.deliver(t.bd, sender, TxFrame { buf: frame.buf, head: frame.head, len: n as u16 });
+        self.deliver(bd, sender, TxFrame { buf: frame.buf, head: frame.head, len: n as u16 });
         true
     }
 
