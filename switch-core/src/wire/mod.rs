@@ -27,15 +27,18 @@ pub mod arp;
 pub mod checksum;
 pub mod geneve;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod igmp;
 pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
+pub mod mld;
 pub mod udp;
 pub mod vxlan;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use geneve::{GeneveOption, GeneveOptionRepr, GeneveOptions, GenevePacket, GeneveRepr};
+pub use icmpv6::{Icmpv6Packet, NdpOption, NdpOptions, NdpPacket};
 pub use ipip::IpipRepr;
 pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{ExtHeaders, Ipv6Fragment, Ipv6Packet, Ipv6Repr};
