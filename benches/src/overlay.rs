@@ -95,7 +95,7 @@ pub fn overlay_spec(max_entries: u32) -> SwitchSpec {
         vtep: 0,
         bridge: 0,
         vlan: VlanId(VLAN),
-        remotes: vec![REMOTE_VTEP],
+        remotes: vec![REMOTE_VTEP.into()],
         ..VniSpec::default()
     });
     s
@@ -115,7 +115,7 @@ pub fn unused_overlay_spec(max_entries: u32) -> SwitchSpec {
             vtep: 0,
             bridge: 0,
             vlan: VlanId(vlan),
-            remotes: vec![REMOTE_VTEP],
+            remotes: vec![REMOTE_VTEP.into()],
             ..VniSpec::default()
         });
     }

@@ -149,7 +149,7 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         writeln!(o, "src_port_range = {}", quote(&format!("{}-{}", v.src_ports.0, v.src_ports.1)))?;
         writeln!(o, "mtu = {}", v.mtu)?;
     }
-    let addresses = |list: &[std::net::Ipv4Addr]| {
+    let addresses = |list: &[std::net::IpAddr]| {
         let items: Vec<String> = list.iter().map(|a| quote(&a.to_string())).collect();
         format!("[{}]", items.join(", "))
     };

@@ -439,25 +439,46 @@ pub enum ConfigError {
         why: &'static str,
     },
 
-    /// An IPv4 address that does not parse or cannot be used where it is
-    /// (a multicast remote, a prefix length outside 1..=32, ...).
-    #[error("{at} = {value:?} is not a valid IPv4 address: {reason}")]
-    BadIpv4 {
+    /// An address that does not parse or cannot be used where it is (a
+    /// multicast remote, a prefix length outside 1..=32, ...). `family` is
+    /// what the text looks like: `IPv4`, `IPv6`, or `IP` when neither.
+    #[error("{at} = {value:?} is not a valid {family} address: {reason}")]
+    BadIp {
         /// Where.
         at: KeyPath,
         /// The text.
         value: String,
+        /// `IPv4`, `IPv6` or `IP`.
+        family: &'static str,
         /// What is wrong with it.
         reason: String,
     },
 
-    /// An IPv6 address where only IPv4 underlays are supported.
-    #[error("{at} = {value:?} is an IPv6 address; IPv6 underlays are not supported yet")]
-    Ipv6Underlay {
+    /// An IPv6 address where a key takes IPv4 only.
+    #[error("{at} = {value:?} is an IPv6 address; {why}")]
+    Ipv4Only {
         /// Where.
         at: KeyPath,
         /// The text.
         value: String,
+        /// Why the key is IPv4 only.
+        why: &'static str,
+    },
+
+    /// An underlay address of the other family than its VTEP's: a tunnel's
+    /// two ends, its next hop and its group are all IPv4 or all IPv6.
+    #[error("{at} = {value:?} is {family} but vtep {vtep:?} has the address {vtep_address}; a tunnel's ends, next hop and group use one address family")]
+    WrongFamily {
+        /// Where.
+        at: KeyPath,
+        /// The text.
+        value: String,
+        /// `IPv4` or `IPv6`: what the text is.
+        family: &'static str,
+        /// The VTEP's name.
+        vtep: String,
+        /// The VTEP's address.
+        vtep_address: String,
     },
 
     /// A VTEP's `gateway` that is not a next hop on its subnet.
@@ -724,8 +745,9 @@ impl ConfigError {
             | UmemTooSmall { at, .. }
             | TooManyPorts { at, .. }
             | NotForUnderlay { at, .. }
-            | BadIpv4 { at, .. }
-            | Ipv6Underlay { at, .. }
+            | BadIp { at, .. }
+            | Ipv4Only { at, .. }
+            | WrongFamily { at, .. }
             | BadGateway { at, .. }
             | BadPortRange { at, .. }
             | DuplicateVtep { at, .. }

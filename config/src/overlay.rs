@@ -9,7 +9,7 @@
 //! used when no error was recorded.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use switch_core::bridge::PortMode;
 use switch_core::overlay::{
@@ -17,6 +17,10 @@ use switch_core::overlay::{
 };
 use switch_core::types::{MacAddr, VlanId};
 
+use crate::address::{
+    bad_ip, family, in_subnet, not_a_group, parse_cidr, parse_cidr4, parse_host, parse_host4, parse_prefix,
+    subnet_role, subnet_text,
+};
 use crate::error::{ConfigError, KeyPath};
 use crate::parse::{array_len, check_mac, check_name, resolve_bridge, Bridges, MacUse, Ports, StaticsSeen};
 use crate::tree::{Ctx, Node, Tbl};
@@ -51,6 +55,8 @@ const DSCP_CHOICES: &[&str] = &["inherit", "0..=63"];
 const MAX_VNI: i64 = 0xff_ffff;
 /// Smallest underlay MTU: the IPv4 minimum reassembly size (RFC 791).
 const MIN_MTU: i64 = 576;
+/// Smallest underlay MTU of an IPv6 VTEP: IPv6's minimum link MTU.
+const MIN_MTU6: i64 = 1280;
 /// Largest underlay MTU: a common jumbo frame.
 const MAX_MTU: i64 = 9216;
 
@@ -75,6 +81,10 @@ const ROUTE_KEYS: &[&str] = &["prefix", "via", "vtep"];
 /// Gateway subnets: /16 at most (the host table has one word per address)
 /// and /30 at least (two hosts).
 const GATEWAY_PREFIXES: core::ops::RangeInclusive<u8> = 16..=30;
+/// Why `[[gateway]]` addresses are IPv4.
+const GATEWAY_V4: &str = "a [[gateway]] routes IPv4 only";
+/// Why `[[route]]` addresses are IPv4.
+const ROUTE_V4: &str = "a [[route]] is an IP-in-IP tunnel, which carries IPv4 over IPv4 only";
 
 /// `[[gateway]]` tables (with their `[[gateway.neighbor]]`).
 fn read_gateways(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Vec<GatewaySpec> {
@@ -98,10 +108,10 @@ fn read_gateways(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Vec<Gate
         let why = "every [[gateway]] needs its address with the VLAN's prefix length, such as \"10.10.0.1/24\"";
         let subnet = cx.required(t, "address", why, address).and_then(|text| {
             let at = cx.at_key(t, "address");
-            match parse_cidr(&text) {
+            match parse_cidr4(&text, GATEWAY_V4) {
                 Ok((_, len)) if !GATEWAY_PREFIXES.contains(&len) => {
                     let reason = format!("a gateway's prefix length is 16..=30, not {len}");
-                    cx.push(ConfigError::BadIpv4 { at, value: text, reason });
+                    cx.push(ConfigError::BadIp { at, value: text, family: "IPv4", reason });
                     None
                 }
                 Ok(s) => Some(s),
@@ -122,11 +132,11 @@ fn read_gateways(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Vec<Gate
             let ip = cx.string(n, "ip");
             let ip = cx.required(n, "ip", "every [[gateway.neighbor]] needs the host's ip", ip).and_then(|text| {
                 let at = cx.at_key(n, "ip");
-                match parse_host(&text, true) {
-                    Ok(ip) if subnet.is_some_and(|(a, l)| !in_subnet(ip, a, l)) => {
+                match parse_host4(&text, true, GATEWAY_V4) {
+                    Ok(ip) if subnet.is_some_and(|(a, l)| !in_subnet(ip.into(), a.into(), l)) => {
                         let (a, l) = subnet.unwrap_or((ip, 32));
-                        let reason = format!("it is outside the gateway's subnet {}", subnet_text(a, l));
-                        cx.push(ConfigError::BadIpv4 { at, value: text, reason });
+                        let reason = format!("it is outside the gateway's subnet {}", subnet_text(a.into(), l));
+                        cx.push(ConfigError::BadIp { at, value: text, family: "IPv4", reason });
                         None
                     }
                     Ok(ip) => Some(ip),
@@ -157,28 +167,6 @@ fn read_gateways(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Vec<Gate
     out
 }
 
-/// A route's `prefix`: a network address with its prefix length, host bits
-/// zero.
-fn parse_prefix(text: &str) -> Result<(Ipv4Addr, u8), BadIp> {
-    let Some((a, l)) = text.split_once('/') else {
-        return Err(BadIp::Reason("expected a prefix like 10.20.0.0/24".into()));
-    };
-    let ip = match a.parse::<Ipv4Addr>() {
-        Ok(ip) => ip,
-        Err(_) if a.parse::<Ipv6Addr>().is_ok() => return Err(BadIp::V6),
-        Err(_) => return Err(BadIp::Reason("expected a prefix like 10.20.0.0/24".into())),
-    };
-    let len = match l.parse::<u8>() {
-        Ok(n) if n <= 32 => n,
-        _ => return Err(BadIp::Reason(format!("the prefix length {l:?} is outside 0..=32"))),
-    };
-    if u32::from(ip) & !mask(len) != 0 {
-        let net = Ipv4Addr::from(u32::from(ip) & mask(len));
-        return Err(BadIp::Reason(format!("host bits are set; the prefix is {net}/{len}")));
-    }
-    Ok((ip, len))
-}
-
 /// `[[route]]` tables.
 fn read_routes(cx: &mut Ctx<'_>, top: &Tbl<'_>, vteps: &Vteps) -> Vec<RouteSpec> {
     let mut seen: HashMap<(Ipv4Addr, u8), usize> = HashMap::new();
@@ -187,7 +175,7 @@ fn read_routes(cx: &mut Ctx<'_>, top: &Tbl<'_>, vteps: &Vteps) -> Vec<RouteSpec>
         cx.check_keys(t, ROUTE_KEYS);
         let prefix = cx.string(t, "prefix");
         let why = "every [[route]] needs the remote subnet, such as \"10.20.0.0/24\"";
-        let prefix = cx.required(t, "prefix", why, prefix).and_then(|text| match parse_prefix(&text) {
+        let prefix = cx.required(t, "prefix", why, prefix).and_then(|text| match parse_prefix(&text, ROUTE_V4) {
             Ok(p) => {
                 if let Some(&first) = seen.get(&p) {
                     let at = cx.at_key(t, "prefix");
@@ -205,7 +193,7 @@ fn read_routes(cx: &mut Ctx<'_>, top: &Tbl<'_>, vteps: &Vteps) -> Vec<RouteSpec>
         });
         let via = cx.string(t, "via");
         let why = "every [[route]] needs the remote node's underlay address";
-        let via = cx.required(t, "via", why, via).and_then(|text| match parse_host(&text, true) {
+        let via = cx.required(t, "via", why, via).and_then(|text| match parse_host4(&text, true, ROUTE_V4) {
             Ok(ip) => Some(ip),
             Err(e) => {
                 let at = cx.at_key(t, "via");
@@ -213,7 +201,17 @@ fn read_routes(cx: &mut Ctx<'_>, top: &Tbl<'_>, vteps: &Vteps) -> Vec<RouteSpec>
                 None
             }
         });
-        let vtep = resolve_vtep(cx, t, vteps);
+        let mut vtep = resolve_vtep(cx, t, vteps);
+        // The tunnel leaves from the VTEP's address, so it must be IPv4 too.
+        if let Some(d) = vtep.and_then(|v| vteps.drafts.get(v)) {
+            if let (Some((address, len)), Some(name), Some(v)) = (d.subnet, &d.name, via) {
+                if address.is_ipv6() {
+                    let at = cx.at_key(t, "via");
+                    cx.push(wrong_family(at, v.to_string(), v.into(), name.clone(), address, len));
+                    vtep = None;
+                }
+            }
+        }
         if let (Some((prefix, prefix_len)), Some(via), Some(vtep)) = (prefix, via, vtep) {
             out.push(RouteSpec { prefix, prefix_len, via, vtep });
         }
@@ -226,7 +224,7 @@ struct VtepDraft {
     /// `None` when missing, not a string, or a repeat.
     name: Option<String>,
     /// The address and prefix length, when valid.
-    subnet: Option<(Ipv4Addr, u8)>,
+    subnet: Option<(IpAddr, u8)>,
     /// Placeholders where values were wrong.
     spec: VtepSpec,
 }
@@ -245,117 +243,6 @@ impl Vteps {
 
     fn known(&self) -> Vec<String> {
         self.drafts.iter().filter_map(|d| d.name.clone()).collect()
-    }
-}
-
-/// Why a text is not a usable IPv4 address.
-enum BadIp {
-    /// It is an IPv6 address.
-    V6,
-    /// Anything else.
-    Reason(String),
-}
-
-/// Reports `text` (at `at`) as a bad address.
-fn bad_ip(cx: &mut Ctx<'_>, at: KeyPath, text: &str, e: BadIp) {
-    let value = text.to_string();
-    cx.push(match e {
-        BadIp::V6 => ConfigError::Ipv6Underlay { at, value },
-        BadIp::Reason(reason) => ConfigError::BadIpv4 { at, value, reason },
-    });
-}
-
-/// Why `ip` cannot be a host's address on the underlay, if it cannot.
-fn not_a_host(ip: Ipv4Addr, remote: bool) -> Option<&'static str> {
-    if ip.is_unspecified() {
-        Some("0.0.0.0 is no host's address")
-    } else if ip.is_broadcast() {
-        Some("the broadcast address is no host's address")
-    } else if ip.is_multicast() && remote {
-        Some("a multicast group cannot be a remote VTEP (set it as the VNI's `group`)")
-    } else if ip.is_multicast() {
-        Some("a multicast (group) address is no host's address")
-    } else if ip.is_loopback() {
-        Some("a loopback address never reaches the underlay")
-    } else {
-        None
-    }
-}
-
-/// A host address such as `192.168.100.2`.
-fn parse_host(text: &str, remote: bool) -> Result<Ipv4Addr, BadIp> {
-    let ip = match text.parse::<Ipv4Addr>() {
-        Ok(ip) => ip,
-        Err(_) if text.parse::<Ipv6Addr>().is_ok() => return Err(BadIp::V6),
-        Err(_) => return Err(BadIp::Reason("expected four decimal bytes like 192.168.100.2".to_string())),
-    };
-    match not_a_host(ip, remote) {
-        Some(reason) => Err(BadIp::Reason(reason.to_string())),
-        None => Ok(ip),
-    }
-}
-
-/// An address with its prefix length, such as `192.168.100.1/24`.
-fn parse_cidr(text: &str) -> Result<(Ipv4Addr, u8), BadIp> {
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (text, None),
-    };
-    let ip = match addr.parse::<Ipv4Addr>() {
-        Ok(ip) => ip,
-        Err(_) if addr.parse::<Ipv6Addr>().is_ok() => return Err(BadIp::V6),
-        Err(_) => {
-            let reason = "expected an address with a prefix length like 192.168.100.1/24";
-            return Err(BadIp::Reason(reason.to_string()));
-        }
-    };
-    let Some(prefix) = prefix else {
-        return Err(BadIp::Reason(format!("the prefix length is missing (as in {ip}/24)")));
-    };
-    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(BadIp::Reason(format!("the prefix length {prefix:?} is not a number")));
-    }
-    let len = match prefix.parse::<u32>() {
-        Ok(n) if (1..=32).contains(&n) => n as u8,
-        _ => return Err(BadIp::Reason(format!("the prefix length {prefix} is outside 1..=32"))),
-    };
-    if let Some(reason) = not_a_host(ip, false) {
-        return Err(BadIp::Reason(reason.to_string()));
-    }
-    if let Some(reason) = subnet_role(ip, ip, len) {
-        return Err(BadIp::Reason(reason));
-    }
-    Ok((ip, len))
-}
-
-/// The netmask of a prefix length (0..=32).
-fn mask(len: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
-}
-
-/// The subnet of `addr`/`len`, as text.
-fn subnet_text(addr: Ipv4Addr, len: u8) -> String {
-    format!("{}/{len}", Ipv4Addr::from(u32::from(addr) & mask(len)))
-}
-
-fn in_subnet(ip: Ipv4Addr, addr: Ipv4Addr, len: u8) -> bool {
-    (u32::from(ip) ^ u32::from(addr)) & mask(len) == 0
-}
-
-/// Whether `ip` is the network or broadcast address of `addr`/`len` (which
-/// subnets of /31 and /32 do not have).
-fn subnet_role(ip: Ipv4Addr, addr: Ipv4Addr, len: u8) -> Option<String> {
-    if len > 30 || !in_subnet(ip, addr, len) {
-        return None;
-    }
-    let net = u32::from(addr) & mask(len);
-    let subnet = subnet_text(addr, len);
-    if u32::from(ip) == net {
-        Some(format!("it is the network address of {subnet}"))
-    } else if u32::from(ip) == net | !mask(len) {
-        Some(format!("it is the broadcast address of {subnet}"))
-    } else {
-        None
     }
 }
 
@@ -393,7 +280,8 @@ fn read_vteps(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vteps {
         }
         let port = read_vtep_port(cx, t, ports, &mut on_port);
         let address = cx.string(t, "address");
-        let why = "every [[vtep]] needs an address with a prefix length, such as \"192.168.100.1/24\"";
+        let why =
+            "every [[vtep]] needs an address with a prefix length, such as \"192.168.100.1/24\" or \"fd00::1/64\"";
         let subnet = cx.required(t, "address", why, address).and_then(|text| match parse_cidr(&text) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -410,7 +298,7 @@ fn read_vteps(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vteps {
         let mac = mac_of(cx, "mac", MacUse::Own);
         let nexthop_mac = mac_of(cx, "nexthop_mac", MacUse::NextHop);
 
-        let (address, prefix_len) = subnet.unwrap_or((Ipv4Addr::UNSPECIFIED, 32));
+        let (address, prefix_len) = subnet.unwrap_or((Ipv4Addr::UNSPECIFIED.into(), 32));
         let mut spec = VtepSpec::new(name.as_deref().unwrap_or_default(), port.unwrap_or(0), address, prefix_len);
         spec.gateway = gateway;
         spec.mac = mac;
@@ -434,7 +322,9 @@ fn read_vteps(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vteps {
         if let Some(range) = read_src_ports(cx, t) {
             spec.src_ports = range;
         }
-        if let Ok(Some(n)) = cx.int(t, "mtu", MIN_MTU, MAX_MTU) {
+        // An IPv6 link carries at least 1280 bytes (RFC 8200 section 5).
+        let min_mtu = if subnet.is_some_and(|(a, _)| a.is_ipv6()) { MIN_MTU6 } else { MIN_MTU };
+        if let Ok(Some(n)) = cx.int(t, "mtu", min_mtu, MAX_MTU) {
             spec.mtu = n as u16;
         }
         first_table.push(t.index);
@@ -480,7 +370,7 @@ fn read_vtep_port(
 }
 
 /// `gateway`: a host of the VTEP's subnet other than the VTEP itself.
-fn read_gateway(cx: &mut Ctx<'_>, t: &Tbl<'_>, subnet: Option<(Ipv4Addr, u8)>) -> Option<Ipv4Addr> {
+fn read_gateway(cx: &mut Ctx<'_>, t: &Tbl<'_>, subnet: Option<(IpAddr, u8)>) -> Option<IpAddr> {
     let Ok(Some(text)) = cx.string(t, "gateway") else { return None };
     let gw = match parse_host(&text, false) {
         Ok(gw) => gw,
@@ -492,6 +382,12 @@ fn read_gateway(cx: &mut Ctx<'_>, t: &Tbl<'_>, subnet: Option<(Ipv4Addr, u8)>) -
     };
     // Without a valid address there is nothing to compare with.
     let (addr, len) = subnet?;
+    if gw.is_ipv4() != addr.is_ipv4() {
+        let at = cx.at_key(t, "gateway");
+        let vtep = t.name.clone().unwrap_or_default();
+        cx.push(wrong_family(at, text, gw, vtep, addr, len));
+        return None;
+    }
     let reason = if gw == addr {
         Some("it is the vtep's own address".to_string())
     } else if !in_subnet(gw, addr, len) {
@@ -596,8 +492,24 @@ fn resolve_vtep(cx: &mut Ctx<'_>, t: &Tbl<'_>, vteps: &Vteps) -> Option<usize> {
 /// The local VTEP a VNI's remotes are checked against.
 struct Local<'v> {
     name: &'v str,
-    address: Ipv4Addr,
+    address: IpAddr,
     prefix_len: u8,
+}
+
+impl Local<'_> {
+    /// Reports `ip` (written `text`, at `at`) if it is of the other family.
+    fn check_family(&self, cx: &mut Ctx<'_>, at: KeyPath, text: &str, ip: IpAddr) -> bool {
+        if ip.is_ipv4() == self.address.is_ipv4() {
+            return true;
+        }
+        cx.push(wrong_family(at, text.to_string(), ip, self.name.to_string(), self.address, self.prefix_len));
+        false
+    }
+}
+
+/// The error for an address of the other family than its VTEP's.
+fn wrong_family(at: KeyPath, value: String, ip: IpAddr, vtep: String, address: IpAddr, len: u8) -> ConfigError {
+    ConfigError::WrongFamily { at, value, family: family(ip), vtep, vtep_address: format!("{address}/{len}") }
 }
 
 /// A VNI's `remotes` or `allowed_remotes`. `listed` maps each address
@@ -608,8 +520,8 @@ fn read_remotes(
     t: &Tbl<'_>,
     key: &str,
     local: Option<&Local<'_>>,
-    listed: &mut HashMap<Ipv4Addr, String>,
-) -> (Vec<Ipv4Addr>, bool) {
+    listed: &mut HashMap<IpAddr, String>,
+) -> (Vec<IpAddr>, bool) {
     let items = match cx.array(t, key) {
         Ok(Some(items)) => items,
         Ok(None) => return (Vec::new(), true),
@@ -620,7 +532,7 @@ fn read_remotes(
     for (i, item) in items.iter().enumerate() {
         let key_i = format!("{key}[{i}]");
         let Node::Str(text) = &item.node else {
-            cx.wrong_type(t, &key_i, item, "an IPv4 address like \"192.168.100.2\"");
+            cx.wrong_type(t, &key_i, item, "an address like \"192.168.100.2\" or \"fd00::2\"");
             ok = false;
             continue;
         };
@@ -634,13 +546,17 @@ fn read_remotes(
             }
         };
         if let Some(l) = local {
+            if !l.check_family(cx, at.clone(), text, ip) {
+                ok = false;
+                continue;
+            }
             if ip == l.address {
                 cx.push(ConfigError::RemoteIsLocal { at, value: text.clone(), vtep: l.name.to_string() });
                 ok = false;
                 continue;
             }
             if let Some(reason) = subnet_role(ip, l.address, l.prefix_len) {
-                cx.push(ConfigError::BadIpv4 { at, value: text.clone(), reason });
+                cx.push(ConfigError::BadIp { at, value: text.clone(), family: family(ip), reason });
                 ok = false;
                 continue;
             }
@@ -718,6 +634,9 @@ fn read_vnis(
             let remote = cx.string(s, "remote");
             let why = "every [[vni.static]] needs the remote VTEP the MAC sits behind";
             let remote = cx.required(s, "remote", why, remote).and_then(|text| match parse_host(&text, true) {
+                Ok(ip) if local.as_ref().is_some_and(|l| !l.check_family(cx, cx.at_key(s, "remote"), &text, ip)) => {
+                    None
+                }
                 Ok(ip) if lists_ok && !listed.contains_key(&ip) => {
                     let at = cx.at_key(s, "remote");
                     cx.push(ConfigError::UnknownRemote { at, value: text, vni: t.table.clone() });
@@ -757,7 +676,7 @@ fn read_vnis(
             _ => Encap::Vxlan,
         };
         let geneve_options = read_options(cx, t, encap);
-        let group = read_group(cx, t);
+        let group = read_group(cx, t, local.as_ref());
         let learning = !matches!(cx.boolean(t, "learning"), Ok(Some(false)));
         vnis.push(VniSpec {
             vni: vni.unwrap_or(0),
@@ -776,27 +695,31 @@ fn read_vnis(
     vnis
 }
 
-/// A VNI's `group`: an IPv4 multicast address outside the link-local block
-/// 224.0.0.0/24 (whose addresses are for routing protocols, never flooded
-/// data).
-fn read_group(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> Option<Ipv4Addr> {
+/// A VNI's `group`: a multicast address of its VTEP's family whose scope
+/// reaches beyond the link (link-local groups are for routing protocols,
+/// never flooded data).
+fn read_group(cx: &mut Ctx<'_>, t: &Tbl<'_>, local: Option<&Local<'_>>) -> Option<IpAddr> {
     let text = match cx.string(t, "group") {
         Ok(Some(text)) => text,
         _ => return None,
     };
     let at = cx.at_key(t, "group");
-    let reason = match text.parse::<Ipv4Addr>() {
-        Ok(g) if g.is_multicast() && g.octets()[..3] != [224, 0, 0] => return Some(g),
-        Ok(g) if g.is_multicast() => "224.0.0.0/24 is link-local control traffic; use a group such as 239.1.1.1",
-        Ok(_) => "a group is a multicast address, 224.0.0.0 to 239.255.255.255",
-        Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
-            cx.push(ConfigError::Ipv6Underlay { at, value: text });
+    let group = match text.parse::<IpAddr>() {
+        Ok(g) => g,
+        Err(_) => {
+            let reason = "expected a multicast address like 239.1.1.1 or ff05::100".to_string();
+            cx.push(ConfigError::BadIp { at, value: text, family: "IP", reason });
             return None;
         }
-        Err(_) => "expected four decimal bytes like 239.1.1.1",
     };
-    cx.push(ConfigError::BadIpv4 { at, value: text, reason: reason.into() });
-    None
+    if let Some(reason) = not_a_group(group) {
+        cx.push(ConfigError::BadIp { at, value: text, family: family(group), reason: reason.into() });
+        return None;
+    }
+    if local.is_some_and(|l| !l.check_family(cx, at, &text, group)) {
+        return None;
+    }
+    Some(group)
 }
 
 /// A VNI's `[[vni.option]]` tables: the Geneve options it sends.
@@ -877,53 +800,6 @@ mod tests {
         assert!(parse_option_data("123").unwrap_err().contains("whole 4-byte words"));
         assert!(parse_option_data("1234567g").unwrap_err().contains("not a hex byte"));
         assert!(parse_option_data(&"00".repeat(128)).unwrap_err().contains("at most 124"));
-    }
-
-    #[test]
-    fn cidr() {
-        assert!(matches!(parse_cidr("192.168.100.1/24"), Ok((ip, 24)) if ip == Ipv4Addr::new(192, 168, 100, 1)));
-        assert!(matches!(parse_cidr("10.0.0.1/32"), Ok((_, 32))));
-        assert!(matches!(parse_cidr("10.0.0.0/31"), Ok((_, 31))));
-        assert!(matches!(parse_cidr("fd00::1/64"), Err(BadIp::V6)));
-        assert!(matches!(parse_cidr("fd00::1"), Err(BadIp::V6)));
-        for (text, want) in [
-            ("10.0.0.1", "prefix length is missing"),
-            ("10.0.0.1/", "\"\" is not a number"),
-            ("10.0.0.1/x", "\"x\" is not a number"),
-            ("10.0.0.1/0", "0 is outside 1..=32"),
-            ("10.0.0.1/33", "33 is outside 1..=32"),
-            ("10.0.0.1/99999999999", "outside 1..=32"),
-            ("10.0.0.1/-1", "not a number"),
-            ("10.0.0/8", "prefix length like"),
-            ("010.0.0.1/8", "prefix length like"),
-            ("10.0.0.0/24", "network address of 10.0.0.0/24"),
-            ("10.0.0.255/24", "broadcast address of 10.0.0.0/24"),
-            ("0.0.0.0/8", "0.0.0.0"),
-            ("127.0.0.1/8", "loopback"),
-            ("224.0.0.1/4", "multicast"),
-            ("", "prefix length like"),
-            ("/", "prefix length like"),
-        ] {
-            match parse_cidr(text) {
-                Err(BadIp::Reason(r)) => assert!(r.contains(want), "{text:?}: {r}"),
-                Err(BadIp::V6) => panic!("{text:?}: taken for IPv6"),
-                Ok(v) => panic!("{text:?}: accepted as {v:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn subnets() {
-        let a = Ipv4Addr::new(192, 168, 100, 1);
-        assert_eq!(subnet_text(a, 24), "192.168.100.0/24");
-        assert_eq!(subnet_text(a, 32), "192.168.100.1/32");
-        assert_eq!(subnet_text(a, 1), "128.0.0.0/1");
-        assert!(in_subnet(Ipv4Addr::new(192, 168, 100, 254), a, 24));
-        assert!(!in_subnet(Ipv4Addr::new(192, 168, 101, 1), a, 24));
-        assert!(!in_subnet(Ipv4Addr::new(192, 168, 100, 2), a, 32));
-        assert_eq!(mask(0), 0);
-        assert_eq!(mask(32), u32::MAX);
-        assert!(subnet_role(Ipv4Addr::new(192, 168, 100, 0), a, 31).is_none());
     }
 
     #[test]

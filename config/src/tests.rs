@@ -917,7 +917,7 @@ fn with_vni(extra: &str) -> String {
     overlay(&format!("[[vni]]\nvni = 100\nvlan = 10\nremotes = [\"192.168.100.2\"]\n{extra}"))
 }
 
-fn ip(s: &str) -> std::net::Ipv4Addr {
+fn ip<T: std::str::FromStr<Err = std::net::AddrParseError>>(s: &str) -> T {
     s.parse().unwrap()
 }
 
@@ -1014,7 +1014,7 @@ fn full_overlay_config() {
             mtu: 576,
         }
     );
-    let mut v1 = VtepSpec::new("vtep1", 3, ip("10.1.2.3"), 31);
+    let mut v1 = VtepSpec::new("vtep1", 3, ip::<std::net::IpAddr>("10.1.2.3"), 31);
     v1.dscp = Some(0);
     assert_eq!(ov.vteps[1], v1);
     assert_eq!(
@@ -1055,7 +1055,7 @@ fn overlay_defaults() {
     use switch_core::overlay::{VniSpec, VtepSpec};
     let c = ok(&overlay("[[vni]]\nvni = 7\nvlan = 20\n"));
     let v = &c.spec.overlay.vteps[0];
-    assert_eq!(*v, VtepSpec::new("vtep0", 3, ip("192.168.100.1"), 24));
+    assert_eq!(*v, VtepSpec::new("vtep0", 3, ip::<std::net::IpAddr>("192.168.100.1"), 24));
     assert_eq!((v.gateway, v.mac, v.nexthop_mac), (None, None, None));
     assert_eq!((v.udp_port, v.ttl, v.dscp), (VXLAN_PORT, DEFAULT_TTL, None));
     assert_eq!((v.udp_port, v.ttl), (4789, 64));
@@ -1121,38 +1121,120 @@ fn vxlan_example_topology() {
     );
     let ov = &c.spec.overlay;
     assert_eq!(ov.vteps.len(), 1);
-    assert_eq!(ov.vteps[0], switch_core::overlay::VtepSpec::new("vtep0", 2, ip("192.168.100.1"), 24));
-    let vnis: Vec<(u32, u16, &[std::net::Ipv4Addr], usize)> =
+    assert_eq!(
+        ov.vteps[0],
+        switch_core::overlay::VtepSpec::new("vtep0", 2, ip::<std::net::IpAddr>("192.168.100.1"), 24)
+    );
+    let vnis: Vec<(u32, u16, &[std::net::IpAddr], usize)> =
         ov.vnis.iter().map(|v| (v.vni, v.vlan.0, v.remotes.as_slice(), v.static_macs.len())).collect();
-    let remote = [ip("192.168.100.2")];
+    let remote: [std::net::IpAddr; 1] = [ip("192.168.100.2")];
     assert_eq!(vnis, [(100, 10, &remote[..], 0), (200, 20, &remote[..], 0)]);
 }
 
+/// `overlay` with `vtep0` on an IPv6 underlay (fd00::1/64), then `extra`.
+fn overlay6(extra: &str) -> String {
+    overlay(extra).replace("192.168.100.1/24", "fd00::1/64")
+}
+
 #[test]
-fn err_ipv6_address() {
-    let (e, msg) = one(&overlay("").replace("192.168.100.1/24", "fd00::1/64"));
-    assert!(matches!(e, ConfigError::Ipv6Underlay { .. }), "{e:?}");
+fn ipv6_underlay() {
+    use std::net::IpAddr;
+    let c = ok(&overlay6(
+        r#"gateway = "fd00::fe"
+[[vni]]
+vni = 100
+vlan = 10
+remotes = ["fd00::2", "2001:db8::9"]
+allowed_remotes = ["fd00::3"]
+group = "ff05::100"
+[[vni.static]]
+mac = "02:00:00:00:00:09"
+remote = "fd00::3"
+"#,
+    ));
+    let ov = &c.spec.overlay;
+    assert_eq!((ov.vteps[0].address, ov.vteps[0].prefix_len), (ip::<IpAddr>("fd00::1"), 64));
+    assert_eq!(ov.vteps[0].gateway, Some(ip("fd00::fe")));
+    assert_eq!(ov.vnis[0].remotes, [ip::<IpAddr>("fd00::2"), ip("2001:db8::9")]);
+    assert_eq!(ov.vnis[0].allowed, [ip::<IpAddr>("fd00::3")]);
+    assert_eq!(ov.vnis[0].group, Some(ip("ff05::100")));
+    assert_eq!(ov.vnis[0].static_macs[0].remote, ip::<IpAddr>("fd00::3"));
+    // What `xvs check --print` writes reads back as the same spec.
+    let again = ok(&c.to_toml_string());
+    assert_eq!(again.spec, c.spec);
+}
+
+#[test]
+fn err_wrong_family() {
+    let (e, msg) = one(&overlay6("[[vni]]\nvni = 100\nvlan = 10\nremotes = [\"192.168.100.2\"]\n"));
+    assert!(matches!(e, ConfigError::WrongFamily { .. }), "{e:?}");
     assert_eq!(
         msg,
-        r#"vtep[0] "vtep0": address = "fd00::1/64" is an IPv6 address; IPv6 underlays are not supported yet"#
+        r#"vni[0].remotes[0] = "192.168.100.2" is IPv4 but vtep "vtep0" has the address fd00::1/64; a tunnel's ends, next hop and group use one address family"#
     );
-    let (e, msg) = one(&overlay("").replace("192.168.100.1/24", "fd00::1"));
-    assert!(matches!(e, ConfigError::Ipv6Underlay { .. }), "{e:?}");
-    assert_names(&msg, &["address = \"fd00::1\"", "IPv6 underlays"]);
-    let (_, msg) = one(&overlay("gateway = \"fe80::1\"\n"));
-    assert_names(&msg, &["gateway = \"fe80::1\" is an IPv6 address"]);
-    let (_, msg) = one(&with_vni("allowed_remotes = [\"fd00::2\"]\n"));
+    let (e, msg) = one(&with_vni("allowed_remotes = [\"fd00::2\"]\n"));
+    assert!(matches!(e, ConfigError::WrongFamily { .. }), "{e:?}");
+    assert_names(&msg, &["allowed_remotes[0] = \"fd00::2\" is IPv6", "192.168.100.1/24"]);
+    let (_, msg) = one(&overlay("gateway = \"fd00::fe\"\n"));
+    assert_names(&msg, &["gateway = \"fd00::fe\" is IPv6 but vtep \"vtep0\""]);
+    let (_, msg) = one(&with_vni("group = \"ff05::100\"\n"));
+    assert_names(&msg, &["group = \"ff05::100\" is IPv6"]);
+    let (_, msg) = one(&with_vni("[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"fd00::2\"\n"));
+    assert_names(&msg, &["vni[0].static[0]", "remote = \"fd00::2\" is IPv6"]);
+    // A route leaves from its VTEP's address, which must be IPv4.
+    let (_, msg) = one(&overlay6("[[route]]\nprefix = \"10.20.0.0/24\"\nvia = \"192.168.100.2\"\n"));
+    assert_names(&msg, &["route[0].via = \"192.168.100.2\" is IPv4 but vtep \"vtep0\" has the address fd00::1/64"]);
+}
+
+#[test]
+fn err_ipv4_only_keys() {
+    let (e, msg) = one(&overlay("[[route]]\nprefix = \"fd00:20::/64\"\nvia = \"192.168.100.2\"\n"));
+    assert!(matches!(e, ConfigError::Ipv4Only { .. }), "{e:?}");
     assert_eq!(
         msg,
-        r#"vni[0].allowed_remotes[0] = "fd00::2" is an IPv6 address; IPv6 underlays are not supported yet"#
+        r#"route[0].prefix = "fd00:20::/64" is an IPv6 address; a [[route]] is an IP-in-IP tunnel, which carries IPv4 over IPv4 only"#
     );
+    let (_, msg) = one(&overlay("[[route]]\nprefix = \"10.20.0.0/24\"\nvia = \"fd00::2\"\n"));
+    assert_names(&msg, &["via = \"fd00::2\" is an IPv6 address; a [[route]]"]);
+    let (_, msg) = one(&with("[[gateway]]\nvlan = 10\naddress = \"fd00:10::1/64\"\n"));
+    assert_names(&msg, &["address = \"fd00:10::1/64\" is an IPv6 address; a [[gateway]] routes IPv4 only"]);
+}
+
+#[test]
+fn err_bad_ipv6_addresses() {
+    let (e, msg) = one(&overlay6("").replace("fd00::1/64", "fd00::1/129"));
+    assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"vtep[0] "vtep0": address = "fd00::1/129" is not a valid IPv6 address: the prefix length 129 is outside 1..=128"#
+    );
+    let (_, msg) = one(&overlay6("").replace("fd00::1/64", "fe80::1/64"));
+    assert_names(&msg, &["is not a valid IPv6 address: a link-local address"]);
+    let (_, msg) = one(&overlay6("").replace("fd00::1/64", "fd00::/64"));
+    assert_names(&msg, &["subnet-router anycast address of fd00::/64"]);
+    let v6_vni = |extra: &str| overlay6(&format!("[[vni]]\nvni = 100\nvlan = 10\n{extra}"));
+    let (_, msg) = one(&v6_vni("remotes = [\"fd00::1\"]\n"));
+    assert_names(&msg, &["remotes[0] = \"fd00::1\" is the address of vtep \"vtep0\" itself"]);
+    let (_, msg) = one(&v6_vni("remotes = [\"ff05::1\"]\n"));
+    assert_names(&msg, &["a multicast group cannot be a remote VTEP"]);
+    let (_, msg) = one(&v6_vni("remotes = [\"fd00::\"]\n"));
+    assert_names(&msg, &["subnet-router anycast"]);
+    let (_, msg) = one(&v6_vni("group = \"ff02::1\"\n"));
+    assert_names(&msg, &["group = \"ff02::1\" is not a valid IPv6 address: an interface- or link-local group"]);
+    let (_, msg) = one(&v6_vni("group = \"fd00::9\"\n"));
+    assert_names(&msg, &["a group is a multicast address in ff00::/8"]);
+    let (e, msg) = one(&overlay6("mtu = 1000\n"));
+    assert!(matches!(e, ConfigError::OutOfRange { min: 1280, .. }), "{e:?}");
+    assert_names(&msg, &["mtu = 1000 is outside 1280..=9216"]);
+    let (_, msg) = one(&v6_vni("remotes = [\"fd00::2\", \"fd00:0::2\"]\n"));
+    assert_names(&msg, &["remotes[1]", "already listed"]);
 }
 
 #[test]
 fn err_bad_vtep_address() {
     let bad = |addr: &str| one(&overlay("").replace("\"192.168.100.1/24\"", &format!("{addr:?}")));
     let (e, msg) = bad("192.168.100.1/33");
-    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
     assert_eq!(
         msg,
         r#"vtep[0] "vtep0": address = "192.168.100.1/33" is not a valid IPv4 address: the prefix length 33 is outside 1..=32"#
@@ -1161,18 +1243,23 @@ fn err_bad_vtep_address() {
         ("192.168.100.1/0", "the prefix length 0 is outside 1..=32"),
         ("192.168.100.1", "the prefix length is missing (as in 192.168.100.1/24)"),
         ("192.168.100.1/x", "the prefix length \"x\" is not a number"),
-        ("192.168.100/24", "expected an address with a prefix length like 192.168.100.1/24"),
         ("192.168.100.0/24", "it is the network address of 192.168.100.0/24"),
         ("192.168.100.255/24", "it is the broadcast address of 192.168.100.0/24"),
         ("224.0.0.1/24", "a multicast (group) address is no host's address"),
         ("127.0.0.1/8", "a loopback address never reaches the underlay"),
     ] {
         let (e, msg) = bad(addr);
-        assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{addr}: {e:?}");
+        assert!(matches!(e, ConfigError::BadIp { .. }), "{addr}: {e:?}");
         assert_names(&msg, &[&format!("address = {addr:?} is not a valid IPv4 address: {why}")]);
     }
+    let (e, msg) = bad("192.168.100/24");
+    assert!(matches!(e, ConfigError::BadIp { family: "IP", .. }), "{e:?}");
+    assert_names(
+        &msg,
+        &["is not a valid IP address: expected an address with a prefix length like 192.168.100.1/24 or fd00::1/64"],
+    );
     let (e, _) = bad("");
-    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
     let (e, msg) = one(&overlay("").replace("\"192.168.100.1/24\"", "24"));
     assert!(matches!(e, ConfigError::WrongType { .. }), "{e:?}");
     assert_names(&msg, &["address = 24", "expected a string"]);
@@ -1315,18 +1402,21 @@ fn err_bad_remote() {
         ("0.0.0.0", "0.0.0.0 is no host's address"),
         ("192.168.100.255", "it is the broadcast address of 192.168.100.0/24"),
         ("192.168.100.0", "it is the network address of 192.168.100.0/24"),
-        ("192.168.100.2/24", "expected four decimal bytes like 192.168.100.2"),
-        ("vtep.example", "expected four decimal bytes like 192.168.100.2"),
     ] {
         let (e, msg) = one(&overlay(&format!("[[vni]]\nvni = 1\nvlan = 10\nremotes = [{remote:?}]\n")));
-        assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{remote}: {e:?}");
+        assert!(matches!(e, ConfigError::BadIp { .. }), "{remote}: {e:?}");
         assert_eq!(msg, format!("vni[0].remotes[0] = {remote:?} is not a valid IPv4 address: {why}"), "{remote}");
+    }
+    for remote in ["192.168.100.2/24", "vtep.example"] {
+        let (_, msg) = one(&overlay(&format!("[[vni]]\nvni = 1\nvlan = 10\nremotes = [{remote:?}]\n")));
+        let why = "expected an IPv4 address like 192.168.100.2 or an IPv6 address like fd00::2";
+        assert_names(&msg, &[&format!("vni[0].remotes[0] = {remote:?} is not a valid"), why]);
     }
     let (e, msg) = one(&overlay("[[vni]]\nvni = 1\nvlan = 10\nremotes = [3]\n"));
     assert!(matches!(e, ConfigError::WrongType { .. }), "{e:?}");
     assert_eq!(
         msg,
-        r#"vni[0].remotes[0] = 3 has the wrong type: expected an IPv4 address like "192.168.100.2", found an integer"#
+        r#"vni[0].remotes[0] = 3 has the wrong type: expected an address like "192.168.100.2" or "fd00::2", found an integer"#
     );
     let (_, msg) = one(&overlay("[[vni]]\nvni = 1\nvlan = 10\nremotes = \"192.168.100.2\"\n"));
     assert_names(&msg, &["vni[0].remotes = \"192.168.100.2\"", "expected an array"]);
@@ -1344,7 +1434,7 @@ fn err_static_remote_not_among_remotes() {
     let c = ok(&with_vni(
         "allowed_remotes = [\"192.168.100.3\"]\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.3\"\n",
     ));
-    assert_eq!(c.spec.overlay.vnis[0].static_macs[0].remote, ip("192.168.100.3"));
+    assert_eq!(c.spec.overlay.vnis[0].static_macs[0].remote, ip::<std::net::IpAddr>("192.168.100.3"));
     // A bad remotes list does not make the static entry's remote unknown too.
     let src = overlay(
         "[[vni]]\nvni = 1\nvlan = 10\nremotes = [\"192.168.100.1\"]\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.1\"\n",
@@ -1452,10 +1542,10 @@ fn err_gateway() {
     let (_, msg) = one(&overlay("gateway = \"192.168.100.255\"\n"));
     assert_names(&msg, &["it is the broadcast address of 192.168.100.0/24"]);
     let (e, _) = one(&overlay("gateway = \"239.0.0.1\"\n"));
-    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
     // With a bad address, the gateway is not judged against it.
     let (e, _) = one(&overlay("gateway = \"10.0.0.1\"\n").replace("/24", "/40"));
-    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
 }
 
 #[test]
@@ -1556,7 +1646,7 @@ vlan = 10
         [
             r#"line 15: vtep[0] "v": gateway = "192.168.200.1" cannot be the gateway: it is outside the subnet 192.168.100.0/24 of address = "192.168.100.1/24""#,
             r#"line 20: vni[0].remotes[0] = "192.168.100.1" is the address of vtep "v" itself"#,
-            r#"line 20: vni[0].remotes[1] = "fd00::2" is an IPv6 address; IPv6 underlays are not supported yet"#,
+            r#"line 20: vni[0].remotes[1] = "fd00::2" is IPv6 but vtep "v" has the address 192.168.100.1/24; a tunnel's ends, next hop and group use one address family"#,
             r#"line 23: vni[1].vni = 100 is already used on vtep "v" by vni[0]"#,
             r#"line 24: vni[1].vlan = 10 on bridge "br0" is already joined by vni[0]; a (bridge, VLAN) pair takes at most one VNI"#,
         ]
@@ -1752,10 +1842,10 @@ fn multicast_group_vni() {
     for (bad, why) in [
         ("224.0.0.5", "link-local"),
         ("10.0.0.1", "a group is a multicast address"),
-        ("239.1.1", "expected four decimal bytes"),
+        ("239.1.1", "expected a multicast address like 239.1.1.1 or ff05::100"),
     ] {
         let (e, msg) = one(&with_vni(&format!("group = \"{bad}\"\n")));
-        assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+        assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
         assert!(msg.contains(why) && msg.contains("vni[0].group"), "{msg}");
     }
 }
@@ -1783,7 +1873,7 @@ fn gateways_and_routes_round_trip_and_compile() {
 #[test]
 fn err_gateways_and_routes() {
     let (e, msg) = one(&overlay("[[route]]\nprefix = \"10.20.0.1/24\"\nvia = \"192.168.100.2\"\n"));
-    assert!(matches!(e, ConfigError::BadIpv4 { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::BadIp { .. }), "{e:?}");
     assert!(msg.contains("host bits are set; the prefix is 10.20.0.0/24"), "{msg}");
     let route = "[[route]]\nprefix = \"10.20.0.0/24\"\nvia = \"192.168.100.2\"\n";
     let (e, _) = one(&overlay(&format!("{route}{route}")));

@@ -11,7 +11,7 @@
 //!
 //! [`ForwardingPlan`]: crate::bridge::ForwardingPlan
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use rustc_hash::FxHashMap;
 use super::spec::{Encap, OverlaySpec, VtepSpec};
 use crate::types::{BdId, MacAddr, PortId};
 
-pub use super::template::{offset, MAX_ENCAP_LEN, VXLAN4_ENCAP_LEN};
+pub use super::template::{offset, offset6, MAX_ENCAP_LEN, VXLAN4_ENCAP_LEN, VXLAN6_ENCAP_LEN};
 /// "No VTEP" in [`OverlayPlan`]'s per-port map.
 const NO_VTEP: u16 = u16::MAX;
 
@@ -31,12 +31,12 @@ pub struct VtepPlan {
     pub name: String,
     /// The underlay port.
     pub port: PortId,
-    /// Our address.
-    pub address: Ipv4Addr,
+    /// Our address (IPv4 or IPv6: the VTEP's underlay family).
+    pub address: IpAddr,
     /// Prefix length of the underlay subnet.
     pub prefix_len: u8,
     /// Next hop for off-link remotes.
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     /// Our MAC on the underlay.
     pub mac: MacAddr,
     /// UDP destination port of VXLAN.
@@ -47,7 +47,7 @@ pub struct VtepPlan {
     pub ttl: u8,
     /// Outer DSCP, or `None` to copy the inner one.
     pub dscp: Option<u8>,
-    /// Compute outer UDP checksums.
+    /// Compute outer UDP checksums (always true over IPv6).
     pub udp_checksum: bool,
     /// Verify received non-zero UDP checksums.
     pub verify_udp_checksum: bool,
@@ -61,17 +61,47 @@ pub struct VtepPlan {
 
 impl VtepPlan {
     /// The MAC a VTEP without a configured one uses in memory (replay,
-    /// tests): locally administered, unicast, ending in the address.
-    pub fn default_mac(address: Ipv4Addr) -> MacAddr {
-        let [a, b, c, d] = address.octets();
+    /// tests): locally administered, unicast, ending in the address (its
+    /// last four bytes, for IPv6).
+    pub fn default_mac(address: impl Into<IpAddr>) -> MacAddr {
+        let [a, b, c, d] = match address.into() {
+            IpAddr::V4(v4) => v4.octets(),
+            IpAddr::V6(v6) => {
+                let o = v6.octets();
+                [o[12], o[13], o[14], o[15]]
+            }
+        };
         MacAddr([0x02, 0x58, a, b, c, d])
     }
 
-    /// True when `ip` is inside this VTEP's subnet.
-    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
-        let bits = 32 - u32::from(self.prefix_len.min(32));
-        let (a, b) = (u32::from(self.address), u32::from(ip));
-        bits == 32 || (a ^ b).checked_shr(bits).unwrap_or(0) == 0
+    /// True when `ip` is inside this VTEP's subnet (never for an address
+    /// of the other family).
+    pub fn on_link(&self, ip: IpAddr) -> bool {
+        match (self.address, ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                same_prefix(u32::from(a).into(), u32::from(b).into(), 32, self.prefix_len)
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => same_prefix(a.into(), b.into(), 128, self.prefix_len),
+            _ => false,
+        }
+    }
+
+    /// The IPv4 address, for a VTEP of an IPv4 underlay.
+    #[inline]
+    pub fn ipv4(&self) -> Option<Ipv4Addr> {
+        match self.address {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        }
+    }
+
+    /// The IPv6 address, for a VTEP of an IPv6 underlay.
+    #[inline]
+    pub fn ipv6(&self) -> Option<Ipv6Addr> {
+        match self.address {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }
     }
 }
 
@@ -84,7 +114,7 @@ pub struct VniPlan {
     pub encap: Encap,
     /// Its multicast group, if any: the only group its packets may be
     /// sent to.
-    pub group: Option<Ipv4Addr>,
+    pub group: Option<IpAddr>,
     /// Index into [`OverlayPlan::vteps`].
     pub vtep: u16,
     /// The bridge domain it joins.
@@ -106,18 +136,22 @@ pub struct TunnelPlan {
     pub encap: Encap,
     /// The domain.
     pub bd: BdId,
-    /// The remote VTEP.
-    pub remote: Ipv4Addr,
+    /// The remote VTEP (of its VTEP's family).
+    pub remote: IpAddr,
     /// True when the remote receives the domain's floods.
     pub flood: bool,
     /// Index into [`Neighbors`] of the next hop towards `remote`.
     pub nexthop: u16,
     /// The outer headers with every per-frame field zero (next-hop MAC,
     /// TOS, lengths, checksums, source port): [`VXLAN4_ENCAP_LEN`] bytes
-    /// for VXLAN, more for Geneve with options.
+    /// for VXLAN over IPv4 ([`VXLAN6_ENCAP_LEN`] over IPv6), more for
+    /// Geneve with options.
     pub template: Vec<u8>,
-    /// The one's-complement sum of the template's IPv4 header, to which
-    /// encap adds the per-frame fields before it folds the checksum.
+    /// Over IPv4, the one's-complement sum of the template's IPv4 header,
+    /// to which encap adds the per-frame fields before it folds the
+    /// checksum. Over IPv6, the sum of what the UDP checksum covers that
+    /// never changes: the pseudo header's addresses and next header, the
+    /// destination port and the tunnel header.
     pub ip_sum: u32,
 }
 
@@ -239,8 +273,8 @@ pub struct Neighbor {
     /// Index into [`OverlayPlan::vteps`] of the VTEP that reaches it.
     pub vtep: u16,
     /// Its address.
-    pub ip: Ipv4Addr,
-    /// Configured, never replaced by ARP.
+    pub ip: IpAddr,
+    /// Configured, never replaced by ARP or neighbour discovery.
     pub is_static: bool,
     /// The MAC as [`MacAddr::to_u64`] with bit 63 set; 0 while unresolved.
     mac: AtomicU64,
@@ -275,13 +309,13 @@ pub struct Neighbors {
 
 impl Neighbors {
     /// The index of (`vtep`, `ip`), if it is a next hop.
-    pub fn find(&self, vtep: u16, ip: Ipv4Addr) -> Option<u16> {
+    pub fn find(&self, vtep: u16, ip: IpAddr) -> Option<u16> {
         self.entries.iter().position(|n| n.vtep == vtep && n.ip == ip).map(|i| i as u16)
     }
 
     /// The index of next hop (`vtep`, `ip`), added (with `mac` if it is
     /// configured) when it is new. For the plan's compiler.
-    fn next_hop(&mut self, vtep: u16, ip: Ipv4Addr, mac: Option<MacAddr>) -> u16 {
+    fn next_hop(&mut self, vtep: u16, ip: IpAddr, mac: Option<MacAddr>) -> u16 {
         if let Some(i) = self.find(vtep, ip) {
             return i;
         }
@@ -327,7 +361,7 @@ pub struct OverlayPlan {
     /// Next hops.
     pub neighbors: Arc<Neighbors>,
     /// (VTEP, multicast group) pairs the VTEPs join on the underlay.
-    pub groups: Vec<(u16, Ipv4Addr)>,
+    pub groups: Vec<(u16, IpAddr)>,
     /// L3 gateways; gateway `i` is port `first_gateway + i`.
     pub gateways: Vec<GatewayPlan>,
     /// The first gateway port's id (after the tunnel ports).
@@ -338,8 +372,9 @@ pub struct OverlayPlan {
     vtep_of_port: Vec<u16>,
     /// (VTEP, VNI) → index into `vnis`.
     vni_index: FxHashMap<(u16, u32), u32>,
-    /// (index into `vnis`, remote address) → tunnel port.
-    sources: FxHashMap<(u32, u32), PortId>,
+    /// Index into `vnis` and remote address → tunnel port: the
+    /// source-VTEP allowlist. IPv4 keys are one word ([`Sources`]).
+    sources: Sources,
 }
 
 /// Why an overlay could not be compiled (the config crate reports these
@@ -366,7 +401,15 @@ pub enum OverlayError {
         /// The VNI.
         vni: u32,
         /// The address.
-        remote: Ipv4Addr,
+        remote: IpAddr,
+    },
+    /// An address of a VNI or route is not of its VTEP's family (or a
+    /// route's VTEP is not IPv4: IP-in-IP is an IPv4 encapsulation).
+    WrongFamily {
+        /// The VTEP.
+        vtep: String,
+        /// The address.
+        address: IpAddr,
     },
 }
 
@@ -378,6 +421,9 @@ impl core::fmt::Display for OverlayError {
             OverlayError::BadRoute { via } => write!(f, "route via {via}: unknown vtep"),
             OverlayError::UnknownRemote { vni, remote } => {
                 write!(f, "vni {vni}: static MAC behind {remote}, which is not among the VNI's remotes")
+            }
+            OverlayError::WrongFamily { vtep, address } => {
+                write!(f, "vtep {vtep:?}: {address} is not of the vtep's address family")
             }
         }
     }
@@ -416,7 +462,7 @@ impl OverlayPlan {
         let mut neighbors = Neighbors::default();
         let mut vnis = Vec::new();
         let mut vni_index = FxHashMap::default();
-        let mut sources = FxHashMap::default();
+        let mut sources = Sources::default();
         let mut tunnels = Vec::new();
         let mut groups = Vec::new();
         let mut out = TunnelPorts { ports: Vec::new(), statics: Vec::new() };
@@ -442,19 +488,22 @@ impl OverlayPlan {
             }
             for (remote, flood) in remotes.chain(group) {
                 let is_group = Some(remote) == v.group;
-                if !is_group && sources.contains_key(&(vni_i, u32::from(remote))) {
+                if !is_group && sources.get(vni_i, remote).is_some() {
                     continue;
                 }
                 let port = PortId(first_tunnel + tunnels.len() as u16);
                 if !is_group {
-                    sources.insert((vni_i, u32::from(remote)), port);
+                    sources.insert(vni_i, remote, port);
                 }
                 let hop = if is_group || vtep.on_link(remote) { remote } else { vtep.gateway.unwrap_or(remote) };
-                // A group's MAC is its IPv4 multicast mapping (RFC 1112); a
-                // unicast next hop is ARPed for, unless configured.
+                // A group's MAC is its multicast mapping (RFC 1112, RFC
+                // 2464); a unicast next hop is resolved (ARP, neighbour
+                // discovery), unless configured.
                 let mac = if is_group { Some(multicast_mac(remote)) } else { spec.vteps[v.vtep].nexthop_mac };
                 let nexthop = neighbors.next_hop(vtep_i, hop, mac);
-                let (template, ip_sum) = super::template::build(vtep, remote, v.vni, v.encap, &v.geneve_options);
+                let wrong = || OverlayError::WrongFamily { vtep: vtep.name.clone(), address: remote };
+                let (template, ip_sum) =
+                    super::template::build(vtep, remote, v.vni, v.encap, &v.geneve_options).ok_or_else(wrong)?;
                 let kind = match v.encap {
                     Encap::Vxlan => "vxlan",
                     Encap::Geneve => "geneve",
@@ -476,9 +525,8 @@ impl OverlayPlan {
                 });
             }
             for s in &v.static_macs {
-                let port = *sources
-                    .get(&(vni_i, u32::from(s.remote)))
-                    .ok_or(OverlayError::UnknownRemote { vni: v.vni, remote: s.remote })?;
+                let port =
+                    sources.get(vni_i, s.remote).ok_or(OverlayError::UnknownRemote { vni: v.vni, remote: s.remote })?;
                 out.statics.push((bd, s.mac, port));
             }
         }
@@ -503,10 +551,14 @@ impl OverlayPlan {
         let mut routes = Vec::new();
         for r in &spec.routes {
             let vtep = vteps.get(r.vtep).ok_or(OverlayError::BadRoute { via: r.via })?;
+            let Some(local) = vtep.ipv4() else {
+                return Err(OverlayError::WrongFamily { vtep: vtep.name.clone(), address: r.via.into() }.into());
+            };
             let vtep_i = r.vtep as u16;
-            let hop = if vtep.on_link(r.via) { r.via } else { vtep.gateway.unwrap_or(r.via) };
+            let via = IpAddr::V4(r.via);
+            let hop = if vtep.on_link(via) { via } else { vtep.gateway.unwrap_or(via) };
             let nexthop = neighbors.next_hop(vtep_i, hop, spec.vteps[r.vtep].nexthop_mac);
-            let (template, ip_sum) = super::template::ipip(vtep, r.via);
+            let (template, ip_sum) = super::template::ipip(vtep, local, r.via);
             let len = r.prefix_len.min(32);
             let net = u32::from(r.prefix) & prefix_mask(len);
             routes.push(RoutePlan { net, len, via: r.via, vtep: vtep_i, nexthop, template, ip_sum });
@@ -546,8 +598,8 @@ impl OverlayPlan {
     /// The tunnel port of VNI index `vni` whose remote is `src`: the
     /// source-VTEP allowlist.
     #[inline]
-    pub fn source(&self, vni: u32, src: Ipv4Addr) -> Option<PortId> {
-        self.sources.get(&(vni, u32::from(src))).copied()
+    pub fn source(&self, vni: u32, src: IpAddr) -> Option<PortId> {
+        self.sources.get(vni, src)
     }
 
     /// The gateway behind port `port`, if it is a gateway port.
@@ -576,7 +628,7 @@ impl OverlayPlan {
 
     /// True when VTEP `vtep` joined `group`.
     #[inline]
-    pub fn joined(&self, vtep: u16, group: Ipv4Addr) -> bool {
+    pub fn joined(&self, vtep: u16, group: IpAddr) -> bool {
         self.groups.contains(&(vtep, group))
     }
 
@@ -608,11 +660,52 @@ fn vtep_plan(v: &VtepSpec) -> VtepPlan {
     }
 }
 
-/// The Ethernet address of IPv4 multicast group `g`: 01:00:5e and its low
-/// 23 bits (RFC 1112 section 6.4).
-pub fn multicast_mac(g: Ipv4Addr) -> MacAddr {
-    let [_, b, c, d] = g.octets();
-    MacAddr([0x01, 0x00, 0x5e, b & 0x7f, c, d])
+/// The Ethernet address of multicast group `g`: for IPv4, 01:00:5e and its
+/// low 23 bits (RFC 1112 section 6.4); for IPv6, 33:33 and its low 32 bits
+/// (RFC 2464 section 7).
+pub fn multicast_mac(g: IpAddr) -> MacAddr {
+    match g {
+        IpAddr::V4(g) => {
+            let [_, b, c, d] = g.octets();
+            MacAddr([0x01, 0x00, 0x5e, b & 0x7f, c, d])
+        }
+        IpAddr::V6(g) => {
+            let o = g.octets();
+            MacAddr([0x33, 0x33, o[12], o[13], o[14], o[15]])
+        }
+    }
+}
+
+/// (VNI index, remote address) → tunnel port, one map per family so that
+/// the common IPv4 lookup hashes a single `u64`.
+#[derive(Debug, Clone, Default)]
+struct Sources {
+    v4: FxHashMap<u64, PortId>,
+    v6: FxHashMap<(u32, u128), PortId>,
+}
+
+impl Sources {
+    #[inline]
+    fn get(&self, vni: u32, ip: IpAddr) -> Option<PortId> {
+        match ip {
+            IpAddr::V4(a) => self.v4.get(&(u64::from(vni) << 32 | u64::from(u32::from(a)))).copied(),
+            IpAddr::V6(a) => self.v6.get(&(vni, u128::from(a))).copied(),
+        }
+    }
+
+    fn insert(&mut self, vni: u32, ip: IpAddr, port: PortId) {
+        match ip {
+            IpAddr::V4(a) => self.v4.insert(u64::from(vni) << 32 | u64::from(u32::from(a)), port),
+            IpAddr::V6(a) => self.v6.insert((vni, u128::from(a)), port),
+        };
+    }
+}
+
+/// True when `a` and `b` (addresses of `width` bits, right-aligned) share
+/// their first `len` bits.
+fn same_prefix(a: u128, b: u128, width: u32, len: u8) -> bool {
+    let host_bits = width - u32::from(len).min(width);
+    (a ^ b).checked_shr(host_bits).unwrap_or(0) == 0
 }
 
 impl From<OverlayError> for crate::bridge::PlanError {
@@ -643,9 +736,9 @@ mod tests {
 
     fn spec() -> SwitchSpec {
         let mut vtep = VtepSpec::new("vtep0", 1, LOCAL, 24);
-        vtep.gateway = Some(GW);
+        vtep.gateway = Some(GW.into());
         let mac = MacAddr([2, 0, 0, 0, 0, 9]);
-        let vni = |vni, vlan, remotes: Vec<Ipv4Addr>, allowed| VniSpec {
+        let vni = |vni, vlan, remotes: Vec<IpAddr>, allowed: Vec<IpAddr>| VniSpec {
             vni,
             vtep: 0,
             bridge: 0,
@@ -654,14 +747,14 @@ mod tests {
             allowed,
             ..VniSpec::default()
         };
-        let mut v100 = vni(100, 10, vec![R1, R2], vec![]);
-        v100.static_macs.push(RemoteMacSpec { mac, remote: R2 });
+        let mut v100 = vni(100, 10, vec![R1.into(), R2.into()], vec![]);
+        v100.static_macs.push(RemoteMacSpec { mac, remote: R2.into() });
         SwitchSpec {
             bridges: vec![BridgeSpec { name: "br0".into() }],
             ports: vec![port("h1", PortMode::Access { vlan: VlanId(10) }), port("uplink", PortMode::Underlay)],
             overlay: OverlaySpec {
                 vteps: vec![vtep],
-                vnis: vec![v100, vni(200, 20, vec![R1], vec![R2])],
+                vnis: vec![v100, vni(200, 20, vec![R1.into()], vec![R2.into()])],
                 ..OverlaySpec::default()
             },
             ..SwitchSpec::default()
@@ -700,12 +793,12 @@ mod tests {
         // Lookups the decap stage makes.
         let (vi, v) = ov.vni(0, 200).unwrap();
         assert_eq!(v.bd, bd20);
-        assert_eq!(ov.source(vi, R2), Some(PortId(5)));
-        assert_eq!(ov.source(vi, LOCAL), None);
+        assert_eq!(ov.source(vi, R2.into()), Some(PortId(5)));
+        assert_eq!(ov.source(vi, LOCAL.into()), None);
         assert!(ov.vni(0, 300).is_none());
         assert_eq!(ov.vtep_of_port(PortId(1)).map(|(i, _)| i), Some(0));
         assert!(ov.vtep_of_port(PortId(0)).is_none());
-        assert_eq!(ov.tunnel(PortId(4)).map(|t| (t.vni, t.remote)), Some((200, R1)));
+        assert_eq!(ov.tunnel(PortId(4)).map(|t| (t.vni, t.remote)), Some((200, R1.into())));
         assert!(ov.tunnel(PortId(1)).is_none());
     }
 
@@ -722,7 +815,7 @@ mod tests {
         assert!(n.resolve(0, mac));
         assert!(!n.resolve(0, mac), "no change");
         assert_eq!(n.mac(0), Some(mac));
-        assert_eq!(n.find(0, GW), Some(1));
+        assert_eq!(n.find(0, GW.into()), Some(1));
 
         let mut s = spec();
         s.overlay.vteps[0].nexthop_mac = Some(mac);
@@ -759,7 +852,7 @@ mod tests {
         s.overlay.vnis[1].vni = 100;
         assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::Overlay(OverlayError::BadVni { vni: 100 }))));
         let mut s = spec();
-        s.overlay.vnis[0].static_macs[0].remote = Ipv4Addr::new(1, 2, 3, 4);
+        s.overlay.vnis[0].static_macs[0].remote = Ipv4Addr::new(1, 2, 3, 4).into();
         assert!(matches!(ForwardingPlan::compile(&s), Err(PlanError::Overlay(OverlayError::UnknownRemote { .. }))));
     }
 }

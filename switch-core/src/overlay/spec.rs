@@ -5,7 +5,7 @@
 //! and [`super::OverlayPlan::compile`]'s input. It carries names for error
 //! messages; indexes refer to [`crate::bridge::SwitchSpec`]'s vectors.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::types::{MacAddr, VlanId};
 
@@ -30,18 +30,21 @@ pub struct VtepSpec {
     /// Index into [`crate::bridge::SwitchSpec::ports`] of the underlay port
     /// (a port in [`crate::bridge::PortMode::Underlay`]).
     pub port: usize,
-    /// Our address; xvs answers ARP and ICMP echo for it.
-    pub address: Ipv4Addr,
+    /// Our address, IPv4 or IPv6 (the VTEP's underlay family: its remotes,
+    /// gateway and groups are of the same); xvs answers ARP or neighbour
+    /// solicitations, and ICMP echo, for it.
+    pub address: IpAddr,
     /// Prefix length of the underlay subnet: remotes inside it are on-link
     /// (their own MAC is the next hop), the others go through `gateway`.
     pub prefix_len: u8,
     /// Next hop for remotes outside the subnet.
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     /// Our MAC on the underlay. `None`: the interface's own address (which
     /// `xvs run` reads); in memory, a locally administered one derived from
     /// the address.
     pub mac: Option<MacAddr>,
-    /// A static MAC for every next hop of this VTEP: no ARP is sent.
+    /// A static MAC for every next hop of this VTEP: no ARP or neighbour
+    /// solicitation is sent.
     pub nexthop_mac: Option<MacAddr>,
     /// UDP destination port of VXLAN, sent and accepted (4789; Linux's old
     /// default 8472 is allowed).
@@ -52,8 +55,8 @@ pub struct VtepSpec {
     pub ttl: u8,
     /// Outer DSCP; `None`: copied from the inner IP header (0 for non-IP).
     pub dscp: Option<u8>,
-    /// Compute the outer UDP checksum (RFC 7348 allows zero over IPv4, the
-    /// default).
+    /// Compute the outer UDP checksum over IPv4 (RFC 7348 allows zero, the
+    /// default). Over IPv6 it is always computed (RFC 8200 section 8.1).
     pub udp_checksum: bool,
     /// Verify a non-zero UDP checksum of received packets. Off by default:
     /// a Linux sender behind a veth with TX checksum offload on leaves the
@@ -69,11 +72,11 @@ pub struct VtepSpec {
 
 impl VtepSpec {
     /// A VTEP with every optional setting at its default.
-    pub fn new(name: &str, port: usize, address: Ipv4Addr, prefix_len: u8) -> VtepSpec {
+    pub fn new(name: &str, port: usize, address: impl Into<IpAddr>, prefix_len: u8) -> VtepSpec {
         VtepSpec {
             name: name.to_string(),
             port,
-            address,
+            address: address.into(),
             prefix_len,
             gateway: None,
             mac: None,
@@ -97,7 +100,7 @@ pub struct RemoteMacSpec {
     pub mac: MacAddr,
     /// The remote VTEP it sits behind; must be one of the VNI's remotes or
     /// allowed sources.
-    pub remote: Ipv4Addr,
+    pub remote: IpAddr,
 }
 
 /// The tunnel header a VNI is carried in.
@@ -134,17 +137,17 @@ pub struct VniSpec {
     pub vlan: VlanId,
     /// Remote VTEPs that receive the VNI's floods (head-end replication);
     /// also allowed as sources.
-    pub remotes: Vec<Ipv4Addr>,
+    pub remotes: Vec<IpAddr>,
     /// Further remote VTEPs accepted as sources, but not flooded to.
-    pub allowed: Vec<Ipv4Addr>,
+    pub allowed: Vec<IpAddr>,
     /// Remote MACs that never age or move.
     pub static_macs: Vec<RemoteMacSpec>,
     /// A multicast group that receives the VNI's floods instead of each
     /// remote (as the kernel's `vxlan ... group`): the VTEP joins it on the
-    /// underlay (IGMPv3) and accepts the VNI's packets sent to it. `remotes`
-    /// are then the allowed sources, and known unicast still goes to the
-    /// remote a MAC was learned behind.
-    pub group: Option<Ipv4Addr>,
+    /// underlay (IGMPv3, or MLDv2 over IPv6) and accepts the VNI's packets
+    /// sent to it. `remotes` are then the allowed sources, and known unicast
+    /// still goes to the remote a MAC was learned behind.
+    pub group: Option<IpAddr>,
     /// Remote learning off (the config's `learning = false`): MACs behind
     /// remote VTEPs are only the static ones, and unknown unicast floods.
     pub no_learning: bool,
@@ -184,8 +187,8 @@ pub struct RouteSpec {
     /// The remote node: the outer destination, and the one allowed source
     /// of packets from that subnet.
     pub via: Ipv4Addr,
-    /// Index into [`OverlaySpec::vteps`] of the local endpoint (its address
-    /// is the outer source).
+    /// Index into [`OverlaySpec::vteps`] of the local endpoint (its address,
+    /// which must be IPv4, is the outer source).
     pub vtep: usize,
 }
 

@@ -73,15 +73,22 @@ drop_reasons! {
     /// ARP on an underlay port with a bad hardware or protocol type or
     /// length.
     UnderlayBadArp => "underlay_bad_arp",
-    /// ICMP echo request to a VTEP whose checksum does not verify.
+    /// ICMP or ICMPv6 echo request to a VTEP whose checksum does not
+    /// verify.
     UnderlayBadIcmp => "underlay_bad_icmp",
-    /// Outer IPv4 header malformed (version, header or total length).
+    /// A neighbour solicitation or advertisement on an underlay port that
+    /// RFC 4861 section 7.1 says to discard: hop limit not 255, code not 0,
+    /// a bad checksum, too short, or a zero-length option.
+    UnderlayBadNdp => "underlay_bad_ndp",
+    /// Outer IPv4 or IPv6 header malformed (version, header, total or
+    /// payload length).
     UnderlayBadIp => "underlay_bad_ip",
     /// Outer headers (IPv4, UDP, VXLAN) cut off.
     DecapTruncated => "decap_truncated",
     /// Outer IPv4 header checksum does not verify.
     DecapBadIpChecksum => "decap_bad_ip_checksum",
-    /// Outer IPv4 fragment (VTEPs send with DF; reassembly is not done).
+    /// Outer IPv4 fragment, or IPv6 with a fragment header (VTEPs never
+    /// fragment; reassembly is not done).
     DecapFragment => "decap_fragment",
     /// Outer UDP checksum does not verify (when verification is on).
     DecapBadUdpChecksum => "decap_bad_udp_checksum",

@@ -37,7 +37,14 @@ fn port(name: &str, mode: PortMode) -> PortSpec {
 }
 
 fn vni(vni: u32, vlan: u16, remotes: Vec<Ipv4Addr>) -> VniSpec {
-    VniSpec { vni, vtep: 0, bridge: 0, vlan: VlanId(vlan), remotes, ..VniSpec::default() }
+    VniSpec {
+        vni,
+        vtep: 0,
+        bridge: 0,
+        vlan: VlanId(vlan),
+        remotes: remotes.into_iter().map(Into::into).collect(),
+        ..VniSpec::default()
+    }
 }
 
 /// A switch with VTEP `local`: VLAN 10 ↔ VNI 100 towards `remotes10`,
@@ -443,7 +450,7 @@ fn too_big_df_packets_get_frag_needed_from_their_destination() {
 fn a_group_vni_floods_to_its_group_joins_it_and_takes_its_packets() {
     const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
     let mut s = spec(A, &[B], &[B]);
-    s.overlay.vnis[0].group = Some(GROUP);
+    s.overlay.vnis[0].group = Some(GROUP.into());
     let mut sim = SwitchSim::new(&s).unwrap();
     // The tick joins the group and asks for the unresolved next hop (B).
     sim.tick();
@@ -583,7 +590,7 @@ fn two_nodes_route_between_their_subnets_over_ip_in_ip() {
 fn with_remote_learning_off_only_static_remote_macs_are_known() {
     let mut s = spec(A, &[B], &[B]);
     s.overlay.vnis[0].no_learning = true;
-    s.overlay.vnis[0].static_macs.push(crate::overlay::RemoteMacSpec { mac: mac(0x99), remote: B });
+    s.overlay.vnis[0].static_macs.push(crate::overlay::RemoteMacSpec { mac: mac(0x99), remote: B.into() });
     let mut sim = SwitchSim::new(&s).unwrap();
     resolve(&mut sim, A, B);
     let tunnel = sim.plan.port_id("vxlan100@192.168.100.2").unwrap();

@@ -11,8 +11,9 @@
 //!   decapsulated in place ([`udp::decap`]: the descriptor now describes
 //!   the inner frame, received on the remote's tunnel port) and runs the
 //!   rest of the L2 path, so its source MAC is learned against the remote;
-//! * ARP and ICMP echo for the VTEP's own address are answered, and ARP
-//!   from a next hop resolves its MAC ([`local`]);
+//! * ARP (IPv6: neighbour solicitations) and ICMP echo for the VTEP's own
+//!   address are answered, and ARP (neighbour advertisements) from a next
+//!   hop resolves its MAC ([`local`]);
 //! * VXLAN and Geneve sent to a multicast group the VTEP joined are taken
 //!   like those sent to its address;
 //! * IP-in-IP from a route's remote node is delivered into the domain of
@@ -32,7 +33,10 @@ use crate::fdb::LearnCache;
 use crate::overlay::OverlayPlan;
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::PortId;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
+use crate::wire::ipv6::{self, Ipv6Packet};
 use crate::wire::{ethernet, Error, EtherType, EthernetFrame};
 
 /// What the underlay stage did with a frame.
@@ -135,14 +139,22 @@ fn underlay<P: FramePool>(ov: &OverlayPlan, counters: &super::WorkerCounters, d:
         return Taken::Dropped(DropReason::Truncated);
     };
     let Ok(eth) = EthernetFrame::new_checked(&*frame) else { return Taken::Dropped(DropReason::Truncated) };
-    let for_us = eth.dst_addr() == vtep.mac;
-    // Multicast frames may be for a group the VTEP joined: the IP
-    // destination decides.
-    let maybe_group = eth.dst_addr().is_multicast() && !ov.groups.is_empty();
-    match eth.ethertype() {
-        EtherType::ARP => local::arp(ov, vtep_i, vtep, frame, counters),
-        EtherType::IPV4 if for_us || maybe_group => ipv4(ov, vtep_i, vtep, frame, d, counters),
-        EtherType::IPV4 => Taken::Dropped(DropReason::UnderlayNotForUs),
+    // One 8-byte load serves both tests (the I/G bit is bit 40 of it).
+    let dst = eth.dst_addr_u64();
+    let for_us = dst == vtep.mac.to_u64();
+    let multicast = dst & 1 << 40 != 0;
+    // Multicast frames may be for a group the VTEP joined (the IP
+    // destination decides) and, over IPv6, for its solicited-node address.
+    let maybe_group = multicast && !ov.groups.is_empty();
+    match (eth.ethertype(), vtep.address) {
+        (EtherType::ARP, IpAddr::V4(address)) => local::arp(ov, vtep_i, vtep, address, frame, counters),
+        (EtherType::IPV4, IpAddr::V4(address)) if for_us || maybe_group => {
+            ipv4(ov, vtep_i, vtep, address, frame, d, counters)
+        }
+        (EtherType::IPV6, IpAddr::V6(address)) if for_us || multicast => {
+            ipv6(ov, vtep_i, vtep, address, io, d, counters)
+        }
+        (EtherType::ARP | EtherType::IPV4 | EtherType::IPV6, _) => Taken::Dropped(DropReason::UnderlayNotForUs),
         _ if for_us => Taken::Dropped(DropReason::UnderlayUnsupported),
         _ => Taken::Dropped(DropReason::UnderlayNotForUs),
     }
@@ -153,6 +165,7 @@ fn ipv4(
     ov: &OverlayPlan,
     vtep_i: u16,
     vtep: &crate::overlay::VtepPlan,
+    address: Ipv4Addr,
     frame: &mut [u8],
     d: &mut PktDesc,
     counters: &super::WorkerCounters,
@@ -161,8 +174,9 @@ fn ipv4(
         Ok(ip) => ip,
         Err(e) => return Taken::Dropped(outer_error(e)),
     };
-    let to_group = ip.dst_addr() != vtep.address;
-    if to_group && (!ov.joined(vtep_i, ip.dst_addr()) || ip.protocol() != IpProtocol::UDP) {
+    let (src, dst) = (ip.src_addr(), ip.dst_addr());
+    let to_group = dst != address;
+    if to_group && (!ov.joined(vtep_i, dst.into()) || ip.protocol() != IpProtocol::UDP) {
         return Taken::Dropped(DropReason::UnderlayNotForUs);
     }
     if !ip.verify_checksum() {
@@ -171,11 +185,51 @@ fn ipv4(
     if ip.is_fragment() {
         return Taken::Dropped(DropReason::DecapFragment);
     }
+    let l4 = ethernet::HEADER_LEN + ip.header_len()..ethernet::HEADER_LEN + usize::from(ip.total_len());
     match ip.protocol() {
-        IpProtocol::ICMP => local::icmp_echo(vtep, frame, counters),
-        IpProtocol::UDP => taken(d, udp::decap(ov, vtep_i, vtep, frame)),
+        IpProtocol::ICMP => local::icmp_echo(vtep, address, frame, counters),
+        IpProtocol::UDP => {
+            let outer = udp::Outer { src: src.into(), dst: dst.into(), ecn: ip.ecn(), l4 };
+            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer))
+        }
         IpProtocol::IPIP if !to_group => taken(d, ipip::decap(ov, vtep_i, frame, counters)),
         _ => Taken::Dropped(DropReason::UnderlayUnsupported),
+    }
+}
+
+/// An IPv6 packet on an IPv6 VTEP's port, to its MAC or a multicast MAC:
+/// neighbour discovery and echo for its address ([`local`]), UDP tunnels
+/// to its address or a group it joined. Extension headers before UDP are
+/// not taken (a VTEP sends none), a fragment header least of all.
+fn ipv6<P: FramePool>(
+    ov: &OverlayPlan,
+    vtep_i: u16,
+    vtep: &crate::overlay::VtepPlan,
+    address: Ipv6Addr,
+    io: &mut P,
+    d: &mut PktDesc,
+    counters: &super::WorkerCounters,
+) -> Taken {
+    let (head, len) = (d.head as usize, d.len as usize);
+    let Some(frame) = io.buffer_mut(d.buf).get_mut(head..head + len) else {
+        return Taken::Dropped(DropReason::Truncated);
+    };
+    let ip = match Ipv6Packet::new_checked(&frame[ethernet::HEADER_LEN..]) {
+        Ok(ip) => ip,
+        Err(e) => return Taken::Dropped(outer_error(e)),
+    };
+    let (src, dst, next, ecn) = (ip.src_addr(), ip.dst_addr(), ip.next_header(), ip.traffic_class() & udp::ECN_CE);
+    let l4 = ethernet::HEADER_LEN + ipv6::HEADER_LEN
+        ..ethernet::HEADER_LEN + ipv6::HEADER_LEN + usize::from(ip.payload_len());
+    match next {
+        IpProtocol::ICMPV6 => local::icmpv6(ov, vtep_i, vtep, address, io, d, l4, counters),
+        IpProtocol::UDP if dst == address || ov.joined(vtep_i, dst.into()) => {
+            let outer = udp::Outer { src: src.into(), dst: dst.into(), ecn, l4 };
+            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer))
+        }
+        IpProtocol::IPV6_FRAG if dst == address => Taken::Dropped(DropReason::DecapFragment),
+        _ if dst == address => Taken::Dropped(DropReason::UnderlayUnsupported),
+        _ => Taken::Dropped(DropReason::UnderlayNotForUs),
     }
 }
 

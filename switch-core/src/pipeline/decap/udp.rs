@@ -1,8 +1,10 @@
-//! UDP tunnels, after the outer IPv4 header passed [`super::ipv4`]'s
-//! checks: the destination port picks VXLAN or Geneve, the UDP checksum is
+//! UDP tunnels, after the outer IPv4 or IPv6 header passed
+//! [`super::ipv4`]'s or [`super::ipv6`]'s checks: the destination port picks VXLAN or Geneve, the UDP checksum is
 //! verified when configured, the tunnel header is checked ([`super::vxlan`],
 //! [`super::geneve`]), then what both share: the VNI, the source-VTEP
 //! allowlist, the inner frame's checks, and the RFC 6040 ECN rules.
+
+use std::net::IpAddr;
 
 use super::Inner;
 use crate::overlay::{Encap, OverlayPlan, VtepPlan};
@@ -15,19 +17,39 @@ use crate::wire::{ethernet, EtherType, Ipv6Packet};
 /// ECN codepoint "congestion experienced".
 pub(super) const ECN_CE: u8 = 0b11;
 
-/// Checks the UDP and tunnel headers of the IPv4 packet in `frame` (an
-/// Ethernet frame whose IPv4 header is valid and for `vtep`), applies the
-/// outer ECN to the inner packet, and says where the inner frame is.
-pub(super) fn decap(ov: &OverlayPlan, vtep_i: u16, vtep: &VtepPlan, frame: &mut [u8]) -> Result<Inner, DropReason> {
-    let ip = Ipv4Packet::new_unchecked(&frame[ethernet::HEADER_LEN..]);
-    let (src, dst, ecn, ip_len) = (ip.src_addr(), ip.dst_addr(), ip.ecn(), ip.header_len());
-    let udp = UdpPacket::new_checked(ip.payload()).map_err(|_| DropReason::DecapTruncated)?;
+/// What the outer IP header says about a UDP datagram.
+pub(super) struct Outer {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address: the VTEP's, or a group it joined.
+    pub dst: IpAddr,
+    /// The ECN field.
+    pub ecn: u8,
+    /// Where the IP payload (the UDP datagram) is in the frame; within it.
+    pub l4: core::ops::Range<usize>,
+}
+
+/// Checks the UDP and tunnel headers of the datagram `outer` describes in
+/// `frame` (an Ethernet frame whose IP header is valid and for `vtep`),
+/// applies the outer ECN to the inner packet, and says where the inner
+/// frame is.
+pub(super) fn decap(
+    ov: &OverlayPlan,
+    vtep_i: u16,
+    vtep: &VtepPlan,
+    frame: &mut [u8],
+    outer: Outer,
+) -> Result<Inner, DropReason> {
+    let Outer { src, dst, ecn, l4 } = outer;
+    let l4_at = l4.start;
+    let datagram = frame.get(l4).ok_or(DropReason::DecapTruncated)?;
+    let udp = UdpPacket::new_checked(datagram).map_err(|_| DropReason::DecapTruncated)?;
     let encap = match udp.dst_port() {
         p if p == vtep.udp_port => Encap::Vxlan,
         p if p == vtep.geneve_port => Encap::Geneve,
         _ => return Err(DropReason::UnderlayUnsupported),
     };
-    if vtep.verify_udp_checksum && !udp.verify_checksum_v4(src, dst) {
+    if vtep.verify_udp_checksum && !checksum_ok(&udp, src, dst) {
         return Err(DropReason::DecapBadUdpChecksum);
     }
     let payload = udp.payload();
@@ -44,11 +66,22 @@ pub(super) fn decap(ov: &OverlayPlan, vtep_i: u16, vtep: &VtepPlan, frame: &mut 
     let inner = &payload[tunnel_len..];
     check_inner(inner)?;
     let inner_len = inner.len();
-    let offset = ethernet::HEADER_LEN + ip_len + udp::HEADER_LEN + tunnel_len;
+    let offset = l4_at + udp::HEADER_LEN + tunnel_len;
     if ecn == ECN_CE {
         mark_ce(&mut frame[offset..offset + inner_len])?;
     }
     Ok(Inner { offset: offset as u16, len: inner_len as u16, port })
+}
+
+/// True when `udp`'s checksum verifies: over IPv4 a zero checksum means
+/// "none" (RFC 768); over IPv6 it fails, as RFC 8200 section 8.1 has it
+/// and as the kernel's vxlan device does without `udp6zerocsumrx`.
+fn checksum_ok(udp: &UdpPacket<&[u8]>, src: IpAddr, dst: IpAddr) -> bool {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => udp.verify_checksum_v4(s, d),
+        (IpAddr::V6(s), IpAddr::V6(d)) => udp.verify_checksum_v6(s, d),
+        _ => false,
+    }
 }
 
 /// What an inner frame must be to enter its domain: a whole Ethernet

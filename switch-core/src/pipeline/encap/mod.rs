@@ -17,6 +17,9 @@
 mod icmp;
 mod ipip;
 pub(super) mod udp;
+mod underlay;
+
+use std::net::IpAddr;
 
 use super::{DropReason, WorkerCounters};
 use crate::bridge::ForwardingPlan;
@@ -24,15 +27,10 @@ use crate::fdb::{FdbKey, FdbTable};
 use crate::overlay::{OverlayPlan, TunnelPlan, VtepPlan};
 use crate::port::{BufId, FramePool, PortTx, TxFrame};
 use crate::types::{MacAddr, PortId};
-use crate::wire::arp::{self, ArpOperation, ArpRepr};
-use crate::wire::{ethernet, ArpPacket, EtherType, EthernetFrame};
 
 /// Next hops whose last ARP request time each worker remembers; a larger
 /// index shares a slot (and so, at worst, a request per second).
 const SOLICIT_SLOTS: usize = 64;
-/// Bytes of an ARP request on the wire (the Ethernet minimum, padding
-/// included).
-const ARP_FRAME_LEN: usize = 60;
 /// ICMP errors (fragmentation needed, time exceeded) one worker sends per
 /// second at most.
 pub const PMTU_PER_SECOND: u32 = 100;
@@ -307,11 +305,21 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         }
     }
 
-    /// Sends an IGMPv3 report joining `group` out of VTEP `vtep`'s port.
+    /// Sends a report joining `group` (IGMPv3, or MLDv2 over IPv6) out of
+    /// VTEP `vtep`'s port.
     #[cold]
-    fn report(&mut self, vtep: u16, group: std::net::Ipv4Addr) {
+    fn report(&mut self, vtep: u16, group: IpAddr) {
         let Some(v) = self.ov.vteps.get(usize::from(vtep)) else { return };
-        if self.originate(v.port, IGMP_FRAME_LEN, |b| write_igmp_join(b, v.mac, v.address, group)) {
+        let sent = match (v.address, group) {
+            (IpAddr::V4(ip), IpAddr::V4(group)) => {
+                self.originate(v.port, underlay::IGMP_FRAME_LEN, |b| underlay::igmp_join(b, v.mac, ip, group))
+            }
+            (IpAddr::V6(_), IpAddr::V6(group)) => {
+                self.originate(v.port, underlay::MLD_FRAME_LEN, |b| underlay::mld_join(b, v.mac, group))
+            }
+            _ => false,
+        };
+        if sent {
             self.counters.igmp_reports.add(1);
         }
     }
@@ -334,8 +342,8 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         true
     }
 
-    /// Sends an ARP request for next hop `i`, unless this worker sent one
-    /// this second.
+    /// Sends an ARP request (a neighbour solicitation, over IPv6) for next
+    /// hop `i`, unless this worker sent one this second.
     #[cold]
     fn solicit(&mut self, i: u16) {
         let slot = &mut self.state.solicited[i as usize % SOLICIT_SLOTS];
@@ -346,7 +354,15 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         *slot = stamp;
         let Some(n) = self.ov.neighbors.entries.get(i as usize) else { return };
         let Some(vtep) = self.ov.vteps.get(n.vtep as usize) else { return };
-        if self.originate(vtep.port, ARP_FRAME_LEN, |b| write_arp_request(b, vtep.mac, vtep.address, n.ip)) {
+        let sent = match (vtep.address, n.ip) {
+            (IpAddr::V4(ip), IpAddr::V4(target)) => {
+                self.originate(vtep.port, underlay::ARP_FRAME_LEN, |b| underlay::arp_request(b, vtep.mac, ip, target))
+            }
+            (IpAddr::V6(ip), IpAddr::V6(target)) => self
+                .originate(vtep.port, underlay::NS_FRAME_LEN, |b| underlay::neighbor_solicit(b, vtep.mac, ip, target)),
+            _ => false,
+        };
+        if sent {
             self.counters.arp_requests.add(1);
         }
     }
@@ -358,54 +374,4 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
 /// two Ethernet headers cancel out (1500 - 50 = 1450 for VXLAN).
 fn overlay_mtu(t: &TunnelPlan, vtep: &VtepPlan) -> u16 {
     vtep.mtu.saturating_sub(t.template.len() as u16)
-}
-
-/// Bytes of an IGMP report on the wire: Ethernet, IPv4 with the Router
-/// Alert option (24), the report (16); 54, padded to the Ethernet minimum.
-const IGMP_FRAME_LEN: usize = 60;
-
-/// An IGMPv3 report from `ip` at `mac` joining `group`, to 224.0.0.22 with
-/// TTL 1 and the Router Alert option (RFC 3376 section 4), in `bytes`.
-fn write_igmp_join(bytes: &mut [u8], mac: MacAddr, ip: std::net::Ipv4Addr, group: std::net::Ipv4Addr) {
-    use crate::wire::igmp;
-    use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
-    bytes.fill(0);
-    let mut eth = EthernetFrame::new_unchecked(&mut *bytes);
-    eth.set_dst_addr(crate::overlay::plan::multicast_mac(igmp::ALL_V3_ROUTERS));
-    eth.set_src_addr(mac);
-    eth.set_ethertype(EtherType::IPV4);
-    let ip_len = 24 + igmp::JOIN_LEN;
-    let mut p = Ipv4Packet::new_unchecked(&mut bytes[ethernet::HEADER_LEN..ethernet::HEADER_LEN + ip_len]);
-    p.set_version(4);
-    p.set_header_len(24);
-    p.set_tos(0xc0);
-    p.set_total_len(ip_len as u16);
-    p.set_ttl(1);
-    p.set_protocol(IpProtocol::IGMP);
-    p.set_src_addr(ip);
-    p.set_dst_addr(igmp::ALL_V3_ROUTERS);
-    // Router Alert (RFC 2113): routers look at the packet though it is not
-    // for them.
-    p.options_mut().copy_from_slice(&[0x94, 0x04, 0, 0]);
-    p.fill_checksum();
-    igmp::emit_join(p.payload_mut(), group);
-}
-
-/// An Ethernet broadcast "who has `target`? tell `ip` at `mac`" in `bytes`
-/// (at least [`ARP_FRAME_LEN`] long; the padding is zeroed).
-fn write_arp_request(bytes: &mut [u8], mac: MacAddr, ip: std::net::Ipv4Addr, target: std::net::Ipv4Addr) {
-    bytes.fill(0);
-    let mut eth = EthernetFrame::new_unchecked(&mut *bytes);
-    eth.set_dst_addr(MacAddr::BROADCAST);
-    eth.set_src_addr(mac);
-    eth.set_ethertype(EtherType::ARP);
-    let repr = ArpRepr {
-        operation: ArpOperation::Request,
-        sender_hardware_addr: mac,
-        sender_protocol_addr: ip,
-        target_hardware_addr: MacAddr::ZERO,
-        target_protocol_addr: target,
-    };
-    let end = ethernet::HEADER_LEN + arp::HEADER_LEN;
-    repr.emit(&mut ArpPacket::new_unchecked(&mut bytes[ethernet::HEADER_LEN..end]));
 }

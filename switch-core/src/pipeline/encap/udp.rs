@@ -1,8 +1,8 @@
-//! UDP tunnels over IPv4, VXLAN (RFC 7348) and Geneve (RFC 8926): the
-//! tunnel's header template (50 bytes for VXLAN, 50 plus the options for
-//! Geneve; see `overlay/template.rs`) goes into the headroom in front of the
-//! inner frame, and the per-frame fields are patched in. The payload is
-//! never moved.
+//! UDP tunnels over IPv4 or IPv6, VXLAN (RFC 7348) and Geneve (RFC 8926):
+//! the tunnel's header template (50 bytes for VXLAN over IPv4, 70 over
+//! IPv6, plus the options for Geneve; see `overlay/template.rs`) goes into
+//! the headroom in front of the inner frame, and the per-frame fields are
+//! patched in. The payload is never moved.
 //!
 //! Per-frame fields: the next hop's MAC; the TOS (DSCP fixed or inherited,
 //! ECN copied from the inner packet, RFC 6040's normal mode); the IPv4
@@ -11,14 +11,22 @@
 //! so that ECMP in the underlay spreads tunnels: RFC 7348 section 5, RFC
 //! 8926 section 3.3); the UDP length, and the UDP checksum when the VTEP
 //! computes them. The tunnel header itself has no per-frame field.
+//!
+//! Over IPv6 the traffic class takes the TOS's place, the flow label
+//! carries the inner flow's hash as well (RFC 6438), the payload length
+//! the IPv4 total length's, and the UDP checksum is always computed (RFC
+//! 8200 section 8.1): the template's constant sum plus the lengths, the
+//! source port and a sum over the inner frame.
 
-use crate::overlay::plan::offset;
+use std::net::IpAddr;
+
+use crate::overlay::plan::{offset, offset6};
 use crate::overlay::{TunnelPlan, VtepPlan};
 use crate::pipeline::DropReason;
 use crate::types::MacAddr;
 use crate::wire::ipv4::{self, IpProtocol, Ipv4Packet};
 use crate::wire::udp::UdpPacket;
-use crate::wire::{checksum, ethernet, EtherType, EthernetFrame};
+use crate::wire::{checksum, ethernet, EtherType, EthernetFrame, Ipv6Packet};
 
 /// Pushes `t`'s headers in front of the inner frame at
 /// `chunk[head..head + len]`. Returns the outer frame's (head, len).
@@ -40,6 +48,10 @@ pub(crate) fn encap(
         return Err(DropReason::NoHeadroom);
     }
     let Some(whole) = chunk.get_mut(h - push..h + n) else { return Err(DropReason::Truncated) };
+    if t.remote.is_ipv6() {
+        encap6(t, vtep, nexthop, whole, ip_len);
+        return Ok(((h - push) as u16, (n + push) as u16));
+    }
     let (outer, inner) = whole.split_at_mut(push);
     let inner_tos = inner_tos(inner);
     let tos = match vtep.dscp {
@@ -58,11 +70,45 @@ pub(crate) fn encap(
     let mut udp = UdpPacket::new_unchecked(&mut outer[offset::UDP..offset::TUNNEL]);
     udp.set_src_port(src_port);
     udp.set_len((ip_len - ipv4::HEADER_LEN) as u16);
-    if vtep.udp_checksum {
-        let mut udp = UdpPacket::new_unchecked(&mut whole[offset::UDP..]);
-        udp.fill_checksum_v4(vtep.address, t.remote);
+    if let (true, IpAddr::V4(src), IpAddr::V4(dst)) = (vtep.udp_checksum, vtep.address, t.remote) {
+        UdpPacket::new_unchecked(&mut whole[offset::UDP..]).fill_checksum_v4(src, dst);
     }
     Ok(((h - push) as u16, (n + push) as u16))
+}
+
+/// The IPv6 half of [`encap`]: `whole` is the template's room followed by
+/// the inner frame, and `ip_len` the outer IPv6 packet's length, both
+/// checked.
+#[inline(never)]
+fn encap6(t: &TunnelPlan, vtep: &VtepPlan, nexthop: MacAddr, whole: &mut [u8], ip_len: usize) {
+    let (outer, inner) = whole.split_at_mut(t.template.len());
+    let inner_tos = inner_tos(inner);
+    let class = match vtep.dscp {
+        Some(dscp) => dscp << 2 | (inner_tos & 0b11),
+        None => inner_tos,
+    };
+    let hash = flow_hash(inner);
+    let src_port = source_port(vtep, hash);
+    let inner_sum = checksum::sum(inner);
+    outer.copy_from_slice(&t.template);
+    EthernetFrame::new_unchecked(&mut outer[..offset6::IP]).set_dst_addr(nexthop);
+    let udp_len = (ip_len - crate::wire::ipv6::HEADER_LEN) as u16;
+    let mut ip = Ipv6Packet::new_unchecked(&mut outer[offset6::IP..offset6::UDP]);
+    ip.set_traffic_class(class);
+    ip.set_flow_label(hash & 0xf_ffff);
+    ip.set_payload_len(udp_len);
+    let mut udp = UdpPacket::new_unchecked(&mut outer[offset6::UDP..offset6::TUNNEL]);
+    udp.set_src_port(src_port);
+    udp.set_len(udp_len);
+    // The length is in the sum twice: the pseudo header's and the UDP
+    // header's own.
+    let varying = 2 * u32::from(udp_len) + u32::from(src_port);
+    let sum = checksum::combine(checksum::combine(t.ip_sum, varying), inner_sum);
+    // A computed zero goes out as all ones: zero means "none" (RFC 768).
+    udp.set_checksum(match checksum::finish(sum) {
+        0 => 0xffff,
+        c => c,
+    });
 }
 
 /// The inner packet's TOS (IPv4) or traffic class (IPv6), 0 for others.
@@ -78,8 +124,9 @@ fn ethertype(frame: &[u8]) -> u16 {
     frame.get(12..14).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// A hash of the inner flow: the MACs and EtherType, plus for IPv4 the
-/// addresses and protocol, and for unfragmented TCP and UDP the ports.
+/// A hash of the inner flow: the MACs and EtherType, plus for IPv4 and
+/// IPv6 the addresses and protocol, and for unfragmented TCP and UDP the
+/// ports.
 fn flow_hash(inner: &[u8]) -> u32 {
     // Whole-word loads (the frame has at least an Ethernet header): bytes
     // 0-7 and 6-13 cover both MACs and the EtherType.
@@ -98,8 +145,26 @@ fn flow_hash(inner: &[u8]) -> u32 {
                 h = mix(h, word(at..at + 4));
             }
         }
+    } else if ethertype(inner) == EtherType::IPV6 {
+        h = flow_hash6(inner, h);
     }
     (h >> 32) as u32 ^ h as u32
+}
+
+/// [`flow_hash`]'s IPv6 part, out of line: the addresses, the next header,
+/// and for TCP and UDP directly after the fixed header the ports.
+#[inline(never)]
+fn flow_hash6(inner: &[u8], mut h: u64) -> u64 {
+    let Ok(ip) = Ipv6Packet::new_checked(&inner[ethernet::HEADER_LEN..]) else { return h };
+    let (src, dst, next) = (u128::from(ip.src_addr()), u128::from(ip.dst_addr()), ip.next_header());
+    h = mix(h, (src >> 64) as u64 ^ src as u64);
+    h = mix(h, (dst >> 64) as u64 ^ dst as u64 ^ u64::from(next));
+    if matches!(next, IpProtocol::TCP | IpProtocol::UDP) {
+        if let Some(p) = ip.payload().get(..4) {
+            h = mix(h, u64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]])));
+        }
+    }
+    h
 }
 
 /// One round of a multiply-xorshift mix (as in splitmix64's finaliser).
@@ -122,7 +187,7 @@ fn source_port(vtep: &VtepPlan, hash: u32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     use crate::bridge::{BridgeSpec, ForwardingPlan, PortMode, PortSpec, SwitchSpec};
     use crate::overlay::{VniSpec, VtepSpec};
@@ -134,8 +199,18 @@ mod tests {
     const HOP: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x99]);
 
     fn plan(dscp: Option<u8>, udp_checksum: bool) -> ForwardingPlan {
+        plan_on(LOCAL.into(), 24, REMOTE.into(), dscp, udp_checksum)
+    }
+
+    fn plan_on(
+        local: std::net::IpAddr,
+        prefix: u8,
+        remote: std::net::IpAddr,
+        dscp: Option<u8>,
+        udp_checksum: bool,
+    ) -> ForwardingPlan {
         let port = |name: &str, mode| PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None };
-        let mut vtep = VtepSpec::new("vtep0", 1, LOCAL, 24);
+        let mut vtep = VtepSpec::new("vtep0", 1, local, prefix);
         vtep.dscp = dscp;
         vtep.udp_checksum = udp_checksum;
         let mut s = SwitchSpec {
@@ -149,7 +224,7 @@ mod tests {
             vtep: 0,
             bridge: 0,
             vlan: VlanId(10),
-            remotes: vec![REMOTE],
+            remotes: vec![remote],
             ..VniSpec::default()
         });
         ForwardingPlan::compile(&s).unwrap()
@@ -199,6 +274,42 @@ mod tests {
             let vx = VxlanPacket::new_checked(udp.payload()).unwrap();
             assert_eq!(vx.vni(), 5000);
             assert_eq!(vx.payload(), &chunk(0x29, 1234).0[64..124]);
+        }
+    }
+
+    #[test]
+    fn ipv6_outer_headers_are_valid_and_carry_the_inner_flow() {
+        let (local, remote): (Ipv6Addr, Ipv6Addr) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        for dscp in [None, Some(46)] {
+            // `udp_checksum = false` does not apply: IPv6 always sums.
+            let p = plan_on(local.into(), 64, remote.into(), dscp, false);
+            let ov = p.overlay.as_deref().unwrap();
+            let (t, v) = (&ov.tunnels[0], &ov.vteps[0]);
+            // 70 bytes of headers need more headroom than `chunk` leaves.
+            let mut c = vec![0u8; 64];
+            c.extend_from_slice(&chunk(0x29, 1234).0);
+            let (head, len) = encap(t, v, HOP, &mut c, 128, 60).unwrap();
+            assert_eq!((head, len), (128 - 70, 60 + 70));
+            let f = &c[head as usize..(head + len) as usize];
+            let eth = EthernetFrame::new_checked(f).unwrap();
+            assert_eq!((eth.dst_addr(), eth.src_addr(), eth.ethertype()), (HOP, v.mac, EtherType::IPV6));
+            let ip = Ipv6Packet::new_checked(&f[14..]).unwrap();
+            assert_eq!((ip.src_addr(), ip.dst_addr(), ip.payload_len(), ip.hop_limit()), (local, remote, 76, 64));
+            assert_eq!(ip.next_header(), IpProtocol::UDP);
+            assert_eq!(ip.traffic_class() & 3, 0x29 & 3, "ECN copied");
+            assert_eq!(ip.traffic_class() >> 2, dscp.unwrap_or(0x29 >> 2));
+            let udp = UdpPacket::new_checked(ip.payload()).unwrap();
+            assert_eq!((udp.dst_port(), udp.len()), (4789, 76));
+            assert_ne!(ip.flow_label(), 0, "the flow label carries the inner flow's hash");
+            assert_ne!(udp.checksum(), 0);
+            assert!(udp.verify_checksum_v6(local, remote));
+            // A second implementation agrees on the checksum.
+            let parsed = etherparse::SlicedPacket::from_ethernet(f).unwrap();
+            let Some(etherparse::TransportSlice::Udp(u)) = parsed.transport else { panic!("no UDP") };
+            let Some(etherparse::NetSlice::Ipv6(n)) = parsed.net else { panic!("no IPv6") };
+            let want = u.to_header().calc_checksum_ipv6(&n.header().to_header(), u.payload()).unwrap();
+            assert_eq!(udp.checksum(), want);
+            assert_eq!(VxlanPacket::new_checked(udp.payload()).unwrap().payload(), &chunk(0x29, 1234).0[64..124]);
         }
     }
 
