@@ -314,3 +314,103 @@ fn tshark_checks_outer_headers(topo: &Topology, frames: &[Vec<u8>]) {
     }
     assert_eq!(vnis.into_iter().collect::<Vec<_>>(), ["100", "200"], "VNIs on the wire:\n{text}");
 }
+
+/// The overlay of [`vxlan_over_ipv6_with_the_kernel`]: an IPv6 VTEP that
+/// verifies the UDP checksums it receives (IPv6 has no "no checksum").
+const OVERLAY6: &str = r#"
+[[vtep]]
+name = "vtep0"
+port = "peer"
+address = "fd00:100::1/64"
+verify_udp_checksum = true
+
+[[vni]]
+vni = 100
+vlan = 10
+remotes = ["fd00:100::2"]
+"#;
+
+/// An IPv6 underlay against the kernel's vxlan device: the kernel finds
+/// xvs's VTEP by neighbour discovery and xvs finds the kernel's; ping6
+/// reaches the VTEP; ping and TCP cross VNI 100 in VXLAN/UDP/IPv6 with
+/// checksums both sides verify (the kernel's device runs without
+/// `udp6zerocsumrx`, so a zero or wrong checksum would be dropped there);
+/// each side learns the other's MAC behind the other's IPv6 address.
+#[test]
+fn vxlan_over_ipv6_with_the_kernel() {
+    if skip_unless_root("vxlan_over_ipv6_with_the_kernel") {
+        return;
+    }
+    let _serial = serial();
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("peer", PortMode::Underlay, None)
+        .build();
+    let (h1, peer) = (topo.host("h1"), topo.host("peer"));
+    // VXLAN over IPv6 takes 70 bytes of the underlay's 1500.
+    h1.run_ok(&["ip", "link", "set", "eth0", "mtu", "1430"]);
+    // The topology turns IPv6 off in every host; the peer needs it back on
+    // its underlay (its router solicitations and MLD reports then reach
+    // xvs too, which must handle them).
+    peer.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0"]);
+    peer.run_ok(&["ip", "-6", "addr", "add", "fd00:100::2/64", "dev", "eth0", "nodad"]);
+    // The peer computes its checksums in software, so that what xvs
+    // verifies is a finished checksum (veth would leave it to an offload).
+    peer.run_ok(&["ethtool", "-K", "eth0", "tx", "off"]);
+    peer.run_ok(&[
+        "ip",
+        "link",
+        "add",
+        "vx100",
+        "type",
+        "vxlan",
+        "id",
+        "100",
+        "local",
+        "fd00:100::2",
+        "remote",
+        "fd00:100::1",
+        "dstport",
+        "4789",
+        "dev",
+        "eth0",
+    ]);
+    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
+    peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: OVERLAY6.into(), ..XvsOptions::default() });
+
+    // The VTEP answers neighbour solicitations and ping6.
+    ping_through(&xvs, peer, "fd00:100::1", 3);
+    let (vtep_mac, _) = peer.neigh("fd00:100::1");
+    let sw_mac = std::fs::read_to_string(format!("/sys/class/net/{}/address", peer.sw_if)).unwrap_or_default();
+    assert_eq!(vtep_mac.as_deref(), Some(sw_mac.trim()), "the VTEP answers NDP with its interface's MAC");
+
+    let cap = peer.capture(topo.dir(), "ip6 and udp dst port 4789");
+    ping_through(&xvs, h1, PEER10, 5);
+    let frames = cap.finish();
+    assert!(!frames.is_empty(), "no VXLAN/IPv6 packet reached the peer");
+    for f in &frames {
+        assert_eq!(f.get(12..14), Some(&[0x86, 0xdd][..]), "not IPv6: {f:02x?}");
+        assert_ne!(f.get(60..62), Some(&[0, 0][..]), "a zero UDP checksum over IPv6");
+    }
+
+    let vx100_mac = peer.run_ok(&["cat", "/sys/class/net/vx100/address"]);
+    let fdb = xvs.fdb();
+    let entry =
+        fdb.iter().find(|e| e["mac"] == vx100_mac.trim()).unwrap_or_else(|| panic!("vx100's MAC not in {fdb:#?}"));
+    assert_eq!(entry["port"].as_str(), Some("vxlan100@fd00:100::2"), "{entry}");
+    let k100 = kernel_fdb(peer, "vx100");
+    assert!(k100.contains(&format!("{} dst fd00:100::1", h1.mac)), "the kernel did not learn h1 behind xvs:\n{k100}");
+
+    let v = iperf3(&topo, h1, peer, PEER10, &[]);
+    let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
+    let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
+    eprintln!("iperf3 TCP h1 -> kernel VTEP through xvs VXLAN over IPv6: {:.2} Gbit/s, {bytes} bytes", bps / 1e9);
+    assert!(bytes > 1_000_000, "too little data over the tunnel: {}", v["end"]);
+
+    let st = xvs.stats();
+    assert!(counter(&st, "pipeline", "encapsulated") > 1000, "{}", st["pipeline"]);
+    assert!(counter(&st, "pipeline", "decapsulated") > 1000, "{}", st["pipeline"]);
+    assert_eq!(counter(&st, "drops", "decap_bad_udp_checksum"), 0, "{}", st["drops"]);
+    assert_eq!(counter(&st, "drops", "underlay_bad_ndp"), 0, "{}", st["drops"]);
+}
