@@ -1,7 +1,8 @@
-//! The overlay stages through [`SwitchSim`]: two switches joined by VXLAN,
-//! the VTEP's own ARP and ping, every decap drop reason, split horizon,
-//! and two proptests (overlay frames against a reference model, and the L2
-//! path unchanged by an overlay it does not use).
+//! The overlay stages through [`SwitchSim`]: two switches joined by VXLAN
+//! (over IPv4 with ARP, and over IPv6 with neighbour discovery), the VTEP's
+//! own ARP and ping, every decap drop reason, split horizon, and two
+//! proptests (overlay frames against a reference model, and the L2 path
+//! unchanged by an overlay it does not use).
 
 use std::net::Ipv4Addr;
 
@@ -856,4 +857,86 @@ proptest! {
         let (sa, sb) = (a.pipeline.counters().snapshot(), b.pipeline.counters().snapshot());
         prop_assert_eq!(sa, sb);
     }
+}
+
+const A6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+const B6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+
+/// A switch with the IPv6 VTEP `local`/64: VLAN 10 ↔ VNI 100 towards
+/// `remote`, which it verifies UDP checksums from.
+fn spec6(local: std::net::Ipv6Addr, remote: std::net::Ipv6Addr) -> SwitchSpec {
+    let mut s = spec(A, &[], &[]);
+    s.overlay.vteps[0] = VtepSpec::new("vtep0", 2, local, 64);
+    s.overlay.vteps[0].verify_udp_checksum = true;
+    s.overlay.vnis = vec![VniSpec { remotes: vec![remote.into()], ..vni(100, 10, vec![]) }];
+    s
+}
+
+#[test]
+fn two_switches_resolve_each_other_by_ndp_and_bridge_a_vlan_over_ipv6() {
+    use crate::wire::icmpv6::{self, Icmpv6Packet};
+    use crate::wire::Ipv6Packet;
+    let mut a = SwitchSim::new(&spec6(A6, B6)).unwrap();
+    let mut b = SwitchSim::new(&spec6(B6, A6)).unwrap();
+    let hello = inner(MacAddr::BROADCAST, mac(1), 0, 60);
+
+    // A's flood cannot go out yet: A solicits B at B's solicited-node group.
+    let out = a.send(H10, &hello);
+    assert_eq!(drops(&a, DropReason::EncapNexthopUnresolved), 1);
+    let asks = on(&out, UP);
+    assert_eq!(asks.len(), 1, "{out:?}");
+    let ip = Ipv6Packet::new_checked(&asks[0][14..]).unwrap();
+    assert_eq!((ip.src_addr(), ip.dst_addr(), ip.hop_limit()), (A6, "ff02::1:ff00:2".parse().unwrap(), 255));
+    let ns = Icmpv6Packet::new_checked(ip.payload()).unwrap();
+    assert_eq!(ns.msg_type(), icmpv6::NEIGHBOR_SOLICIT);
+
+    // A solicitation with a broken checksum is refused by name.
+    let mut broken = asks[0].clone();
+    *broken.last_mut().unwrap() ^= 0xff;
+    assert!(b.send(UP, &broken).is_empty());
+    assert_eq!(drops(&b, DropReason::UnderlayBadNdp), 1);
+
+    // B advertises itself to A (and learns A from the solicitation's
+    // link-layer option); A takes the advertisement.
+    let answer = on(&b.send(UP, &asks[0]), UP);
+    assert_eq!(answer.len(), 1);
+    let ip = Ipv6Packet::new_checked(&answer[0][14..]).unwrap();
+    assert_eq!((ip.src_addr(), ip.dst_addr()), (B6, A6));
+    assert_eq!(Icmpv6Packet::new_checked(ip.payload()).unwrap().msg_type(), icmpv6::NEIGHBOR_ADVERT);
+    assert!(a.send(UP, &answer[0]).is_empty());
+    assert_eq!(a.pipeline.counters().snapshot().neighbor_updates, 1);
+
+    // The flood now crosses in VXLAN/UDP/IPv6, checksummed, and B
+    // delivers it on VLAN 10, learning its source behind A.
+    let wire = on(&a.send(H10, &hello), UP);
+    assert_eq!(wire.len(), 1);
+    let ip = Ipv6Packet::new_checked(&wire[0][14..]).unwrap();
+    assert_eq!((ip.src_addr(), ip.dst_addr(), ip.next_header()), (A6, B6, IpProtocol::UDP));
+    assert!(UdpPacket::new_checked(ip.payload()).unwrap().verify_checksum_v6(A6, B6));
+    assert_eq!(b.send(UP, &wire[0]), vec![(H10, hello.clone())]);
+    let from_a = b.plan.port_id("vxlan100@fd00::1").unwrap();
+    let key = FdbKey::new(b.plan.domain(0, 10).unwrap(), mac(1));
+    assert_eq!(b.writer.shared().load().lookup(key).map(|h| h.port()), Some(from_a));
+
+    // And back, by unicast, with no solicitation (B learned A's MAC).
+    let back = inner(mac(1), mac(2), 0, 80);
+    let wire_back = on(&b.send(H10, &back), UP);
+    assert_eq!(wire_back.len(), 1);
+    assert_eq!(a.send(UP, &wire_back[0]), vec![(H10, back)]);
+
+    // Bad outer packets, each under its reason: a zero UDP checksum (which
+    // IPv6 does not allow), a wrong one, and a fragment header.
+    let mut zero = wire[0].clone();
+    zero[60..62].copy_from_slice(&[0, 0]);
+    let mut wrong = wire[0].clone();
+    wrong[61] ^= 0x5a;
+    assert!(b.send(UP, &zero).is_empty() && b.send(UP, &wrong).is_empty());
+    assert_eq!(drops(&b, DropReason::DecapBadUdpChecksum), 2);
+    let mut frag = wire[0].clone();
+    frag[20] = 44;
+    assert!(b.send(UP, &frag).is_empty());
+    assert_eq!(drops(&b, DropReason::DecapFragment), 1);
+    let (sa, sb) = (a.pipeline.counters().snapshot(), b.pipeline.counters().snapshot());
+    assert_eq!((sa.encapsulated, sa.decapsulated, sb.encapsulated, sb.decapsulated), (1, 1, 1, 1));
+    assert_eq!(a.io.chunks_in_use() + b.io.chunks_in_use(), 0);
 }
