@@ -413,4 +413,22 @@ fn vxlan_over_ipv6_with_the_kernel() {
     assert!(counter(&st, "pipeline", "decapsulated") > 1000, "{}", st["pipeline"]);
     assert_eq!(counter(&st, "drops", "decap_bad_udp_checksum"), 0, "{}", st["drops"]);
     assert_eq!(counter(&st, "drops", "underlay_bad_ndp"), 0, "{}", st["drops"]);
+
+    // IPv6 inside the tunnel, and its path MTU discovery: h1 at MTU 1500
+    // sends 1500-byte IPv6 packets; xvs answers "packet too big, MTU 1430"
+    // from the destination, and h1's kernel lowers its path MTU.
+    for (host, dev, addr) in [(h1, "eth0", "fd10::1/64"), (peer, "vx100", "fd10::100/64")] {
+        host.run_ok(&["sysctl", "-qw", &format!("net.ipv6.conf.{dev}.disable_ipv6=0")]);
+        host.run_ok(&["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"]);
+    }
+    h1.run_ok(&["ip", "link", "set", "eth0", "mtu", "1500"]);
+    ping_through(&xvs, h1, "fd10::100", 3);
+    let (_, out) = h1.ping("fd10::100", 2, &["-M", "do", "-s", "1452"]);
+    assert!(out.contains("mtu=1430") || out.contains("mtu = 1430"), "no packet too big with MTU 1430:\n{out}");
+    let route = h1.run_ok(&["ip", "-6", "route", "get", "fd10::100"]);
+    assert!(route.contains("mtu 1430"), "h1 did not lower its path MTU: {route}");
+    let (n, out) = h1.ping("fd10::100", 3, &["-M", "do", "-s", "1382"]);
+    assert_eq!(n, 3, "1430-byte IPv6 packets must cross:\n{out}");
+    let st = xvs.stats();
+    assert!(counter(&st, "pipeline", "pmtu_answers") >= 1, "{}", st["pipeline"]);
 }

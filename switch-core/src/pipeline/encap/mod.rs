@@ -180,7 +180,7 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     fn answer_too_big(&mut self, t: &TunnelPlan, frame: TxFrame) -> bool {
         let Some(vtep) = self.ov.vteps.get(usize::from(t.vtep)) else { return false };
         let mtu = overlay_mtu(t, vtep);
-        let sent = self.answer_icmp(t.bd, frame, |inner, out| icmp::frag_needed(inner, mtu, out));
+        let sent = self.answer_icmp(t.bd, frame, |inner, out| icmp::too_big(inner, mtu, out));
         if sent {
             self.counters.pmtu_answers.add(1);
         }
