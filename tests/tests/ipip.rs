@@ -84,6 +84,10 @@ fn two_nodes_route_their_subnets_over_ip_in_ip() {
     let (_, out) = h1.ping("10.20.0.2", 1, &["-t", "1"]);
     assert!(out.contains("From 10.10.0.1") && out.contains("Time to live exceeded"), "{out}");
 
+    // The capture holds the pings; stopping it before iperf3 keeps tshark
+    // from reading hundreds of MB of TCP (minutes on a loaded 2-core box).
+    let frames = cap.finish();
+
     let v = iperf3(&tb, h1, h2, "10.20.0.2", &[]);
     let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
     eprintln!(
@@ -110,7 +114,6 @@ fn two_nodes_route_their_subnets_over_ip_in_ip() {
 
     // tshark reads the tunnel: protocol 4 between the nodes, the hosts'
     // addresses inside, nothing malformed.
-    let frames = cap.finish();
     assert!(!frames.is_empty(), "no IP-in-IP packet on the underlay");
     let pcap = ta.dir().join("ipip.pcap");
     let records: Vec<xvs_control::pcapio::Captured> =
