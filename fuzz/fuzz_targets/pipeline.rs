@@ -179,7 +179,7 @@ fn spec() -> SwitchSpec {
         vtep: 0,
         bridge: 0,
         vlan: VlanId(vlan),
-        remotes: remotes.to_vec(),
+        remotes: remotes.iter().map(|&r| r.into()).collect(),
         ..VniSpec::default()
     };
     s.overlay.vnis.push(vni(100, 10, &[B, C]));
