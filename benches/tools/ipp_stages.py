@@ -41,7 +41,7 @@ CALLER_CONTEXT = [
 # frame first; within a frame, the first matching pattern wins.
 PATTERNS = [
     # Overlay: the sending side (pipeline/encap/), for frames to a tunnel port.
-    (r"pipeline::encap::udp::(flow_hash|mix|source_port|inner_tos|ethertype)\b", "encap: inner flow hash and TOS"),
+    (r"pipeline::encap::udp::(InnerFlow|ipv4_words|ipv6_words|hash_words|load_le|source_port)\b", "encap: inner flow hash and TOS"),
     (r"pipeline::encap::udp::", "encap: outer headers from the template (udp::encap)"),
     (r"EncapTx<.*> as switch_core::port::PortTx>::send\b", "encap: EncapTx::send (tunnel-port check)"),
     (r"pipeline::encap::EncapTx<IO>::(send_tunnel|encap)\b", "encap: send_tunnel (tunnel, next hop, counters)"),

@@ -88,12 +88,13 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
     obs: &mut O,
 ) {
     let mut pending = core::mem::take(&mut tally.deferred);
+    let mut last = udp::LastTunnel::default();
     while pending != 0 {
         let i = pending.trailing_zeros() as usize;
         pending &= pending - 1;
         let Some(d) = frames.get_mut(i) else { continue };
         ctx.counters.underlay_received.add(1);
-        match underlay(ov, ctx.counters, d, tx) {
+        match underlay(ov, ctx.counters, d, tx, &mut last) {
             Taken::Inner => {
                 ctx.counters.decapsulated.add(1);
                 // Tunnel ports count what came from their remote; a gateway
@@ -132,7 +133,13 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
 }
 
 /// The underlay stage for one frame on a VTEP's port.
-fn underlay<P: FramePool>(ov: &OverlayPlan, counters: &super::WorkerCounters, d: &mut PktDesc, io: &mut P) -> Taken {
+fn underlay<P: FramePool>(
+    ov: &OverlayPlan,
+    counters: &super::WorkerCounters,
+    d: &mut PktDesc,
+    io: &mut P,
+    last: &mut udp::LastTunnel,
+) -> Taken {
     let Some((vtep_i, vtep)) = ov.vtep_of_port(d.in_port) else { return Taken::Dropped(DropReason::UnknownPort) };
     let (head, len) = (d.head as usize, d.len as usize);
     let Some(frame) = io.buffer_mut(d.buf).get_mut(head..head + len) else {
@@ -149,10 +156,10 @@ fn underlay<P: FramePool>(ov: &OverlayPlan, counters: &super::WorkerCounters, d:
     match (eth.ethertype(), vtep.address) {
         (EtherType::ARP, IpAddr::V4(address)) => local::arp(ov, vtep_i, vtep, address, frame, counters),
         (EtherType::IPV4, IpAddr::V4(address)) if for_us || maybe_group => {
-            ipv4(ov, vtep_i, vtep, address, frame, d, counters)
+            ipv4(ov, vtep_i, vtep, address, frame, d, counters, last)
         }
         (EtherType::IPV6, IpAddr::V6(address)) if for_us || multicast => {
-            ipv6(ov, vtep_i, vtep, address, io, d, counters)
+            ipv6(ov, vtep_i, vtep, address, io, d, counters, last)
         }
         (EtherType::ARP | EtherType::IPV4 | EtherType::IPV6, _) => Taken::Dropped(DropReason::UnderlayNotForUs),
         _ if for_us => Taken::Dropped(DropReason::UnderlayUnsupported),
@@ -161,6 +168,8 @@ fn underlay<P: FramePool>(ov: &OverlayPlan, counters: &super::WorkerCounters, d:
 }
 
 /// An IPv4 packet to the VTEP's MAC: checked, then ICMP or UDP.
+#[allow(clippy::too_many_arguments)]
+#[inline]
 fn ipv4(
     ov: &OverlayPlan,
     vtep_i: u16,
@@ -169,6 +178,7 @@ fn ipv4(
     frame: &mut [u8],
     d: &mut PktDesc,
     counters: &super::WorkerCounters,
+    last: &mut udp::LastTunnel,
 ) -> Taken {
     let ip = match Ipv4Packet::new_checked(&frame[ethernet::HEADER_LEN..]) {
         Ok(ip) => ip,
@@ -189,8 +199,8 @@ fn ipv4(
     match ip.protocol() {
         IpProtocol::ICMP => local::icmp_echo(vtep, address, frame, counters),
         IpProtocol::UDP => {
-            let outer = udp::Outer { src: src.into(), dst: dst.into(), ecn: ip.ecn(), l4 };
-            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer))
+            let outer = udp::Outer { src, dst, ecn: ip.ecn(), l4 };
+            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last))
         }
         IpProtocol::IPIP if !to_group => taken(d, ipip::decap(ov, vtep_i, frame, counters)),
         _ => Taken::Dropped(DropReason::UnderlayUnsupported),
@@ -201,6 +211,7 @@ fn ipv4(
 /// neighbour discovery and echo for its address ([`local`]), UDP tunnels
 /// to its address or a group it joined. Extension headers before UDP are
 /// not taken (a VTEP sends none), a fragment header least of all.
+#[allow(clippy::too_many_arguments)]
 fn ipv6<P: FramePool>(
     ov: &OverlayPlan,
     vtep_i: u16,
@@ -209,6 +220,7 @@ fn ipv6<P: FramePool>(
     io: &mut P,
     d: &mut PktDesc,
     counters: &super::WorkerCounters,
+    last: &mut udp::LastTunnel,
 ) -> Taken {
     let (head, len) = (d.head as usize, d.len as usize);
     let Some(frame) = io.buffer_mut(d.buf).get_mut(head..head + len) else {
@@ -224,8 +236,8 @@ fn ipv6<P: FramePool>(
     match next {
         IpProtocol::ICMPV6 => local::icmpv6(ov, vtep_i, vtep, address, io, d, l4, counters),
         IpProtocol::UDP if dst == address || ov.joined(vtep_i, dst.into()) => {
-            let outer = udp::Outer { src: src.into(), dst: dst.into(), ecn, l4 };
-            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer))
+            let outer = udp::Outer { src, dst, ecn, l4 };
+            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last))
         }
         IpProtocol::IPV6_FRAG if dst == address => Taken::Dropped(DropReason::DecapFragment),
         _ if dst == address => Taken::Dropped(DropReason::UnderlayUnsupported),

@@ -4,12 +4,12 @@
 //! [`super::geneve`]), then what both share: the VNI, the source-VTEP
 //! allowlist, the inner frame's checks, and the RFC 6040 ECN rules.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Inner;
 use crate::overlay::{Encap, OverlayPlan, VtepPlan};
 use crate::pipeline::DropReason;
-use crate::types::MacAddr;
+use crate::types::{MacAddr, PortId};
 use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::udp::{self, UdpPacket};
 use crate::wire::{ethernet, EtherType, Ipv6Packet};
@@ -17,28 +17,125 @@ use crate::wire::{ethernet, EtherType, Ipv6Packet};
 /// ECN codepoint "congestion experienced".
 pub(super) const ECN_CE: u8 = 0b11;
 
+/// An outer address family. The decapsulation below is compiled once per
+/// family, so that IPv4's keys and compares are on 32-bit words, not on
+/// `IpAddr`s.
+pub(super) trait Family: Copy + Eq + Into<IpAddr> {
+    /// True when `udp`'s checksum verifies: over IPv4 a zero checksum means
+    /// "none" (RFC 768); over IPv6 it fails, as RFC 8200 section 8.1 has it
+    /// and as the kernel's vxlan device does without `udp6zerocsumrx`.
+    fn udp_checksum_ok(udp: &UdpPacket<&[u8]>, src: Self, dst: Self) -> bool;
+    /// This family's entry of the batch's last-tunnel cache.
+    fn last(cache: &mut LastTunnel) -> &mut Option<(TunnelKey<Self>, PortId)>;
+}
+
+impl Family for Ipv4Addr {
+    #[inline]
+    fn udp_checksum_ok(udp: &UdpPacket<&[u8]>, src: Self, dst: Self) -> bool {
+        udp.verify_checksum_v4(src, dst)
+    }
+    #[inline]
+    fn last(cache: &mut LastTunnel) -> &mut Option<(TunnelKey<Self>, PortId)> {
+        &mut cache.v4
+    }
+}
+
+impl Family for Ipv6Addr {
+    #[inline]
+    fn udp_checksum_ok(udp: &UdpPacket<&[u8]>, src: Self, dst: Self) -> bool {
+        udp.verify_checksum_v6(src, dst)
+    }
+    #[inline]
+    fn last(cache: &mut LastTunnel) -> &mut Option<(TunnelKey<Self>, PortId)> {
+        &mut cache.v6
+    }
+}
+
 /// What the outer IP header says about a UDP datagram.
-pub(super) struct Outer {
+pub(super) struct Outer<A> {
     /// Source address.
-    pub src: IpAddr,
+    pub src: A,
     /// Destination address: the VTEP's, or a group it joined.
-    pub dst: IpAddr,
+    pub dst: A,
     /// The ECN field.
     pub ecn: u8,
     /// Where the IP payload (the UDP datagram) is in the frame; within it.
     pub l4: core::ops::Range<usize>,
 }
 
+/// The tunnel port the last packet of a batch was taken for, per family,
+/// and what it was looked up by. The frames of a batch mostly come from a
+/// few remotes, so one entry spares most of them the two hash lookups (VPP's
+/// VXLAN input keeps the same one-entry cache).
+#[derive(Default)]
+pub(in crate::pipeline) struct LastTunnel {
+    v4: Option<(TunnelKey<Ipv4Addr>, PortId)>,
+    v6: Option<(TunnelKey<Ipv6Addr>, PortId)>,
+}
+
+/// What picks a tunnel port: the VTEP, the VNI and its encapsulation, and
+/// the outer source and destination (a group's packets belong to that
+/// group's VNI only).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct TunnelKey<A> {
+    vtep: u16,
+    encap: Encap,
+    vni: u32,
+    src: A,
+    dst: A,
+}
+
+/// The tunnel port of `key`, from the batch's cache or looked up (and then
+/// kept).
+#[inline]
+fn tunnel_port<A: Family>(
+    ov: &OverlayPlan,
+    vtep: &VtepPlan,
+    key: TunnelKey<A>,
+    cache: &mut LastTunnel,
+) -> Result<PortId, DropReason> {
+    let last = A::last(cache);
+    match *last {
+        Some((k, port)) if k == key => Ok(port),
+        _ => {
+            let port = lookup_tunnel(ov, vtep, key.vtep, key.encap, key.vni, key.src.into(), key.dst.into())?;
+            *last = Some((key, port));
+            Ok(port)
+        }
+    }
+}
+
+/// [`tunnel_port`]'s lookup, out of line: the VNI, then the source-VTEP
+/// allowlist.
+#[inline(never)]
+fn lookup_tunnel(
+    ov: &OverlayPlan,
+    vtep: &VtepPlan,
+    vtep_i: u16,
+    encap: Encap,
+    vni: u32,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<PortId, DropReason> {
+    let vni_i = match ov.vni(vtep_i, vni) {
+        Some((i, plan)) if plan.encap == encap && (dst == vtep.address || plan.group == Some(dst)) => i,
+        _ => return Err(DropReason::DecapUnknownVni),
+    };
+    ov.source(vni_i, src).ok_or(DropReason::DecapSourceNotAllowed)
+}
+
 /// Checks the UDP and tunnel headers of the datagram `outer` describes in
 /// `frame` (an Ethernet frame whose IP header is valid and for `vtep`),
 /// applies the outer ECN to the inner packet, and says where the inner
 /// frame is.
-pub(super) fn decap(
+#[inline]
+pub(super) fn decap<A: Family>(
     ov: &OverlayPlan,
     vtep_i: u16,
     vtep: &VtepPlan,
     frame: &mut [u8],
-    outer: Outer,
+    outer: Outer<A>,
+    cache: &mut LastTunnel,
 ) -> Result<Inner, DropReason> {
     let Outer { src, dst, ecn, l4 } = outer;
     let l4_at = l4.start;
@@ -49,7 +146,7 @@ pub(super) fn decap(
         p if p == vtep.geneve_port => Encap::Geneve,
         _ => return Err(DropReason::UnderlayUnsupported),
     };
-    if vtep.verify_udp_checksum && !checksum_ok(&udp, src, dst) {
+    if vtep.verify_udp_checksum && !A::udp_checksum_ok(&udp, src, dst) {
         return Err(DropReason::DecapBadUdpChecksum);
     }
     let payload = udp.payload();
@@ -57,12 +154,7 @@ pub(super) fn decap(
         Encap::Vxlan => super::vxlan::header(payload)?,
         Encap::Geneve => super::geneve::header(payload)?,
     };
-    // A packet sent to a group belongs to the VNI of that group only.
-    let vni_i = match ov.vni(vtep_i, vni) {
-        Some((i, plan)) if plan.encap == encap && (dst == vtep.address || plan.group == Some(dst)) => i,
-        _ => return Err(DropReason::DecapUnknownVni),
-    };
-    let port = ov.source(vni_i, src).ok_or(DropReason::DecapSourceNotAllowed)?;
+    let port = tunnel_port(ov, vtep, TunnelKey { vtep: vtep_i, encap, vni, src, dst }, cache)?;
     let inner = &payload[tunnel_len..];
     check_inner(inner)?;
     let inner_len = inner.len();
@@ -71,17 +163,6 @@ pub(super) fn decap(
         mark_ce(&mut frame[offset..offset + inner_len])?;
     }
     Ok(Inner { offset: offset as u16, len: inner_len as u16, port })
-}
-
-/// True when `udp`'s checksum verifies: over IPv4 a zero checksum means
-/// "none" (RFC 768); over IPv6 it fails, as RFC 8200 section 8.1 has it
-/// and as the kernel's vxlan device does without `udp6zerocsumrx`.
-fn checksum_ok(udp: &UdpPacket<&[u8]>, src: IpAddr, dst: IpAddr) -> bool {
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => udp.verify_checksum_v4(s, d),
-        (IpAddr::V6(s), IpAddr::V6(d)) => udp.verify_checksum_v6(s, d),
-        _ => false,
-    }
 }
 
 /// What an inner frame must be to enter its domain: a whole Ethernet

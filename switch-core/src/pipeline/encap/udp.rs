@@ -20,7 +20,7 @@
 
 use std::net::IpAddr;
 
-use crate::overlay::plan::{offset, offset6};
+use crate::overlay::plan::{offset, offset6, VXLAN4_ENCAP_LEN};
 use crate::overlay::{TunnelPlan, VtepPlan};
 use crate::pipeline::DropReason;
 use crate::types::MacAddr;
@@ -30,6 +30,9 @@ use crate::wire::{checksum, ethernet, EtherType, EthernetFrame, Ipv6Packet};
 
 /// Pushes `t`'s headers in front of the inner frame at
 /// `chunk[head..head + len]`. Returns the outer frame's (head, len).
+/// Inlined into the one caller per backend: a call would spill and
+/// reload its registers on every frame.
+#[inline]
 pub(crate) fn encap(
     t: &TunnelPlan,
     vtep: &VtepPlan,
@@ -53,27 +56,47 @@ pub(crate) fn encap(
         return Ok(((h - push) as u16, (n + push) as u16));
     }
     let (outer, inner) = whole.split_at_mut(push);
-    let inner_tos = inner_tos(inner);
+    let flow = InnerFlow::of(inner);
     let tos = match vtep.dscp {
-        Some(dscp) => dscp << 2 | (inner_tos & 0b11),
-        None => inner_tos,
+        Some(dscp) => dscp << 2 | (flow.tos & 0b11),
+        None => flow.tos,
     };
-    let src_port = source_port(vtep, flow_hash(inner));
-    outer.copy_from_slice(&t.template);
-    EthernetFrame::new_unchecked(&mut outer[..offset::IP]).set_dst_addr(nexthop);
-    let mut ip = Ipv4Packet::new_unchecked(&mut outer[offset::IP..offset::UDP]);
+    let src_port = source_port(vtep, flow.hash);
+    // The fixed part (Ethernet, IPv4, UDP, the 8-byte VXLAN or Geneve base
+    // header) as an array: a constant-length copy and no bounds checks on
+    // the fields below. Geneve's options follow it.
+    let (Some((fixed, options)), Some((fixed_t, options_t))) =
+        (outer.split_first_chunk_mut::<VXLAN4_ENCAP_LEN>(), t.template.split_first_chunk::<VXLAN4_ENCAP_LEN>())
+    else {
+        return Err(DropReason::Truncated);
+    };
+    *fixed = *fixed_t;
+    if !options.is_empty() {
+        options.copy_from_slice(options_t);
+    }
+    EthernetFrame::new_unchecked(&mut fixed[..offset::IP]).set_dst_addr(nexthop);
+    let mut ip = Ipv4Packet::new_unchecked(&mut fixed[offset::IP..offset::UDP]);
     ip.set_tos(tos);
     ip.set_total_len(ip_len as u16);
     // The template's sum holds every other field; TOS is the low byte of
     // the first word, whose high byte (version, IHL) is in the sum already.
     ip.set_checksum(checksum::finish(checksum::combine(t.ip_sum, ip_len as u32 + u32::from(tos))));
-    let mut udp = UdpPacket::new_unchecked(&mut outer[offset::UDP..offset::TUNNEL]);
+    let mut udp = UdpPacket::new_unchecked(&mut fixed[offset::UDP..offset::TUNNEL]);
     udp.set_src_port(src_port);
     udp.set_len((ip_len - ipv4::HEADER_LEN) as u16);
-    if let (true, IpAddr::V4(src), IpAddr::V4(dst)) = (vtep.udp_checksum, vtep.address, t.remote) {
-        UdpPacket::new_unchecked(&mut whole[offset::UDP..]).fill_checksum_v4(src, dst);
+    if vtep.udp_checksum {
+        fill_udp_checksum_v4(vtep, t, whole);
     }
     Ok(((h - push) as u16, (n + push) as u16))
+}
+
+/// The optional IPv4 UDP checksum over the whole outer UDP datagram in
+/// `whole` (the outer frame), out of line: VTEPs send zero by default.
+#[inline(never)]
+fn fill_udp_checksum_v4(vtep: &VtepPlan, t: &TunnelPlan, whole: &mut [u8]) {
+    if let (IpAddr::V4(src), IpAddr::V4(dst)) = (vtep.address, t.remote) {
+        UdpPacket::new_unchecked(&mut whole[offset::UDP..]).fill_checksum_v4(src, dst);
+    }
 }
 
 /// The IPv6 half of [`encap`]: `whole` is the template's room followed by
@@ -82,12 +105,12 @@ pub(crate) fn encap(
 #[inline(never)]
 fn encap6(t: &TunnelPlan, vtep: &VtepPlan, nexthop: MacAddr, whole: &mut [u8], ip_len: usize) {
     let (outer, inner) = whole.split_at_mut(t.template.len());
-    let inner_tos = inner_tos(inner);
+    let flow = InnerFlow::of(inner);
     let class = match vtep.dscp {
-        Some(dscp) => dscp << 2 | (inner_tos & 0b11),
-        None => inner_tos,
+        Some(dscp) => dscp << 2 | (flow.tos & 0b11),
+        None => flow.tos,
     };
-    let hash = flow_hash(inner);
+    let hash = flow.hash;
     let src_port = source_port(vtep, hash);
     let inner_sum = checksum::sum(inner);
     outer.copy_from_slice(&t.template);
@@ -111,70 +134,98 @@ fn encap6(t: &TunnelPlan, vtep: &VtepPlan, nexthop: MacAddr, whole: &mut [u8], i
     });
 }
 
-/// The inner packet's TOS (IPv4) or traffic class (IPv6), 0 for others.
-fn inner_tos(inner: &[u8]) -> u8 {
-    match (ethertype(inner), inner.get(14..16)) {
-        (EtherType::IPV4, Some(b)) => b[1],
-        (EtherType::IPV6, Some(b)) => (b[0] << 4) | (b[1] >> 4),
-        _ => 0,
-    }
+/// What encapsulation reads of the inner frame: its flow's hash and its
+/// TOS (IPv4) or traffic class (IPv6), 0 for other EtherTypes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InnerFlow {
+    /// A hash of the MACs and EtherType, plus for IPv4 and IPv6 the
+    /// addresses and protocol, and for unfragmented TCP and UDP the ports.
+    pub hash: u32,
+    /// The inner TOS or traffic class (DSCP and ECN).
+    pub tos: u8,
 }
 
-fn ethertype(frame: &[u8]) -> u16 {
-    frame.get(12..14).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+/// The inner flow's fields in two words, hashed once: for IP the
+/// addresses, and the protocol with the ports; for other EtherTypes the
+/// MACs (the IP flows between two hosts must spread, so IP leaves the MACs
+/// out, as the kernel's flow dissector does).
+struct FlowWords {
+    a: u64,
+    b: u64,
+    tos: u8,
 }
 
-/// A hash of the inner flow: the MACs and EtherType, plus for IPv4 and
-/// IPv6 the addresses and protocol, and for unfragmented TCP and UDP the
-/// ports.
-fn flow_hash(inner: &[u8]) -> u32 {
-    // Whole-word loads (the frame has at least an Ethernet header): bytes
-    // 0-7 and 6-13 cover both MACs and the EtherType.
-    let load8 = |at: usize| inner.get(at..at + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
-    let word = |r: core::ops::Range<usize>| {
-        inner.get(r).and_then(|b| <[u8; 4]>::try_from(b).ok()).map_or(0, |b| u64::from(u32::from_le_bytes(b)))
-    };
-    let mut h = mix(load8(0), load8(6));
-    if ethertype(inner) == EtherType::IPV4 {
-        if let Ok(ip) = Ipv4Packet::new_checked(&inner[ethernet::HEADER_LEN..]) {
-            let addrs = u64::from(u32::from(ip.src_addr())) << 32 | u64::from(u32::from(ip.dst_addr()));
-            h = mix(h, addrs ^ u64::from(ip.protocol()));
-            let l4 = matches!(ip.protocol(), IpProtocol::TCP | IpProtocol::UDP) && !ip.is_fragment();
-            if l4 {
-                let at = ethernet::HEADER_LEN + ip.header_len();
-                h = mix(h, word(at..at + 4));
-            }
+impl InnerFlow {
+    /// Reads `inner`, an Ethernet frame of at least its header (shorter
+    /// frames hash as zeros).
+    #[inline]
+    pub(crate) fn of(inner: &[u8]) -> InnerFlow {
+        let Some(eth) = inner.first_chunk::<{ ethernet::HEADER_LEN }>() else {
+            return InnerFlow { hash: 0, tos: 0 };
+        };
+        let l3 = &inner[ethernet::HEADER_LEN..];
+        let w = match u16::from_be_bytes([eth[12], eth[13]]) {
+            EtherType::IPV4 => ipv4_words(l3),
+            EtherType::IPV6 => ipv6_words(l3),
+            _ => None,
         }
-    } else if ethertype(inner) == EtherType::IPV6 {
-        h = flow_hash6(inner, h);
+        .unwrap_or_else(|| FlowWords { a: load_le(&eth[..8]), b: load_le(&eth[6..]), tos: 0 });
+        InnerFlow { hash: hash_words(w.a, w.b), tos: w.tos }
     }
-    (h >> 32) as u32 ^ h as u32
 }
 
-/// [`flow_hash`]'s IPv6 part, out of line: the addresses, the next header,
-/// and for TCP and UDP directly after the fixed header the ports.
-#[inline(never)]
-fn flow_hash6(inner: &[u8], mut h: u64) -> u64 {
-    let Ok(ip) = Ipv6Packet::new_checked(&inner[ethernet::HEADER_LEN..]) else { return h };
-    let (src, dst, next) = (u128::from(ip.src_addr()), u128::from(ip.dst_addr()), ip.next_header());
-    h = mix(h, (src >> 64) as u64 ^ src as u64);
-    h = mix(h, (dst >> 64) as u64 ^ dst as u64 ^ u64::from(next));
-    if matches!(next, IpProtocol::TCP | IpProtocol::UDP) {
-        if let Some(p) = ip.payload().get(..4) {
-            h = mix(h, u64::from(u32::from_le_bytes([p[0], p[1], p[2], p[3]])));
-        }
-    }
-    h
-}
-
-/// One round of a multiply-xorshift mix (as in splitmix64's finaliser).
+/// [`InnerFlow::of`]'s IPv4 part. The ports count only for unfragmented
+/// TCP and UDP, so that every fragment of a datagram hashes alike.
 #[inline]
-fn mix(a: u64, b: u64) -> u64 {
-    let mut x = a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    x ^= x >> 30;
+fn ipv4_words(l3: &[u8]) -> Option<FlowWords> {
+    let hdr = l3.first_chunk::<{ ipv4::HEADER_LEN }>()?;
+    let ip = Ipv4Packet::new_unchecked(&hdr[..]);
+    let (proto, l4_at) = (ip.protocol(), ip.header_len());
+    let addrs = u64::from(u32::from(ip.src_addr())) << 32 | u64::from(u32::from(ip.dst_addr()));
+    let ported = matches!(proto, IpProtocol::TCP | IpProtocol::UDP) && !ip.is_fragment();
+    let ports = match l3.get(l4_at..l4_at + 4) {
+        Some(ports) if ported => load_le(ports),
+        _ => 0,
+    };
+    Some(FlowWords { a: addrs, b: ports << 8 | u64::from(proto), tos: ip.tos() })
+}
+
+/// [`InnerFlow::of`]'s IPv6 part, out of line: the addresses, the next
+/// header, and for TCP and UDP directly after the fixed header the ports.
+#[inline(never)]
+fn ipv6_words(l3: &[u8]) -> Option<FlowWords> {
+    use crate::wire::ipv6::HEADER_LEN;
+    let hdr = l3.first_chunk::<HEADER_LEN>()?;
+    let ip = Ipv6Packet::new_unchecked(&hdr[..]);
+    let (src, dst, next) = (u128::from(ip.src_addr()), u128::from(ip.dst_addr()), ip.next_header());
+    let fold = |a: u128| (a >> 64) as u64 ^ (a as u64).rotate_left(32);
+    let ports = match l3.get(HEADER_LEN..HEADER_LEN + 4) {
+        Some(ports) if matches!(next, IpProtocol::TCP | IpProtocol::UDP) => load_le(ports),
+        _ => 0,
+    };
+    let a = fold(src) ^ fold(dst).rotate_left(17);
+    Some(FlowWords { a, b: ports << 8 | u64::from(next), tos: ip.traffic_class() })
+}
+
+/// Up to 8 bytes of `b` as a little-endian word (zero-extended).
+#[inline(always)]
+fn load_le(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// Two words folded into 32 bits: `a` times an odd constant, `b` xored
+/// in, and splitmix64's multiply-xorshift finish, so that a change in any
+/// input bit reaches every output bit.
+#[inline(always)]
+fn hash_words(a: u64, b: u64) -> u32 {
+    let mut x = a.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ b;
+    x ^= x >> 31;
     x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x
+    x ^= x >> 29;
+    (x >> 32) as u32 ^ x as u32
 }
 
 /// `hash` mapped onto the VTEP's source-port range (a multiply, not a
