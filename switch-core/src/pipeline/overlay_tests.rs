@@ -827,6 +827,46 @@ proptest! {
         prop_assert_eq!(sim.io.chunks_in_use(), 0);
     }
 
+    /// The per-batch last-tunnel cache changes no decap verdict: the same
+    /// packets, all in batches or each in a batch of its own, are taken for
+    /// the same tunnels and dropped for the same decap reasons, whatever
+    /// mix of remotes, VNIs and flags shares a batch.
+    #[test]
+    fn batched_decap_takes_what_one_by_one_decap_takes(cases in prop::collection::vec(arb_case(), 1..80)) {
+        let sim = || {
+            let mut sim = SwitchSim::with_chunks(&spec(A, &[B], &[B, C]), 256).unwrap();
+            resolve(&mut sim, A, B);
+            resolve(&mut sim, A, C);
+            sim
+        };
+        let (mut alone, mut batched) = (sim(), sim());
+        let base = (alone.pipeline.counters().snapshot(), batched.pipeline.counters().snapshot());
+        for c in &cases {
+            let dst = c.dst.map_or(MacAddr::BROADCAST, |(r, n)| if r == 0 { mac(n) } else { remote_mac(r, n) });
+            let mut f = inner(dst, remote_mac(remote_index(c.src), c.src_host), 0, 60);
+            f.resize(c.len, 0xaa);
+            let outer = Outer { flags: if c.i_flag { 0x08 } else { 0 }, ..Outer::new(c.src, A, c.vni) };
+            alone.send(UP, &outer.wrap(&f));
+            batched.inject(UP, &outer.wrap(&f));
+        }
+        batched.run();
+        let (a, b) = (alone.pipeline.counters().snapshot(), batched.pipeline.counters().snapshot());
+        prop_assert_eq!(a.decapsulated - base.0.decapsulated, b.decapsulated - base.1.decapsulated);
+        for r in [
+            DropReason::VxlanNoIFlag,
+            DropReason::DecapUnknownVni,
+            DropReason::DecapSourceNotAllowed,
+            DropReason::DecapInnerTruncated,
+            DropReason::DecapInnerBadSource,
+        ] {
+            prop_assert_eq!(a.drops_for(r) - base.0.drops_for(r), b.drops_for(r) - base.1.drops_for(r), "{:?}", r);
+        }
+        for i in 0..3 {
+            let rx = |s: &SwitchSim| s.pipeline.counters().tunnel(i).map(|t| t.rx_packets.get());
+            prop_assert_eq!(rx(&alone), rx(&batched), "tunnel {}", i);
+        }
+    }
+
     /// The feature machinery changes nothing for traffic that uses no
     /// feature: L2 frames between the access ports of a switch with a VTEP
     /// (whose VNIs are on other VLANs) leave on the same ports, byte for
