@@ -168,6 +168,11 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
             writeln!(o, "group = {}", quote(&g.to_string()))?;
         }
         writeln!(o, "learning = {}", !n.no_learning)?;
+        let inner_vlan = match n.inner_vlan {
+            switch_core::overlay::InnerVlan::Drop => "drop",
+            switch_core::overlay::InnerVlan::Strip => "strip",
+        };
+        writeln!(o, "inner_vlan = {}", quote(inner_vlan))?;
         writeln!(o, "remotes = {}", addresses(&n.remotes))?;
         writeln!(o, "allowed_remotes = {}", addresses(&n.allowed))?;
         for s in &n.static_macs {

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use switch_core::bridge::PortMode;
 use switch_core::overlay::{
-    Encap, GatewaySpec, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, RouteSpec, VniSpec, VtepSpec,
+    Encap, GatewaySpec, GeneveOptionSpec, InnerVlan, OverlaySpec, RemoteMacSpec, RouteSpec, VniSpec, VtepSpec,
 };
 use switch_core::types::{MacAddr, VlanId};
 
@@ -41,12 +41,25 @@ const VTEP_KEYS: &[&str] = &[
     "src_port_range",
     "mtu",
 ];
-const VNI_KEYS: &[&str] =
-    &["vni", "vtep", "bridge", "vlan", "encap", "group", "learning", "remotes", "allowed_remotes", "static", "option"];
+const VNI_KEYS: &[&str] = &[
+    "vni",
+    "vtep",
+    "bridge",
+    "vlan",
+    "encap",
+    "group",
+    "learning",
+    "remotes",
+    "allowed_remotes",
+    "static",
+    "option",
+    "inner_vlan",
+];
 const VNI_STATIC_KEYS: &[&str] = &["mac", "remote"];
 const VNI_OPTION_KEYS: &[&str] = &["class", "type", "data"];
 /// The values of a VNI's `encap`.
 const ENCAPS: &[&str] = &["vxlan", "geneve"];
+const INNER_VLANS: &[&str] = &["drop", "strip"];
 /// The words `dscp` accepts besides a number, and the number's range (for
 /// the error message).
 const DSCP_CHOICES: &[&str] = &["inherit", "0..=63"];
@@ -678,6 +691,10 @@ fn read_vnis(
         let geneve_options = read_options(cx, t, encap);
         let group = read_group(cx, t, local.as_ref());
         let learning = !matches!(cx.boolean(t, "learning"), Ok(Some(false)));
+        let inner_vlan = match cx.choice(t, "inner_vlan", INNER_VLANS) {
+            Ok(Some("strip")) => InnerVlan::Strip,
+            _ => InnerVlan::Drop,
+        };
         vnis.push(VniSpec {
             vni: vni.unwrap_or(0),
             vtep: vtep.unwrap_or(0),
@@ -690,6 +707,7 @@ fn read_vnis(
             no_learning: !learning,
             encap,
             geneve_options,
+            inner_vlan,
         });
     }
     vnis

@@ -1891,6 +1891,22 @@ fn err_gateways_and_routes() {
 }
 
 #[test]
+fn inner_vlan_strip_or_drop() {
+    use switch_core::overlay::InnerVlan;
+    let c = ok(&with_vni("inner_vlan = \"strip\"\n"));
+    assert_eq!(c.spec.overlay.vnis[0].inner_vlan, InnerVlan::Strip);
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec).expect("plan");
+    let tunnel = plan.overlay.as_deref().and_then(|ov| ov.tunnels.first()).map(|t| t.inner_vlan);
+    assert_eq!(tunnel, Some(InnerVlan::Strip));
+    assert_eq!(ok(&with_vni("")).spec.overlay.vnis[0].inner_vlan, InnerVlan::Drop, "drop by default");
+    let (e, msg) = one(&with_vni("inner_vlan = \"keep\"\n"));
+    assert!(matches!(e, ConfigError::BadChoice { .. }), "{e:?}");
+    assert!(msg.contains("inner_vlan") && msg.contains("strip"), "{msg}");
+}
+
+#[test]
 fn remote_learning_off() {
     let c =
         ok(&with_vni("learning = false\n[[vni.static]]\nmac = \"02:00:00:00:00:09\"\nremote = \"192.168.100.2\"\n"));

@@ -18,4 +18,6 @@ pub mod spec;
 mod template;
 
 pub use plan::{Neighbors, OverlayPlan, TunnelPlan, VniPlan, VtepPlan};
-pub use spec::{Encap, GatewaySpec, GeneveOptionSpec, OverlaySpec, RemoteMacSpec, RouteSpec, VniSpec, VtepSpec};
+pub use spec::{
+    Encap, GatewaySpec, GeneveOptionSpec, InnerVlan, OverlaySpec, RemoteMacSpec, RouteSpec, VniSpec, VtepSpec,
+};

@@ -138,6 +138,8 @@ pub struct TunnelPlan {
     pub bd: BdId,
     /// The remote VTEP (of its VTEP's family).
     pub remote: IpAddr,
+    /// What its VNI does with tagged inner frames.
+    pub inner_vlan: super::spec::InnerVlan,
     /// True when the remote receives the domain's floods.
     pub flood: bool,
     /// Index into [`Neighbors`] of the next hop towards `remote`.
@@ -518,6 +520,7 @@ impl OverlayPlan {
                     encap: v.encap,
                     bd,
                     remote,
+                    inner_vlan: v.inner_vlan,
                     flood,
                     nexthop,
                     template,

@@ -113,6 +113,20 @@ pub enum Encap {
     Geneve,
 }
 
+/// What a VNI does with a received inner frame that carries a VLAN tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum InnerVlan {
+    /// Drop it, counted as `decap_inner_vlan` (RFC 7348 section 6.1: "SHOULD
+    /// be discarded", since the tag would name a VLAN of another domain).
+    #[default]
+    Drop,
+    /// Remove one tag (802.1Q or 802.1ad) and bridge the frame into the
+    /// VNI's domain, for remotes that tag what they send (a kernel bridge
+    /// with the vxlan port as a tagged member does). A frame with a second
+    /// tag is still dropped.
+    Strip,
+}
+
 /// A Geneve option a VNI puts on every packet it sends.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct GeneveOptionSpec {
@@ -155,6 +169,8 @@ pub struct VniSpec {
     pub encap: Encap,
     /// Options sent on every Geneve packet of this VNI (none for VXLAN).
     pub geneve_options: Vec<GeneveOptionSpec>,
+    /// Received inner frames with a VLAN tag: dropped, or the tag removed.
+    pub inner_vlan: InnerVlan,
 }
 
 /// An L3 gateway of a (bridge, VLAN) domain: the hosts' default router

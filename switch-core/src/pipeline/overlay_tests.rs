@@ -712,6 +712,42 @@ fn geneve_carries_its_options_and_refuses_what_it_cannot_process() {
     assert_eq!(sim.io.chunks_in_use(), 0);
 }
 
+/// `inner_vlan = "strip"`: a tagged inner frame enters the VNI's domain
+/// without its tag (either TPID), byte for byte the untagged frame; a second
+/// tag, or a tag with no room for an Ethernet header behind it, is still
+/// dropped; and a VNI left at the default drops every tagged frame.
+#[test]
+fn a_stripping_vni_removes_one_inner_tag() {
+    let mut spec = spec(A, &[B], &[B]);
+    spec.overlay.vnis[0].inner_vlan = crate::overlay::InnerVlan::Strip;
+    let mut sim = SwitchSim::with_chunks(&spec, 256).unwrap();
+    resolve(&mut sim, A, B);
+    let tagged = |f: &[u8], tags: &[[u8; 4]]| {
+        let mut t = f.to_vec();
+        for tag in tags.iter().rev() {
+            t.splice(12..12, *tag);
+        }
+        t
+    };
+    let (q, ad) = ([0x81, 0x00, 0x00, 0x64], [0x88, 0xa8, 0x00, 0x64]);
+    let plain = inner(mac(1), mac(7), 0, 60);
+    for tag in [q, ad] {
+        let out = sim.send(UP, &Outer::new(B, A, 100).wrap(&tagged(&plain, &[tag])));
+        assert_eq!(out, vec![(H10, plain.clone())], "TPID {:02x}{:02x}", tag[0], tag[1]);
+    }
+    let before = drops(&sim, DropReason::DecapInnerVlan);
+    assert!(sim.send(UP, &Outer::new(B, A, 100).wrap(&tagged(&plain, &[ad, q]))).is_empty());
+    assert_eq!(drops(&sim, DropReason::DecapInnerVlan), before + 1, "a second tag is dropped");
+    let before = drops(&sim, DropReason::DecapInnerTruncated);
+    assert!(sim.send(UP, &Outer::new(B, A, 100).wrap(&tagged(&plain, &[q])[..16])).is_empty());
+    assert_eq!(drops(&sim, DropReason::DecapInnerTruncated), before + 1, "no Ethernet header behind the tag");
+    // VNI 200 keeps the default.
+    let before = drops(&sim, DropReason::DecapInnerVlan);
+    assert!(sim.send(UP, &Outer::new(B, A, 200).wrap(&tagged(&inner(mac(2), mac(8), 0, 60), &[q]))).is_empty());
+    assert_eq!(drops(&sim, DropReason::DecapInnerVlan), before + 1);
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}
+
 /// One VXLAN packet from the proptest's space.
 #[derive(Clone, Debug)]
 struct Case {

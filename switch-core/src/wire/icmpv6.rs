@@ -220,20 +220,24 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
 /// A view over a neighbor solicitation or advertisement (RFC 4861 sections
 /// 4.3 and 4.4): the fixed 24 bytes and the options after them.
 ///
+/// It wraps an [`Icmpv6Packet`] and hands the common header accessors
+/// (type, code, checksum) to it, adding what only NDP messages have.
+///
 /// [`NdpPacket::new_checked`] applies the checks of RFC 4861 sections 7.1.1
 /// and 7.1.2 that need only the message itself: length, code 0, and options
-/// of nonzero length that end inside the buffer. The checksum, the hop limit
-/// of 255 ([`NDP_HOP_LIMIT`]) and the rules tied to the IPv6 addresses are
-/// left to the caller, who has the IPv6 header.
+/// of nonzero length that end inside the buffer, so a checked view's type is
+/// [`NEIGHBOR_SOLICIT`] or [`NEIGHBOR_ADVERT`] and its code 0. The checksum,
+/// the hop limit of 255 ([`NDP_HOP_LIMIT`]) and the rules tied to the IPv6
+/// addresses are left to the caller, who has the IPv6 header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NdpPacket<T: AsRef<[u8]>> {
-    buffer: T,
+    icmp: Icmpv6Packet<T>,
 }
 
 impl<T: AsRef<[u8]>> NdpPacket<T> {
     /// Wraps a buffer without checking anything.
     pub const fn new_unchecked(buffer: T) -> Self {
-        NdpPacket { buffer }
+        NdpPacket { icmp: Icmpv6Packet::new_unchecked(buffer) }
     }
 
     /// Wraps a buffer holding a whole ICMPv6 message, checking that it is a
@@ -245,7 +249,7 @@ impl<T: AsRef<[u8]>> NdpPacket<T> {
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let len = buffer.as_ref().len();
         Error::check_len(Layer::Icmpv6, NS_LEN, len)?;
-        let p = NdpPacket { buffer };
+        let p = NdpPacket::new_unchecked(buffer);
         if !matches!(p.msg_type(), NEIGHBOR_SOLICIT | NEIGHBOR_ADVERT) {
             return Err(Error::Malformed { layer: Layer::Icmpv6, field: "type" });
         }
@@ -260,27 +264,25 @@ impl<T: AsRef<[u8]>> NdpPacket<T> {
 
     /// Gives the buffer back.
     pub fn into_inner(self) -> T {
-        self.buffer
+        self.icmp.into_inner()
     }
 
-    /// The message type ([`NEIGHBOR_SOLICIT`] or [`NEIGHBOR_ADVERT`] for a
-    /// checked view).
+    /// The message type; see [`Icmpv6Packet::msg_type`].
     #[inline]
     pub fn msg_type(&self) -> u8 {
-        self.buffer.as_ref()[field::TYPE]
+        self.icmp.msg_type()
     }
 
-    /// The code (0 for a checked view).
+    /// The code; see [`Icmpv6Packet::code`].
     #[inline]
     pub fn code(&self) -> u8 {
-        self.buffer.as_ref()[field::CODE]
+        self.icmp.code()
     }
 
-    /// The checksum field as stored.
+    /// The checksum field as stored; see [`Icmpv6Packet::checksum`].
     #[inline]
     pub fn checksum(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[field::CHECKSUM.start], b[field::CHECKSUM.start + 1]])
+        self.icmp.checksum()
     }
 
     /// The advertisement flags byte ([`NA_ROUTER`],
@@ -288,7 +290,7 @@ impl<T: AsRef<[u8]>> NdpPacket<T> {
     /// in a solicitation this byte is reserved.
     #[inline]
     pub fn flags(&self) -> u8 {
-        self.buffer.as_ref()[field::FLAGS]
+        self.icmp.buffer.as_ref()[field::FLAGS]
     }
 
     /// The router flag of an advertisement.
@@ -313,14 +315,14 @@ impl<T: AsRef<[u8]>> NdpPacket<T> {
     /// link-layer address is advertised (NA).
     pub fn target_addr(&self) -> Ipv6Addr {
         let mut a = [0u8; 16];
-        a.copy_from_slice(&self.buffer.as_ref()[field::TARGET]);
+        a.copy_from_slice(&self.icmp.buffer.as_ref()[field::TARGET]);
         Ipv6Addr::from(a)
     }
 
     /// The options area: everything after the 24 fixed bytes, empty when
     /// the buffer is shorter.
     pub fn options_bytes(&self) -> &[u8] {
-        self.buffer.as_ref().get(field::OPTIONS..).unwrap_or(&[])
+        self.icmp.buffer.as_ref().get(field::OPTIONS..).unwrap_or(&[])
     }
 
     /// Iterates over the options; the byte counts of a `Truncated` error
@@ -342,25 +344,25 @@ impl<T: AsRef<[u8]>> NdpPacket<T> {
     /// True when the checksum verifies under the pseudo header of `src` and
     /// `dst`; see [`Icmpv6Packet::verify_checksum`].
     pub fn verify_checksum(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
-        checksum::verifies(message_sum(self.buffer.as_ref(), src, dst))
+        self.icmp.verify_checksum(src, dst)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> NdpPacket<T> {
     /// Sets the advertisement flags byte.
     pub fn set_flags(&mut self, flags: u8) {
-        self.buffer.as_mut()[field::FLAGS] = flags;
+        self.icmp.buffer.as_mut()[field::FLAGS] = flags;
     }
 
     /// Sets the target address.
     pub fn set_target_addr(&mut self, addr: Ipv6Addr) {
-        self.buffer.as_mut()[field::TARGET].copy_from_slice(&addr.octets());
+        self.icmp.buffer.as_mut()[field::TARGET].copy_from_slice(&addr.octets());
     }
 
-    /// Computes the checksum over the whole buffer under the pseudo header
-    /// of `src` and `dst` and stores it.
+    /// Computes the checksum and stores it; see
+    /// [`Icmpv6Packet::fill_checksum`].
     pub fn fill_checksum(&mut self, src: Ipv6Addr, dst: Ipv6Addr) {
-        store_checksum(self.buffer.as_mut(), src, dst);
+        self.icmp.fill_checksum(src, dst);
     }
 }
 

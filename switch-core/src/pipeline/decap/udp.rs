@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Inner;
-use crate::overlay::{Encap, OverlayPlan, VtepPlan};
+use crate::overlay::{Encap, InnerVlan, OverlayPlan, VtepPlan};
 use crate::pipeline::DropReason;
 use crate::types::{MacAddr, PortId};
 use crate::wire::ipv4::Ipv4Packet;
@@ -156,9 +156,11 @@ pub(super) fn decap<A: Family>(
     };
     let port = tunnel_port(ov, vtep, TunnelKey { vtep: vtep_i, encap, vni, src, dst }, cache)?;
     let inner = &payload[tunnel_len..];
-    check_inner(inner)?;
-    let inner_len = inner.len();
-    let offset = l4_at + udp::HEADER_LEN + tunnel_len;
+    let checked = check_inner(inner);
+    let (mut offset, mut inner_len) = (l4_at + udp::HEADER_LEN + tunnel_len, inner.len());
+    if let Err(reason) = checked {
+        (offset, inner_len) = strip_inner_vlan(ov, port, reason, frame, offset, inner_len)?;
+    }
     if ecn == ECN_CE {
         mark_ce(&mut frame[offset..offset + inner_len])?;
     }
@@ -179,6 +181,32 @@ fn check_inner(inner: &[u8]) -> Result<(), DropReason> {
         EtherType::VLAN | EtherType::QINQ => Err(DropReason::DecapInnerVlan),
         _ => Ok(()),
     }
+}
+
+/// A tagged inner frame (`reason` is [`check_inner`]'s verdict on the frame
+/// at `frame[offset..offset + len]`) on a VNI that strips the tag: the MACs
+/// move up over the tag, and the result is checked again (a second tag is
+/// dropped). Any other verdict stands.
+#[cold]
+fn strip_inner_vlan(
+    ov: &OverlayPlan,
+    port: PortId,
+    reason: DropReason,
+    frame: &mut [u8],
+    offset: usize,
+    len: usize,
+) -> Result<(usize, usize), DropReason> {
+    let strips = ov.tunnel(port).is_some_and(|t| t.inner_vlan == InnerVlan::Strip);
+    if reason != DropReason::DecapInnerVlan || !strips {
+        return Err(reason);
+    }
+    // A tag is as long as the TCI and EtherType its view covers; the MACs
+    // are the 12 bytes in front of it.
+    let (tag, macs) = (crate::wire::vlan::HEADER_LEN, 12);
+    frame.copy_within(offset..offset + macs, offset + tag);
+    let (offset, len) = (offset + tag, len - tag);
+    check_inner(&frame[offset..offset + len])?;
+    Ok((offset, len))
 }
 
 /// RFC 6040 section 4.2, for an outer CE: an ECN-capable inner IP packet is
