@@ -130,6 +130,7 @@ pub fn spec(max_entries: u32) -> SwitchSpec {
                 bridge: 0,
                 mode: PortMode::Access { vlan: VlanId(VLAN) },
                 mac_limit: None,
+                mtu: None,
             })
             .collect(),
         fdb: FdbSpec { max_entries, ..FdbSpec::default() },

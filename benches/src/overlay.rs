@@ -76,7 +76,7 @@ pub fn remote_mac(i: u32) -> MacAddr {
 }
 
 fn port(name: &str, mode: PortMode) -> PortSpec {
-    PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+    PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None, mtu: None }
 }
 
 /// The encap/decap switch: [`ACCESS`] in VLAN [`VLAN`], [`UNDERLAY`] with

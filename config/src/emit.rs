@@ -114,6 +114,9 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
             }
             PortMode::Underlay => writeln!(o, "mode = \"underlay\"")?,
         }
+        if let Some(n) = p.mtu {
+            writeln!(o, "mtu = {n}")?;
+        }
         if let Some(n) = p.mac_limit {
             writeln!(o, "mac_limit = {n}")?;
         }

@@ -67,11 +67,11 @@ const DSCP_CHOICES: &[&str] = &["inherit", "0..=63"];
 /// Largest VNI (24 bits).
 const MAX_VNI: i64 = 0xff_ffff;
 /// Smallest underlay MTU: the IPv4 minimum reassembly size (RFC 791).
-const MIN_MTU: i64 = 576;
+pub(crate) const MIN_MTU: i64 = 576;
 /// Smallest underlay MTU of an IPv6 VTEP: IPv6's minimum link MTU.
 const MIN_MTU6: i64 = 1280;
 /// Largest underlay MTU: a common jumbo frame.
-const MAX_MTU: i64 = 9216;
+pub(crate) const MAX_MTU: i64 = 9216;
 
 /// Reads `[[vtep]]` and `[[vni]]` (with their `[[vni.static]]`).
 pub(crate) fn read_overlay(

@@ -51,6 +51,7 @@ const PORT_KEYS: &[&str] = &[
     "bridge",
     "mode",
     "mac_limit",
+    "mtu",
     "queues",
     "vlan",
     "allowed_vlans",
@@ -148,7 +149,8 @@ pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
         let (Some(name), Some(bridge), Some(mode)) = (d.name, d.bridge, d.mode) else {
             unreachable!("an incomplete port always comes with an error");
         };
-        spec_ports.push(PortSpec { name, interface: d.interface.clone(), bridge, mode, mac_limit: d.mac_limit });
+        let interface = d.interface.clone();
+        spec_ports.push(PortSpec { name, interface, bridge, mode, mac_limit: d.mac_limit, mtu: d.mtu });
         runtime.push(PortRuntime { interface: d.interface, queues: d.queues });
     }
     let bridges = bridges.names.into_iter().map(|n| BridgeSpec { name: n.unwrap_or_default() }).collect();
@@ -417,6 +419,7 @@ pub(crate) struct PortDraft {
     bridge: Option<usize>,
     pub(crate) mode: Option<PortMode>,
     mac_limit: Option<u32>,
+    mtu: Option<u16>,
     queues: u16,
 }
 
@@ -492,8 +495,9 @@ fn read_ports(cx: &mut Ctx<'_>, top: &Tbl<'_>, bridges: &Bridges) -> Ports {
         let mode = read_mode(cx, t);
         let mac_limit =
             if underlay { None } else { cx.int(t, "mac_limit", 1, MAX_FDB).ok().flatten().map(|n| n as u32) };
+        let mtu = cx.int(t, "mtu", crate::overlay::MIN_MTU, crate::overlay::MAX_MTU).ok().flatten().map(|n| n as u16);
         let queues = cx.int(t, "queues", 1, 64).ok().flatten().map_or(1, |n| n as u16);
-        ports.drafts.push(PortDraft { index: t.index, name, interface, bridge, mode, mac_limit, queues });
+        ports.drafts.push(PortDraft { index: t.index, name, interface, bridge, mode, mac_limit, mtu, queues });
     }
     ports
 }

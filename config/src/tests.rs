@@ -1918,3 +1918,18 @@ fn remote_learning_off() {
     assert!(!plan.ports[port.index()].learning);
     assert!(!ok(&with_vni("")).spec.overlay.vnis[0].no_learning, "learning is on by default");
 }
+
+#[test]
+fn port_mtu() {
+    let c = ok(&with("mtu = 9000\n"));
+    assert_eq!(c.spec.ports.iter().map(|p| p.mtu).collect::<Vec<_>>(), [None, None, Some(9000)]);
+    assert_eq!(c.spec.ports[2].max_frame(), 9018);
+    assert_eq!(c.spec.ports[0].max_frame(), 1518, "1500 by default, plus header and one tag");
+    let text = c.to_toml_string();
+    assert_eq!(ok(&text), c, "canonical text:\n{text}");
+    for value in ["575", "9217"] {
+        let (e, msg) = one(&with(&format!("mtu = {value}\n")));
+        assert!(matches!(e, ConfigError::OutOfRange { .. }), "{e:?}");
+        assert_names(&msg, &[&format!("mtu = {value}"), "576..=9216"]);
+    }
+}

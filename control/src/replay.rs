@@ -160,7 +160,13 @@ fn summarize(sim: &SwitchSim, frames_in: usize) -> serde_json::Value {
         .map(|(p, s)| {
             (
                 p.name.clone(),
-                json!({"rx_packets": s.rx_packets, "rx_bytes": s.rx_bytes, "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes}),
+                json!({
+                    "rx_packets": s.rx_packets,
+                    "rx_bytes": s.rx_bytes,
+                    "rx_too_big": s.rx_too_big,
+                    "tx_packets": s.tx_packets,
+                    "tx_bytes": s.tx_bytes,
+                }),
             )
         })
         .collect();

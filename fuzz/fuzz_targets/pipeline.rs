@@ -144,7 +144,7 @@ fn be16(f: &[u8], at: usize) -> Option<u16> {
 }
 
 fn spec() -> SwitchSpec {
-    let port = |name: &str, mode| PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None };
+    let port = |name: &str, mode| PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None, mtu: None };
     let vlans = |v: &[u16]| {
         let mut s = VlanSet::new();
         v.iter().for_each(|x| s.insert(*x));

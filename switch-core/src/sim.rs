@@ -79,8 +79,16 @@ impl SwitchSim {
         SwitchSim::with_chunks(spec, 4096)
     }
 
-    /// Queues a frame as received on `port`.
+    /// Queues a frame as received on `port`. A frame longer than the port's
+    /// `max_frame` (its MTU, plus the Ethernet header and one tag) is
+    /// refused and counted as `rx_too_big`, as the real path never sees one:
+    /// the kernel drops it before AF_XDP.
     pub fn inject(&mut self, port: PortId, frame: &[u8]) -> bool {
+        let max = self.plan.ports.get(port.index()).map_or(u16::MAX, |p| p.max_frame);
+        if frame.len() > usize::from(max) {
+            self.io.port_stats_mut(port).rx_too_big += 1;
+            return false;
+        }
         self.io.inject(port, frame)
     }
 

@@ -26,6 +26,8 @@ fn write_scenario(dir: &std::path::Path) -> Vec<String> {
                 at(300, eth(mac(0x30), mac(1), IPV4, b"to vlan 20 mac, from vlan 10")),
                 at(500, push_tag(eth(bcast, mac(1), IPV4, b"tagged on access"), 0x8100, 20)),
                 at(600, eth(mac(2), MacAddr([0x01, 0, 0x5e, 0, 0, 1]), IPV4, b"multicast source")),
+                // A jumbo frame no 1500-byte interface would have received.
+                at(800, eth(mac(2), mac(1), IPV4, &[0x45; 9100 - 14])),
             ],
         ),
         (
@@ -40,6 +42,9 @@ fn write_scenario(dir: &std::path::Path) -> Vec<String> {
             vec![
                 at(200, push_tag(eth(bcast, mac(0x30), ARP, b"vlan 20 broadcast"), 0x8100, (5 << 13) | 20)),
                 at(700, push_tag(eth(mac(3), mac(0x42), IPV4, b"spoofs static"), 0x8100, 20)),
+                // To the static MAC on h3, whose 1400-byte MTU it exceeds
+                // once the tag is off (1514 bytes).
+                at(750, push_tag(eth(mac(0x42), mac(0x31), IPV4, &[0x45; 1500]), 0x8100, 20)),
                 at(100_500, eth(bcast, mac(2), IPV4, b"mac 2 moved to the uplink")),
             ],
         ),
@@ -82,6 +87,10 @@ fn replay_scenario_matches_golden_summary() {
     assert_eq!(drops["vlan_not_allowed"], 1);
     assert_eq!(drops["src_mac_multicast"], 1);
     assert_eq!(drops["static_mac_move"], 1);
+    // MTUs, as the real path has them: the jumbo frame never entered, and
+    // the full-sized frame for h3 (MTU 1400) did not leave.
+    assert_eq!(summary["ports"]["h1"]["rx_too_big"], 1);
+    assert_eq!(drops["egress_too_big"], 1);
     assert!(summary["fdb_stats"]["aged"].as_u64().unwrap() >= 1, "nothing aged: {summary}");
     assert_eq!(summary["mac_moves"][0]["from"], "h2");
     assert_eq!(summary["mac_moves"][0]["to"], "uplink");

@@ -802,3 +802,57 @@ fn restart_while_hosts_keep_pinging() {
     assert_fdb(&xvs.fdb(), &h1.mac, "h1", 10, "dynamic");
     done("restart_while_hosts_keep_pinging", t0, &xvs);
 }
+
+/// Each port's MTU is its interface's, and the switch enforces it itself:
+/// with h2's link at MTU 1400, full-sized packets from h1 (MTU 1500) are
+/// dropped and counted as `egress_too_big` (the kernel would drop them
+/// unseen), packets that fit pass, and a config `mtu` that contradicts the
+/// interface keeps the switch from starting, with the command that fixes it.
+#[test]
+fn egress_mtu_is_the_interfaces_and_is_counted() {
+    let Some((_serial, t0)) = root_test("egress_mtu_is_the_interfaces_and_is_counted") else { return };
+    let topo = Topology::builder()
+        .host("h1", access(10), Some("10.9.0.1/24"))
+        .host("h2", access(10), Some("10.9.0.2/24"))
+        .build();
+    let (h1, h2) = (topo.host("h1"), topo.host("h2"));
+    h2.run_ok(&["ip", "link", "set", "eth0", "mtu", "1400"]);
+    xvs_tests::netns::run_ok(&["ip", "link", "set", &h2.sw_if, "mtu", "1400"]);
+
+    // A contradicting `mtu` is refused before any socket opens.
+    let config = xvs_tests::netns::config_toml(&topo, &XvsOptions::default(), Path::new("/run/xvs-mtu-test.sock"));
+    let h1_port = format!("interface = \"{}\"\n", h1.sw_if);
+    let bad = config.replacen(&h1_port, &format!("{h1_port}mtu = 9000\n"), 1);
+    assert_ne!(bad, config, "the h1 port's interface line is in the config");
+    let path = topo.dir().join("bad-mtu.toml");
+    std::fs::write(&path, bad).unwrap();
+    let mut child = std::process::Command::new(xvs_tests::xvs_bin())
+        .args(["run", "-c"])
+        .arg(&path)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = xvs_tests::netns::wait_timeout(&mut child, Duration::from_secs(10));
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    if status.is_none() {
+        let _ = child.kill();
+        panic!("xvs started despite mtu = 9000 on a 1500-byte interface: {err}");
+    }
+    assert!(!status.unwrap().success());
+    let fix = format!("ip link set {} mtu 9000", h1.sw_if);
+    assert!(err.contains("mtu = 9000") && err.contains("MTU 1500") && err.contains(&fix), "{err}");
+
+    let xvs = Xvs::start(&topo, &XvsOptions::default());
+    ping_expect(&xvs, h1, h2.ip(), 3, &[], 3);
+    let before = counter(&xvs.stats(), "drops", "egress_too_big");
+    // 1500-byte IP packets (1514-byte frames) do not fit h2's 1418-byte
+    // frames; 1400-byte ones do, both ways.
+    ping_expect(&xvs, h1, h2.ip(), 3, &["-M", "do", "-s", "1472"], 0);
+    assert!(counter(&xvs.stats(), "drops", "egress_too_big") >= before + 3, "drops: {}", xvs.stats()["drops"]);
+    ping_expect(&xvs, h1, h2.ip(), 3, &["-M", "do", "-s", "1372"], 3);
+    done("egress_mtu_is_the_interfaces_and_is_counted", t0, &xvs);
+}

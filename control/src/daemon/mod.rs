@@ -67,6 +67,21 @@ pub enum RunError {
     /// config sets none).
     #[error("interface {0:?}: cannot read its MAC address from /sys/class/net; set the vtep's `mac`")]
     NoInterfaceMac(String),
+    /// A port's interface MTU could not be read.
+    #[error("interface {0:?}: cannot read its MTU from /sys/class/net")]
+    NoInterfaceMtu(String),
+    /// A port's configured MTU is not its interface's.
+    #[error("port {port:?}: mtu = {configured} in the config, but interface {interface:?} has MTU {actual}; set it with `ip link set {interface} mtu {configured}`, or remove the port's `mtu` to use the interface's")]
+    MtuMismatch {
+        /// Port name.
+        port: String,
+        /// Its interface.
+        interface: String,
+        /// The config's `mtu`.
+        configured: u16,
+        /// The interface's MTU.
+        actual: u16,
+    },
     /// A port has fewer queues than there are workers.
     #[error("port {port:?} has {queues} queue(s) but there are {workers} workers: a worker transmits only through queues it owns, so every port needs at least one queue per worker (set `queues = {workers}` or use fewer worker_cpus)")]
     TooFewQueues {
@@ -83,6 +98,12 @@ pub enum RunError {
 fn interface_mac(iface: &str) -> Option<switch_core::MacAddr> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/address")).ok()?;
     text.trim().parse().ok()
+}
+
+/// `iface`'s MTU, from sysfs. Above 65535 (not an Ethernet MTU) is clamped.
+fn interface_mtu(iface: &str) -> Option<u16> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/mtu")).ok()?;
+    text.trim().parse::<u32>().ok().map(|m| m.min(u32::from(u16::MAX)) as u16)
 }
 
 /// Maps the config's dataplane section onto the AF_XDP port set settings.
@@ -140,6 +161,27 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         let iface = &names[v.port];
         v.mac = Some(interface_mac(iface).ok_or_else(|| RunError::NoInterfaceMac(iface.clone()))?);
         log::info!("vtep {} at {} uses {iface}'s MAC {}", v.name, v.address, v.mac.unwrap_or_default());
+    }
+    // Each port's MTU is its interface's: the kernel drops longer frames
+    // unseen, so the plan drops them itself, counted (`egress_too_big`).
+    for (p, iface) in spec.ports.iter_mut().zip(&names) {
+        let actual = interface_mtu(iface).ok_or_else(|| RunError::NoInterfaceMtu(iface.clone()))?;
+        match p.mtu {
+            Some(configured) if configured != actual => {
+                let (port, interface) = (p.name.clone(), iface.clone());
+                return Err(RunError::MtuMismatch { port, interface, configured, actual });
+            }
+            _ => p.mtu = Some(actual),
+        }
+    }
+    // A VTEP cannot send more than its underlay link carries: larger packets
+    // would vanish in the kernel, and PMTU answers would name the wrong MTU.
+    for v in &mut spec.overlay.vteps {
+        let link = spec.ports.get(v.port).and_then(|p| p.mtu).unwrap_or(v.mtu);
+        if v.mtu > link {
+            log::warn!("vtep {}: mtu = {} is above its underlay interface's MTU {link}; using {link}", v.name, v.mtu);
+            v.mtu = link;
+        }
     }
     let plan = Arc::new(ForwardingPlan::compile(&spec)?);
     let writer = FdbWriter::new(&config.spec.fdb, &plan);

@@ -61,8 +61,9 @@ pub struct PortTagging {
     pub untagged_in: BdId,
     /// The domain whose frames the port sends untagged, when there is
     /// exactly one (an access port's VLAN, a trunk's untagged native VLAN, a
-    /// dot1q-tunnel port's S-VLAN); otherwise `BdId::NONE`, and output reads
-    /// [`PortPlan::egress`].
+    /// dot1q-tunnel port's S-VLAN); otherwise, and in the table of a plan
+    /// with a port whose [`PortPlan::max_frame`] is larger, `BdId::NONE`,
+    /// and output reads [`PortPlan::egress`] (and checks the length).
     pub untagged_out: BdId,
     /// The TPID the port recognises, as its two wire bytes loaded
     /// little-endian (the form parse reads the EtherType in), or
@@ -128,6 +129,10 @@ pub struct PortPlan {
     pub egress: Box<[EgressTag]>,
     /// Per-port FDB limit.
     pub mac_limit: Option<u32>,
+    /// The longest frame the port sends ([`super::PortSpec::max_frame`]); a
+    /// longer one is dropped as `egress_too_big`. `u16::MAX` for tunnel
+    /// ports, whose encapsulation checks the underlay's MTU itself.
+    pub max_frame: u16,
     /// False for a port whose MACs are never learned (the tunnels of a VNI
     /// with remote learning off): only static entries point to it.
     pub learning: bool,
@@ -234,6 +239,9 @@ pub struct ForwardingPlan {
     pub overlay: Option<Arc<OverlayPlan>>,
     /// The first tunnel port's id: `ports.len()` when there is no overlay.
     pub first_tunnel: u16,
+    /// The smallest [`PortPlan::max_frame`]: output looks up the egress
+    /// port's limit only for frames longer than this.
+    pub shortest_max_frame: u16,
     by_bridge_vlan: HashMap<(usize, u16), BdId>,
     /// Per port, what classify and output read per frame (derived from
     /// `ports`).
@@ -259,8 +267,20 @@ impl TaggingTable {
         // too); an array literal of this size would be built on the stack.
         let mut table: Box<[[u16; 4]; Self::LEN]> =
             vec![[0u16; 4]; Self::LEN].into_boxed_slice().try_into().expect("a slice of LEN entries");
+        // A port whose frames may be shorter than another's gives up the
+        // untagged fast path, whose frames keep their length: the output's
+        // other paths check each frame against the egress port's
+        // `max_frame`. With one MTU on every port, nothing is checked. Only
+        // domain members count: an underlay port's frames are encapsulated
+        // or decapsulated, never switched as they are.
+        let member = |p: &&PortPlan| p.egress.iter().any(|t| *t != EgressTag::NotMember);
+        let largest = ports.iter().filter(member).map(|p| p.max_frame).filter(|&m| m != u16::MAX).max().unwrap_or(0);
         for (entry, port) in table.iter_mut().zip(ports) {
-            *entry = PortTagging::of(port).to_halves();
+            let mut tagging = PortTagging::of(port);
+            if port.max_frame < largest {
+                tagging.untagged_out = BdId::NONE;
+            }
+            *entry = tagging.to_halves();
         }
         TaggingTable(table)
     }
@@ -364,6 +384,7 @@ impl ForwardingPlan {
                 vid_to_bd,
                 egress: Box::new([]),
                 mac_limit: port.mac_limit,
+                max_frame: port.max_frame(),
                 learning: true,
             });
         }
@@ -389,6 +410,7 @@ impl ForwardingPlan {
                     vid_to_bd: vec![BdId::NONE; VID_SPACE].into_boxed_slice(),
                     egress: Box::new([]),
                     mac_limit: None,
+                    max_frame: u16::MAX,
                     learning,
                 });
             }
@@ -427,6 +449,7 @@ impl ForwardingPlan {
         statics.extend(tunnel_statics.into_iter().map(|(bd, mac, port)| StaticEntry { bd, mac, port }));
 
         let tagging = TaggingTable::new(&port_plans);
+        let shortest_max_frame = port_plans.iter().map(|p| p.max_frame).min().unwrap_or(u16::MAX);
         Ok(ForwardingPlan {
             ports: port_plans,
             domains,
@@ -434,6 +457,7 @@ impl ForwardingPlan {
             statics,
             overlay,
             first_tunnel: first_tunnel as u16,
+            shortest_max_frame,
             by_bridge_vlan,
             tagging,
         })
@@ -490,7 +514,7 @@ mod tests {
     use crate::bridge::spec::{BridgeSpec, PortSpec, StaticMacSpec, VlanSet};
 
     fn port(name: &str, mode: PortMode) -> PortSpec {
-        PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+        PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None, mtu: None }
     }
 
     fn spec() -> SwitchSpec {

@@ -146,6 +146,26 @@ pub struct PortSpec {
     pub mode: PortMode,
     /// Most MACs this port may hold in the FDB (`None`: no per-port limit).
     pub mac_limit: Option<u32>,
+    /// The IP MTU of the port's link (`None`: [`PortSpec::DEFAULT_MTU`]).
+    /// On AF_XDP the daemon takes the interface's, and refuses a configured
+    /// one that differs from it.
+    pub mtu: Option<u16>,
+}
+
+impl PortSpec {
+    /// The MTU of a port that names none (Ethernet's).
+    pub const DEFAULT_MTU: u16 = 1500;
+    /// Bytes a frame may have beyond the MTU: its Ethernet header and one
+    /// VLAN tag, as Linux's forwarding check allows (`is_skb_forwardable`:
+    /// MTU + hard header + VLAN_HLEN), so that a full-sized tagged frame
+    /// passes, and a double-tagged one does not.
+    pub const FRAME_OVERHEAD: u16 = 18;
+
+    /// The longest frame the port receives or sends: its MTU plus
+    /// [`PortSpec::FRAME_OVERHEAD`].
+    pub fn max_frame(&self) -> u16 {
+        self.mtu.unwrap_or(Self::DEFAULT_MTU).saturating_add(Self::FRAME_OVERHEAD)
+    }
 }
 
 /// One bridge: an isolated set of VLANs (bridge domains).

@@ -635,6 +635,7 @@ mod tests {
                 bridge: 0,
                 mode: PortMode::Access { vlan: VlanId(10) },
                 mac_limit: *l,
+                mtu: None,
             })
             .collect();
         ForwardingPlan::compile(&SwitchSpec {

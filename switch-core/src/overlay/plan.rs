@@ -734,7 +734,7 @@ mod tests {
     const GW: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
 
     fn port(name: &str, mode: PortMode) -> PortSpec {
-        PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+        PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None, mtu: None }
     }
 
     fn spec() -> SwitchSpec {

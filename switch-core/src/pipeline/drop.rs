@@ -58,6 +58,10 @@ drop_reasons! {
     /// The learned egress port is not a member of the frame's domain (the
     /// plan changed under the entry).
     EgressNotMember => "egress_not_member",
+    /// The frame, as tagged for its egress port, is longer than that port's
+    /// MTU allows (its `max_frame`: MTU + 18); the kernel would drop it
+    /// unseen.
+    EgressTooBig => "egress_too_big",
     /// A flood found no member port besides the ingress port.
     FloodNoMembers => "flood_no_members",
     /// No free buffer to copy a flooded frame into.

@@ -60,6 +60,27 @@ pub fn apply_egress_tag(
     }
 }
 
+/// [`apply_egress_tag`] for the frame `d` describes (in `chunk`, which may
+/// be a copy at the same offset), leaving on `port`, then `port`'s frame
+/// limit: the frame as it would go on the wire must fit the port's MTU.
+#[inline(always)]
+fn retag_for(
+    plan: &ForwardingPlan,
+    port: PortId,
+    chunk: &mut [u8],
+    d: &PktDesc,
+    tag: EgressTag,
+) -> Result<(u16, u16), DropReason> {
+    let (head, len) = apply_egress_tag(chunk, d.head, d.len, d.tag_len, d.pcp, tag)?;
+    if len <= plan.shortest_max_frame {
+        return Ok((head, len));
+    }
+    match plan.ports.get(port.index()) {
+        Some(p) if len > p.max_frame => Err(DropReason::EgressTooBig),
+        _ => Ok((head, len)),
+    }
+}
+
 #[inline]
 fn write_tag(dst: &mut [u8], tpid: u16, pcp: u8, vid: u16) {
     let tci = vlan::tci(pcp, false, vid);
@@ -139,7 +160,7 @@ fn unicast_rewrite<IO, O>(
         obs.event(i, TraceEvent::LookupHit { port });
     }
     let tag = plan.ports.get(port.index()).and_then(|p| p.egress.get(d.bd.index()).copied()).unwrap_or_default();
-    match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, tag) {
+    match retag_for(plan, port, io.buffer_mut(d.buf), d, tag) {
         Ok((head, len)) => {
             if O::ENABLED {
                 obs.event(i, TraceEvent::Output { port, tag });
@@ -223,7 +244,42 @@ pub(super) fn flood<IO, O>(
         return;
     };
     counters.flooded.add(1);
+    // A tag push adds at most 4 bytes: below that, no member's limit can be
+    // reached, and the replication loop is compiled without the check.
+    if usize::from(d.len) + TAG > usize::from(plan.shortest_max_frame) {
+        replicate::<IO, O, true>(plan, counters, i, d, members, last, io, obs);
+    } else {
+        replicate::<IO, O, false>(plan, counters, i, d, members, last, io, obs);
+    }
+}
+
+/// [`flood`]'s copies to `members[..=last]` (but the ingress port), each
+/// re-tagged for its port and, when `LIMITED`, checked against its port's
+/// frame limit.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn replicate<IO, O, const LIMITED: bool>(
+    plan: &ForwardingPlan,
+    counters: &WorkerCounters,
+    i: usize,
+    d: &PktDesc,
+    members: &[crate::bridge::plan::FloodMember],
+    last: usize,
+    io: &mut IO,
+    obs: &mut O,
+) where
+    IO: FramePool + PortTx,
+    O: Observer,
+{
+    let in_port = d.in_port;
     let (start, end) = (d.head as usize, d.head as usize + d.len as usize);
+    let retag = |chunk: &mut [u8], m: &crate::bridge::plan::FloodMember| {
+        if LIMITED {
+            retag_for(plan, m.port, chunk, d, m.tag)
+        } else {
+            apply_egress_tag(chunk, d.head, d.len, d.tag_len, d.pcp, m.tag)
+        }
+    };
     for m in &members[..last] {
         if m.port == in_port {
             continue;
@@ -235,7 +291,7 @@ pub(super) fn flood<IO, O>(
         };
         io.copy_frame(d.buf, copy, start, end - start);
         counters.flood_copies.add(1);
-        match apply_egress_tag(io.buffer_mut(copy), d.head, d.len, d.tag_len, d.pcp, m.tag) {
+        match retag(io.buffer_mut(copy), m) {
             Ok((head, len)) => {
                 obs.event(i, TraceEvent::Output { port: m.port, tag: m.tag });
                 io.send(m.port, TxFrame { buf: copy, head, len });
@@ -244,7 +300,7 @@ pub(super) fn flood<IO, O>(
         }
     }
     let m = members[last];
-    match apply_egress_tag(io.buffer_mut(d.buf), d.head, d.len, d.tag_len, d.pcp, m.tag) {
+    match retag(io.buffer_mut(d.buf), &m) {
         Ok((head, len)) => {
             obs.event(i, TraceEvent::Output { port: m.port, tag: m.tag });
             io.send(m.port, TxFrame { buf: d.buf, head, len });

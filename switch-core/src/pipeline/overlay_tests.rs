@@ -34,7 +34,7 @@ fn mac(n: u8) -> MacAddr {
 }
 
 fn port(name: &str, mode: PortMode) -> PortSpec {
-    PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None }
+    PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None, mtu: None }
 }
 
 fn vni(vni: u32, vlan: u16, remotes: Vec<Ipv4Addr>) -> VniSpec {

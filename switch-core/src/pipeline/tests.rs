@@ -25,6 +25,7 @@ fn access(name: &str, vlan: u16) -> PortSpec {
         bridge: 0,
         mode: PortMode::Access { vlan: VlanId(vlan) },
         mac_limit: None,
+        mtu: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn spec() -> SwitchSpec {
                     tpid: 0x8100,
                 },
                 mac_limit: None,
+                mtu: None,
             },
             PortSpec {
                 name: "cust".into(),
@@ -59,6 +61,7 @@ fn spec() -> SwitchSpec {
                 bridge: 0,
                 mode: PortMode::Dot1qTunnel { s_vlan: VlanId(30) },
                 mac_limit: None,
+                mtu: None,
             },
             PortSpec {
                 name: "prov".into(),
@@ -66,6 +69,7 @@ fn spec() -> SwitchSpec {
                 bridge: 0,
                 mode: PortMode::Trunk { allowed: vlans(&[30]), native: None, native_tagged: false, tpid: 0x88a8 },
                 mac_limit: None,
+                mtu: None,
             },
         ],
         fdb: FdbSpec::default(),
@@ -571,4 +575,43 @@ proptest! {
         prop_assert_eq!(small.io.chunks_in_use(), 0);
         prop_assert_eq!(large.io.chunks_in_use(), 0);
     }
+}
+
+/// Every port's MTU bounds what it sends (and, in memory, what it
+/// receives), as the kernel would, but counted: a frame too long for its
+/// egress port, as tagged for that port, is dropped as `egress_too_big`,
+/// on the unicast, flood and tag-push paths. Ports of the largest MTU keep
+/// the untagged fast path; the smaller port gives it up.
+#[test]
+fn frames_longer_than_the_egress_mtu_are_dropped_and_counted() {
+    use crate::types::BdId;
+    let mut s = spec();
+    s.ports[H2.index()].mtu = Some(1400);
+    let mut sim = SwitchSim::new(&s).unwrap();
+    assert_ne!(sim.plan.tagging_of(H1).untagged_out, BdId::NONE);
+    assert_eq!(sim.plan.tagging_of(H2).untagged_out, BdId::NONE);
+    let sized = |dst, src, len| {
+        let mut f = eth(dst, src, 0x0800);
+        f.resize(len, 0x45);
+        f
+    };
+    let too_big = |sim: &SwitchSim| drops(sim, DropReason::EgressTooBig);
+    sim.send(H2, &eth(mac(1), mac(2), 0x0800));
+    // Known unicast to h2 (MTU 1400: frames up to 1418 bytes).
+    assert_eq!(sim.send(H1, &sized(mac(2), mac(1), 1418)), vec![(H2, sized(mac(2), mac(1), 1418))]);
+    assert!(sim.send(H1, &sized(mac(2), mac(1), 1419)).is_empty());
+    assert_eq!(too_big(&sim), 1);
+    // A flood in VLAN 10 leaves on the trunk (untagged native), not on h2.
+    let bcast = sized(MacAddr::BROADCAST, mac(1), 1514);
+    assert_eq!(sim.send(H1, &bcast), vec![(TRUNK, bcast.clone())]);
+    assert_eq!(too_big(&sim), 2);
+    // VLAN 20 leaves the trunk tagged: 1514 + 4 fits its 1518, 1518 + 4 not.
+    let out = sim.send(H3, &sized(MacAddr::BROADCAST, mac(3), 1514));
+    assert_eq!((ports(&out), out[0].1.len()), (vec![TRUNK.0], 1518));
+    assert!(sim.send(H3, &sized(MacAddr::BROADCAST, mac(3), 1518)).is_empty());
+    assert_eq!(too_big(&sim), 3);
+    // What no 1500-byte interface receives never enters.
+    assert!(!sim.inject(H1, &sized(mac(2), mac(1), 1519)));
+    assert_eq!(sim.io.port_stats()[H1.index()].rx_too_big, 1);
+    assert_eq!(sim.io.chunks_in_use(), 0);
 }

@@ -41,6 +41,10 @@ pub struct MemPortStats {
     pub tx_bytes: u64,
     /// Frames injected but refused because no chunk was free.
     pub rx_no_buffer: u64,
+    /// Frames [`crate::sim::SwitchSim::inject`] refused because they are
+    /// longer than the port's MTU allows (its `max_frame`): frames no
+    /// interface of that MTU would have received.
+    pub rx_too_big: u64,
 }
 
 /// The in-memory backend.
@@ -152,7 +156,8 @@ impl MemIo {
         self.arena.len() - self.free.len()
     }
 
-    fn port_stats_mut(&mut self, port: PortId) -> &mut MemPortStats {
+    /// Port `port`'s counters, grown on demand.
+    pub(crate) fn port_stats_mut(&mut self, port: PortId) -> &mut MemPortStats {
         let stats = if self.capture { &mut self.capture_stats } else { &mut self.stats };
         if stats.len() <= port.index() {
             stats.resize(port.index() + 1, MemPortStats::default());

@@ -260,7 +260,14 @@ mod tests {
         dscp: Option<u8>,
         udp_checksum: bool,
     ) -> ForwardingPlan {
-        let port = |name: &str, mode| PortSpec { name: name.into(), interface: None, bridge: 0, mode, mac_limit: None };
+        let port = |name: &str, mode| PortSpec {
+            name: name.into(),
+            interface: None,
+            bridge: 0,
+            mode,
+            mac_limit: None,
+            mtu: None,
+        };
         let mut vtep = VtepSpec::new("vtep0", 1, local, prefix);
         vtep.dscp = dscp;
         vtep.udp_checksum = udp_checksum;
