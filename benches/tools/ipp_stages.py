@@ -25,9 +25,14 @@ import subprocess
 import sys
 
 # (regex on a demangled frame name, label). Checked over the whole inlining
-# chain before PATTERNS; the first matching pattern wins.
+# chain before PATTERNS, pattern by pattern: the first pattern that matches
+# any frame of the chain wins.
 OVERLAY_LOOKUPS = "overlay: plan lookups (VTEP, VNI/source maps, tunnel, next hop)"
+IPIP_DISPATCH = "encap: IP-in-IP gateway_send (EtherType, gateway MAC)"
 PRIORITY = [
+    # IP-in-IP's longest-prefix match over the routes, inlined into the
+    # gateway's route(): a lookup of the plan, but its own line.
+    (r"overlay::plan::OverlayPlan::route\b", "encap: IP-in-IP route lookup (OverlayPlan::route)"),
     (r"overlay::plan::", OVERLAY_LOOKUPS),
 ]
 
@@ -35,6 +40,12 @@ PRIORITY = [
 # of a caller of it, label).
 CALLER_CONTEXT = [
     (r"hashbrown|HashMap", r"overlay::plan::|pipeline::(decap|encap)::", OVERLAY_LOOKUPS),
+    # The gateway's test of the frame's destination MAC (gateway_send, inlined
+    # into send_tunnel) calls EthernetFrame::dst_addr out of line.
+    (r"EthernetFrame<T>::dst_addr", r"pipeline::encap::EncapTx<IO>::send_tunnel", IPIP_DISPATCH),
+    # udp::encap (inlined into send_tunnel) copies a Geneve template's
+    # options, past the fixed 50 bytes, with a slice copy: libc's memcpy.
+    (r"memcpy", r"pipeline::encap::EncapTx<IO>::send_tunnel", "encap: Geneve options copy (udp::encap, libc memcpy)"),
 ]
 
 # (regex on a demangled frame name, label). Checked per frame, innermost
@@ -43,6 +54,12 @@ PATTERNS = [
     # Overlay: the sending side (pipeline/encap/), for frames to a tunnel port.
     (r"pipeline::encap::udp::(InnerFlow|ipv4_words|ipv6_words|hash_words|load_le|source_port)\b", "encap: inner flow hash and TOS"),
     (r"pipeline::encap::udp::", "encap: outer headers from the template (udp::encap)"),
+    # IP-in-IP (pipeline/encap/ipip.rs), for frames the L2 path sends to a
+    # gateway port: methods of EncapTx there are named
+    # `ipip::<impl ...EncapTx<IO>>::name`.
+    (r"pipeline::encap::ipip::encap\b", "encap: IP-in-IP headers, inner TTL (ipip::encap)"),
+    (r"pipeline::encap::ipip::.*::route\b", "encap: IP-in-IP route() (inner IPv4 checks, TTL, MTU)"),
+    (r"pipeline::encap::ipip::", IPIP_DISPATCH),
     (r"EncapTx<.*> as switch_core::port::PortTx>::send\b", "encap: EncapTx::send (tunnel-port check)"),
     (r"pipeline::encap::EncapTx<IO>::(send_tunnel|encap)\b", "encap: send_tunnel (tunnel, next hop, counters)"),
     (r"pipeline::encap::", "encap: EncapTx (per-batch set-up, rest)"),
@@ -175,12 +192,12 @@ def main():
             if re.search(fn_pat, fn) and any(re.search(caller_pat, k) for k in callers.get(fn, ())):
                 label = name
                 break
-        for frame in [] if label else chains.get(addr, []):
-            for pat, name in PRIORITY:
-                if re.search(pat, frame):
-                    label = name
-                    break
-            if label:
+        # Pattern by pattern, each over the whole chain: the first pattern
+        # that matches any frame wins (OverlayPlan::route's inlined helpers,
+        # e.g. prefix_mask, are overlay::plan:: frames too).
+        for pat, name in [] if label else PRIORITY:
+            if any(re.search(pat, frame) for frame in chains.get(addr, [])):
+                label = name
                 break
         for frame in [] if label else chains.get(addr, []):
             for pat, name in PATTERNS:

@@ -3,6 +3,7 @@
 //! ```text
 //! ipp <case> [packets]                                 one case (default 200000 packets)
 //!     cases: hit-1k hit-100k hit-1m learn flood hit-1k-overlay encap-1k decap-1k
+//!            geneve-encap-1k ipip-encap-1k
 //! ipp mem                                               FDB bytes per entry at 1K/100K/1M
 //! ipp scale SMALL LARGE [rounds] [batches]              paired timing, ratio LARGE/SMALL
 //! ipp floor [rounds] [batches]                          memory floor of the 1M case
@@ -11,8 +12,9 @@
 //! A case builds its switch and pre-fills the FDB, runs a warm-up, then runs
 //! `packets` frames in batches of 32. For every batch, the frames are written
 //! into `MemIo` and moved into the batch first (not measured), then
-//! [`xvs_ipp_measured`] runs ([`xvs_ipp_measured_overlay`] for `encap-1k`
-//! and `decap-1k`, whose switch and driver are `xvs_benches::overlay`'s).
+//! [`xvs_ipp_measured`] runs ([`xvs_ipp_measured_overlay`] for `encap-1k`,
+//! `geneve-encap-1k`, `ipip-encap-1k` and `decap-1k`, whose switch and
+//! driver are `xvs_benches::overlay`'s).
 //! `scripts/ipp.sh` runs this binary under `valgrind --tool=callgrind
 //! --toggle-collect=xvs_ipp_measured --toggle-collect=xvs_ipp_measured_overlay`,
 //! so the counted instructions are exactly those executed inside those
@@ -29,11 +31,12 @@
 //!   `MemIo::send` (tx count + recycle) and `release`;
 //! * for the `learn` case only, `FdbWriter::drain` applying the batch's learn
 //!   events (the single-writer insert path);
-//! * on a plan with an overlay (`hit-1k-overlay`, `encap-1k`, `decap-1k`),
-//!   what `Pipeline::process` adds for it: the backend wrapped for
-//!   encapsulation (a send to a tunnel port pushes the VXLAN headers and
-//!   leaves on the underlay port), and the underlay stage over the frames
-//!   of the underlay port (checks, decapsulation, then the L2 path).
+//! * on a plan with an overlay (`hit-1k-overlay` and the four overlay
+//!   cases), what `Pipeline::process` adds for it: the backend wrapped for
+//!   encapsulation (a send to a tunnel port pushes the VXLAN or Geneve
+//!   headers, a send to a gateway port routes the packet into IP-in-IP, and
+//!   either leaves on the underlay port), and the underlay stage over the
+//!   frames of the underlay port (checks, decapsulation, then the L2 path).
 //!
 //! Not counted: setup and prefill, frame generation, `MemIo::inject` and
 //! `fill_batch` (the rx side).
@@ -59,7 +62,8 @@ pub fn xvs_ipp_measured(d: &mut Driver) {
     d.process_batch();
 }
 
-/// [`xvs_ipp_measured`] for the overlay driver (`encap-1k`, `decap-1k`):
+/// [`xvs_ipp_measured`] for the overlay driver (`encap-1k`,
+/// `geneve-encap-1k`, `ipip-encap-1k`, `decap-1k`):
 /// one batch through the dataplane. Never inlined and not mangled, so
 /// callgrind's `--toggle-collect=xvs_ipp_measured_overlay` finds it.
 #[inline(never)]
@@ -85,6 +89,8 @@ fn overlay_scenario(case: &str) -> Option<OverlayScenario> {
     Some(match case {
         "encap-1k" => OverlayScenario::Encap { hosts: 1_000 },
         "decap-1k" => OverlayScenario::Decap { hosts: 1_000 },
+        "geneve-encap-1k" => OverlayScenario::GeneveEncap { hosts: 1_000 },
+        "ipip-encap-1k" => OverlayScenario::IpipEncap { hosts: 1_000 },
         _ => return None,
     })
 }
@@ -257,7 +263,7 @@ fn main() -> ExitCode {
     }
     let Some(case) = args.get(1) else {
         eprintln!(
-            "usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood|hit-1k-overlay|encap-1k|decap-1k> [packets] | ipp mem"
+            "usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood|hit-1k-overlay|encap-1k|decap-1k|geneve-encap-1k|ipip-encap-1k> [packets] | ipp mem"
         );
         return ExitCode::from(2);
     };
@@ -380,8 +386,14 @@ fn check(
     }
 }
 
-/// `encap-1k` and `decap-1k`: as the L2 cases in `main`, with the overlay
-/// driver and [`xvs_ipp_measured_overlay`].
+/// `encap-1k`, `geneve-encap-1k`, `ipip-encap-1k` and `decap-1k`: as the
+/// L2 cases in `main`, with the overlay driver and
+/// [`xvs_ipp_measured_overlay`]. Checked after the measured batches: the
+/// counters (every frame forwarded and encapsulated or decapsulated,
+/// nothing dropped), the egress port's frame and byte counts (every frame
+/// the scenario's encapsulated or decapsulated length), and one more batch,
+/// not measured, captured and parsed frame by frame
+/// ([`OverlayDriver::verify_batch`]).
 fn run_overlay(case: &str, sc: OverlayScenario, packets: u64) -> ExitCode {
     let warm_batches = WARM_PACKETS / BATCH as u64;
     let batches = packets.div_ceil(BATCH as u64);
@@ -394,6 +406,7 @@ fn run_overlay(case: &str, sc: OverlayScenario, packets: u64) -> ExitCode {
     let c0 = d.sim.pipeline.counters().snapshot();
     let w0 = d.sim.writer.stats();
     let tx0: Vec<u64> = d.sim.io.port_stats().iter().map(|s| s.tx_packets).collect();
+    let tx_bytes0 = d.sim.io.port_stats().get(egress).map_or(0, |s| s.tx_bytes);
     for _ in 0..batches {
         d.inject_batch();
         xvs_ipp_measured_overlay(&mut d);
@@ -402,6 +415,9 @@ fn run_overlay(case: &str, sc: OverlayScenario, packets: u64) -> ExitCode {
     let w1 = d.sim.writer.stats();
     let run = batches * BATCH as u64;
     let tx: Vec<u64> = d.sim.io.port_stats().iter().zip(&tx0).map(|(s, t0)| s.tx_packets - t0).collect();
+    let tx_bytes = d.sim.io.port_stats().get(egress).map_or(0, |s| s.tx_bytes) - tx_bytes0;
+    // After the counters are read: one more batch, captured and parsed.
+    let sample = d.verify_batch();
 
     let mut problems = Vec::new();
     let mut expect = |what: &str, got: u64, want: u64| {
@@ -417,10 +433,14 @@ fn run_overlay(case: &str, sc: OverlayScenario, packets: u64) -> ExitCode {
     expect("fdb refreshes", w1.refreshed - w0.refreshed, 0);
     expect("tx frames on the egress port", tx.get(egress).copied().unwrap_or(0), run);
     expect("tx frames in all", tx.iter().sum(), run);
+    expect("tx bytes on the egress port", tx_bytes, run * d.egress_frame_len() as u64);
     match sc {
-        OverlayScenario::Encap { .. } => {
+        OverlayScenario::Encap { .. } | OverlayScenario::GeneveEncap { .. } | OverlayScenario::IpipEncap { .. } => {
             expect("encapsulated", c1.encapsulated - c0.encapsulated, run);
             expect("decapsulated", c1.decapsulated - c0.decapsulated, 0);
+            expect("underlay received", c1.underlay_received - c0.underlay_received, 0);
+            expect("gateway absorbed", c1.gateway_absorbed - c0.gateway_absorbed, 0);
+            expect("gateway replies", c1.gateway_replies - c0.gateway_replies, 0);
         }
         OverlayScenario::Decap { .. } => {
             expect("decapsulated", c1.decapsulated - c0.decapsulated, run);
@@ -438,6 +458,9 @@ fn run_overlay(case: &str, sc: OverlayScenario, packets: u64) -> ExitCode {
         tx.iter().sum::<u64>(),
         d.fdb_entries(),
     );
+    if let Err(e) = sample {
+        problems.push(format!("a batch after the measured ones, captured: {e}"));
+    }
     println!("measured_packets={run}");
     if !problems.is_empty() {
         for p in problems {
