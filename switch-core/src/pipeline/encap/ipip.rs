@@ -25,6 +25,10 @@ use crate::wire::icmpv4;
 use crate::wire::ipv4::{self, Ipv4Packet};
 use crate::wire::{checksum, ethernet, ArpOperation, ArpPacket, EtherType, EthernetFrame};
 
+/// Bytes IP-in-IP puts in front of the inner IPv4 packet: Ethernet 14,
+/// IPv4 20 (a route's template).
+const IPIP_ENCAP_LEN: usize = offset::UDP;
+
 /// ICMP "time exceeded" (RFC 792), code 0: TTL exceeded in transit.
 const TIME_EXCEEDED: u8 = 11;
 
@@ -39,9 +43,9 @@ enum Verdict {
 impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
     /// A frame the L2 path sent to gateway `g`'s port.
     pub(super) fn gateway_send(&mut self, g: &GatewayPlan, frame: TxFrame) {
-        let verdict = match self.io.frame(frame.buf, frame.head, frame.len).map(|b| {
-            let eth = EthernetFrame::new_unchecked(b);
-            (eth.ethertype(), eth.dst_addr() == g.mac)
+        let verdict = match self.io.frame(frame.buf, frame.head, frame.len).and_then(|b| {
+            let eth = EthernetFrame::new_checked(b).ok()?;
+            Some((eth.ethertype(), eth.dst_addr_u64() == g.mac.to_u64()))
         }) {
             Some((EtherType::ARP, _)) => self.gateway_arp(g, frame),
             Some((EtherType::IPV4, true)) => self.route(g, frame),
@@ -144,7 +148,10 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
 /// Pushes route `r`'s outer headers in front of the IPv4 packet of the
 /// frame at `chunk[head..]` (whose Ethernet header they replace), after
 /// decrementing its TTL. Returns the outer frame's (head, len), or `None`
-/// without the 20 bytes of headroom it needs.
+/// without the 20 bytes of headroom it needs. The template's and the
+/// inner header's fixed sizes are arrays here, so no field needs a bounds
+/// check.
+#[inline]
 fn encap(
     r: &RoutePlan,
     nexthop: MacAddr,
@@ -158,8 +165,10 @@ fn encap(
     let start = inner_at.checked_sub(r.template.len())?;
     let whole = chunk.get_mut(start..inner_at + usize::from(ip_len))?;
     let (outer, inner) = whole.split_at_mut(r.template.len());
-    Ipv4Packet::new_unchecked(&mut *inner).decrement_ttl();
-    outer.copy_from_slice(&r.template);
+    let outer: &mut [u8; IPIP_ENCAP_LEN] = outer.try_into().ok()?;
+    let template: &[u8; IPIP_ENCAP_LEN] = r.template.as_slice().try_into().ok()?;
+    Ipv4Packet::new_unchecked(inner.first_chunk_mut::<{ ipv4::HEADER_LEN }>()?).decrement_ttl();
+    *outer = *template;
     EthernetFrame::new_unchecked(&mut outer[..offset::IP]).set_dst_addr(nexthop);
     let total = ip_len + ipv4::HEADER_LEN as u16;
     let mut ip = Ipv4Packet::new_unchecked(&mut outer[offset::IP..]);
