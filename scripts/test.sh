@@ -4,9 +4,10 @@
 #   scripts/test.sh            # everything
 #   FUZZ_SECONDS=60 scripts/test.sh
 #
-# Stages: dependencies, build, unit + functional tests (cargo test: switch-core,
-# config, control, io-afxdp, tests/ including veth/netns tests on AF_XDP, which
-# need root), then a short fuzz run of every parser.
+# Stages: dependencies, build (the workspace, then a check of fuzz/), unit +
+# functional tests (cargo test: switch-core, config, control, io-afxdp, tests/
+# including veth/netns tests on AF_XDP, which need root), then a short fuzz run
+# of every parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,11 @@ scripts/install-deps.sh
 
 step "build"
 cargo build --workspace --all-targets --locked
+# fuzz/ is outside the workspace, so the build above does not compile it: check
+# it here, so that a switch-core change that breaks a fuzz target stops the run
+# now rather than in the fuzz smoke after the tests. Not --locked: fuzz.sh
+# (cargo fuzz build) lets its lockfile follow switch-core, and so does this.
+cargo check --manifest-path fuzz/Cargo.toml --bins
 
 step "tests"
 # The netns tests serialise themselves (they take a lock, because each switch

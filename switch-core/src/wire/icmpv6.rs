@@ -220,15 +220,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
 /// A view over a neighbor solicitation or advertisement (RFC 4861 sections
 /// 4.3 and 4.4): the fixed 24 bytes and the options after them.
 ///
-/// It wraps an [`Icmpv6Packet`] and hands the common header accessors
-/// (type, code, checksum) to it, adding what only NDP messages have.
+/// It wraps an [`Icmpv6Packet`], which reads the header fields and the
+/// checksum common to every ICMPv6 message.
 ///
 /// [`NdpPacket::new_checked`] applies the checks of RFC 4861 sections 7.1.1
 /// and 7.1.2 that need only the message itself: length, code 0, and options
-/// of nonzero length that end inside the buffer, so a checked view's type is
-/// [`NEIGHBOR_SOLICIT`] or [`NEIGHBOR_ADVERT`] and its code 0. The checksum,
-/// the hop limit of 255 ([`NDP_HOP_LIMIT`]) and the rules tied to the IPv6
-/// addresses are left to the caller, who has the IPv6 header.
+/// of nonzero length that end inside the buffer. The checksum, the hop limit
+/// of 255 ([`NDP_HOP_LIMIT`]) and the rules tied to the IPv6 addresses are
+/// left to the caller, who has the IPv6 header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NdpPacket<T: AsRef<[u8]>> {
     icmp: Icmpv6Packet<T>,
@@ -267,19 +266,20 @@ impl<T: AsRef<[u8]>> NdpPacket<T> {
         self.icmp.into_inner()
     }
 
-    /// The message type; see [`Icmpv6Packet::msg_type`].
+    /// The message type ([`NEIGHBOR_SOLICIT`] or [`NEIGHBOR_ADVERT`] for a
+    /// checked view).
     #[inline]
     pub fn msg_type(&self) -> u8 {
         self.icmp.msg_type()
     }
 
-    /// The code; see [`Icmpv6Packet::code`].
+    /// The code (0 for a checked view).
     #[inline]
     pub fn code(&self) -> u8 {
         self.icmp.code()
     }
 
-    /// The checksum field as stored; see [`Icmpv6Packet::checksum`].
+    /// The checksum field as stored.
     #[inline]
     pub fn checksum(&self) -> u16 {
         self.icmp.checksum()
@@ -359,8 +359,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> NdpPacket<T> {
         self.icmp.buffer.as_mut()[field::TARGET].copy_from_slice(&addr.octets());
     }
 
-    /// Computes the checksum and stores it; see
-    /// [`Icmpv6Packet::fill_checksum`].
+    /// Computes the checksum over the whole buffer under the pseudo header
+    /// of `src` and `dst` and stores it.
     pub fn fill_checksum(&mut self, src: Ipv6Addr, dst: Ipv6Addr) {
         self.icmp.fill_checksum(src, dst);
     }

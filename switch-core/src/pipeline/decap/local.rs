@@ -20,6 +20,9 @@ use crate::wire::ipv4::Ipv4Packet;
 use crate::wire::ipv6::{self, Ipv6Packet};
 use crate::wire::{ethernet, ArpOperation, ArpPacket, EthernetFrame};
 
+/// The TTL or hop limit of an echo reply.
+const ECHO_HOP_LIMIT: u8 = 64;
+
 /// An ARP frame on `vtep`'s port: a request for the VTEP's address is
 /// answered; any ARP whose sender is a next hop updates that next hop.
 pub(super) fn arp(
@@ -82,17 +85,8 @@ pub(super) fn icmp_echo(vtep: &VtepPlan, address: Ipv4Addr, frame: &mut [u8], co
         return Taken::Dropped(DropReason::UnderlayBadIcmp);
     }
     Icmpv4Packet::new_unchecked(&mut frame[l4]).make_echo_reply();
-    let mut eth = EthernetFrame::new_unchecked(&mut *frame);
-    let requester = eth.src_addr();
-    eth.set_dst_addr(requester);
-    eth.set_src_addr(vtep.mac);
-    let mut ip = Ipv4Packet::new_unchecked(&mut frame[ethernet::HEADER_LEN..]);
-    ip.set_dst_addr(src);
-    ip.set_src_addr(address);
-    ip.set_ttl(64);
-    ip.fill_checksum();
-    counters.underlay_replies.add(1);
-    Taken::Answered
+    let requester = EthernetFrame::new_unchecked(&*frame).src_addr();
+    answer(frame, vtep, requester, address, src, ECHO_HOP_LIMIT, counters)
 }
 
 /// Bytes of the neighbour advertisement a VTEP answers with: Ethernet,
@@ -144,16 +138,8 @@ pub(super) fn icmpv6<P: FramePool>(
                 return Taken::Dropped(DropReason::UnderlayBadIcmp);
             }
             Icmpv6Packet::new_unchecked(&mut frame[l4]).make_echo_reply(address, src);
-            let mut eth = EthernetFrame::new_unchecked(&mut *frame);
-            let requester = eth.src_addr();
-            eth.set_dst_addr(requester);
-            eth.set_src_addr(vtep.mac);
-            let mut ip = Ipv6Packet::new_unchecked(&mut frame[ethernet::HEADER_LEN..]);
-            ip.set_src_addr(address);
-            ip.set_dst_addr(src);
-            ip.set_hop_limit(64);
-            counters.underlay_replies.add(1);
-            Taken::Answered
+            let requester = EthernetFrame::new_unchecked(&*frame).src_addr();
+            answer(frame, vtep, requester, address, src, ECHO_HOP_LIMIT, counters)
         }
         _ if dst == address => Taken::Dropped(DropReason::UnderlayUnsupported),
         _ => Taken::Dropped(DropReason::UnderlayNotForUs),
@@ -210,17 +196,31 @@ fn ndp(
     let flags = if dad { icmpv6::NA_OVERRIDE } else { icmpv6::NA_SOLICITED | icmpv6::NA_OVERRIDE };
     let body_at = ethernet::HEADER_LEN + ipv6::HEADER_LEN;
     let n = icmpv6::emit_neighbor_advert(&mut out[body_at..], address, dst, address, vtep.mac, flags);
-    let mut eth = EthernetFrame::new_unchecked(&mut *out);
-    eth.set_dst_addr(dst_mac);
-    eth.set_src_addr(vtep.mac);
     let mut ip = Ipv6Packet::new_unchecked(&mut out[ethernet::HEADER_LEN..body_at]);
     ip.set_traffic_class(0);
     ip.set_flow_label(0);
     ip.set_payload_len(n as u16);
-    ip.set_hop_limit(icmpv6::NDP_HOP_LIMIT);
-    ip.set_src_addr(address);
-    ip.set_dst_addr(dst);
     d.len = (body_at + n) as u16;
+    answer(out, vtep, dst_mac, address, dst, icmpv6::NDP_HOP_LIMIT, counters)
+}
+
+/// Turns `frame` (an Ethernet frame whose IP payload already holds the
+/// answer) around to go back out of the port it came in on: Ethernet from
+/// `vtep`'s MAC to `dst_mac`, IP from `src` to `dst` with `hop_limit`.
+/// Counts the reply.
+fn answer<A: super::Family>(
+    frame: &mut [u8],
+    vtep: &VtepPlan,
+    dst_mac: MacAddr,
+    src: A,
+    dst: A,
+    hop_limit: u8,
+    counters: &WorkerCounters,
+) -> Taken {
+    let mut eth = EthernetFrame::new_unchecked(&mut *frame);
+    eth.set_dst_addr(dst_mac);
+    eth.set_src_addr(vtep.mac);
+    A::readdress(&mut frame[ethernet::HEADER_LEN..], src, dst, hop_limit);
     counters.underlay_replies.add(1);
     Taken::Answered
 }

@@ -39,6 +39,57 @@ use crate::wire::ipv4::{IpProtocol, Ipv4Packet};
 use crate::wire::ipv6::{self, Ipv6Packet};
 use crate::wire::{ethernet, Error, EtherType, EthernetFrame};
 
+/// An outer address family. UDP decapsulation ([`udp::decap`]) is compiled
+/// once per family, so that IPv4's keys and compares are on 32-bit words,
+/// not on `IpAddr`s; the VTEP's answers readdress their header through it.
+pub(super) trait Family: Copy + Eq + Into<IpAddr> {
+    /// True when `udp`'s checksum verifies: over IPv4 a zero checksum means
+    /// "none" (RFC 768); over IPv6 it fails, as RFC 8200 section 8.1 has it
+    /// and as the kernel's vxlan device does without `udp6zerocsumrx`.
+    fn udp_checksum_ok(udp: &crate::wire::UdpPacket<&[u8]>, src: Self, dst: Self) -> bool;
+    /// This family's entry of the batch's last-tunnel cache.
+    fn last(cache: &mut udp::LastTunnel) -> &mut Option<(udp::TunnelKey<Self>, PortId)>;
+    /// Addresses the IP header at the start of `packet` from `src` to `dst`
+    /// with TTL or hop limit `hop_limit`, and fills the header checksum
+    /// where the family has one.
+    fn readdress(packet: &mut [u8], src: Self, dst: Self, hop_limit: u8);
+}
+
+impl Family for Ipv4Addr {
+    #[inline]
+    fn udp_checksum_ok(udp: &crate::wire::UdpPacket<&[u8]>, src: Self, dst: Self) -> bool {
+        udp.verify_checksum_v4(src, dst)
+    }
+    #[inline]
+    fn last(cache: &mut udp::LastTunnel) -> &mut Option<(udp::TunnelKey<Self>, PortId)> {
+        &mut cache.v4
+    }
+    fn readdress(packet: &mut [u8], src: Self, dst: Self, hop_limit: u8) {
+        let mut ip = Ipv4Packet::new_unchecked(packet);
+        ip.set_dst_addr(dst);
+        ip.set_src_addr(src);
+        ip.set_ttl(hop_limit);
+        ip.fill_checksum();
+    }
+}
+
+impl Family for Ipv6Addr {
+    #[inline]
+    fn udp_checksum_ok(udp: &crate::wire::UdpPacket<&[u8]>, src: Self, dst: Self) -> bool {
+        udp.verify_checksum_v6(src, dst)
+    }
+    #[inline]
+    fn last(cache: &mut udp::LastTunnel) -> &mut Option<(udp::TunnelKey<Self>, PortId)> {
+        &mut cache.v6
+    }
+    fn readdress(packet: &mut [u8], src: Self, dst: Self, hop_limit: u8) {
+        let mut ip = Ipv6Packet::new_unchecked(packet);
+        ip.set_src_addr(src);
+        ip.set_dst_addr(dst);
+        ip.set_hop_limit(hop_limit);
+    }
+}
+
 /// What the underlay stage did with a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Taken {

@@ -17,40 +17,6 @@ use crate::wire::{ethernet, EtherType, Ipv6Packet};
 /// ECN codepoint "congestion experienced".
 pub(super) const ECN_CE: u8 = 0b11;
 
-/// An outer address family. The decapsulation below is compiled once per
-/// family, so that IPv4's keys and compares are on 32-bit words, not on
-/// `IpAddr`s.
-pub(super) trait Family: Copy + Eq + Into<IpAddr> {
-    /// True when `udp`'s checksum verifies: over IPv4 a zero checksum means
-    /// "none" (RFC 768); over IPv6 it fails, as RFC 8200 section 8.1 has it
-    /// and as the kernel's vxlan device does without `udp6zerocsumrx`.
-    fn udp_checksum_ok(udp: &UdpPacket<&[u8]>, src: Self, dst: Self) -> bool;
-    /// This family's entry of the batch's last-tunnel cache.
-    fn last(cache: &mut LastTunnel) -> &mut Option<(TunnelKey<Self>, PortId)>;
-}
-
-impl Family for Ipv4Addr {
-    #[inline]
-    fn udp_checksum_ok(udp: &UdpPacket<&[u8]>, src: Self, dst: Self) -> bool {
-        udp.verify_checksum_v4(src, dst)
-    }
-    #[inline]
-    fn last(cache: &mut LastTunnel) -> &mut Option<(TunnelKey<Self>, PortId)> {
-        &mut cache.v4
-    }
-}
-
-impl Family for Ipv6Addr {
-    #[inline]
-    fn udp_checksum_ok(udp: &UdpPacket<&[u8]>, src: Self, dst: Self) -> bool {
-        udp.verify_checksum_v6(src, dst)
-    }
-    #[inline]
-    fn last(cache: &mut LastTunnel) -> &mut Option<(TunnelKey<Self>, PortId)> {
-        &mut cache.v6
-    }
-}
-
 /// What the outer IP header says about a UDP datagram.
 pub(super) struct Outer<A> {
     /// Source address.
@@ -69,15 +35,15 @@ pub(super) struct Outer<A> {
 /// VXLAN input keeps the same one-entry cache).
 #[derive(Default)]
 pub(in crate::pipeline) struct LastTunnel {
-    v4: Option<(TunnelKey<Ipv4Addr>, PortId)>,
-    v6: Option<(TunnelKey<Ipv6Addr>, PortId)>,
+    pub(super) v4: Option<(TunnelKey<Ipv4Addr>, PortId)>,
+    pub(super) v6: Option<(TunnelKey<Ipv6Addr>, PortId)>,
 }
 
 /// What picks a tunnel port: the VTEP, the VNI and its encapsulation, and
 /// the outer source and destination (a group's packets belong to that
 /// group's VNI only).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) struct TunnelKey<A> {
+pub(in crate::pipeline) struct TunnelKey<A> {
     vtep: u16,
     encap: Encap,
     vni: u32,
@@ -88,7 +54,7 @@ pub(super) struct TunnelKey<A> {
 /// The tunnel port of `key`, from the batch's cache or looked up (and then
 /// kept).
 #[inline]
-fn tunnel_port<A: Family>(
+fn tunnel_port<A: super::Family>(
     ov: &OverlayPlan,
     vtep: &VtepPlan,
     key: TunnelKey<A>,
@@ -129,7 +95,7 @@ fn lookup_tunnel(
 /// applies the outer ECN to the inner packet, and says where the inner
 /// frame is.
 #[inline]
-pub(super) fn decap<A: Family>(
+pub(super) fn decap<A: super::Family>(
     ov: &OverlayPlan,
     vtep_i: u16,
     vtep: &VtepPlan,
