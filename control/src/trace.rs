@@ -67,19 +67,34 @@ pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput
         lines.push(format!("  {stage:<9} {text}"));
         steps.push(json!({"stage": stage, "detail": text}));
     }
-    let verdict = match (
-        outputs.len(),
-        log.events.iter().rev().find_map(|(_, e)| if let TraceEvent::Dropped(r) = e { Some(*r) } else { None }),
-    ) {
+    // The frame's own copies: outputs to real ports, and what the encap
+    // stage sent on (a send to a tunnel or gateway port is followed by its
+    // outcome). Anything else the capture holds the switch sent itself (an
+    // ARP request for an unresolved next hop, an ICMP answer).
+    let first_tunnel = sim.plan.first_tunnel;
+    let own: Vec<String> = log
+        .events
+        .iter()
+        .filter_map(|(_, e)| match *e {
+            TraceEvent::Output { port, .. } if port.0 < first_tunnel => Some(port_name(&sim.plan, port.index())),
+            TraceEvent::Encapsulated { port, .. } => Some(port_name(&sim.plan, port.index())),
+            _ => None,
+        })
+        .collect();
+    let last_drop =
+        log.events.iter().rev().find_map(|(_, e)| if let TraceEvent::Dropped(r) = e { Some(*r) } else { None });
+    let flooded = log.events.iter().any(|(_, e)| matches!(e, TraceEvent::Flood(_)));
+    let mut verdict = match (own.len(), last_drop) {
         (0, Some(r)) => format!("dropped: {}", r.name()),
-        (0, None) => "dropped".to_string(),
-        (1, _) if !log.events.iter().any(|(_, e)| matches!(e, TraceEvent::Flood(_))) => {
-            format!("forwarded to {}", outputs[0].0)
-        }
-        (n, _) => {
-            format!("flooded to {n} port(s): {}", outputs.iter().map(|o| o.0.as_str()).collect::<Vec<_>>().join(", "))
-        }
+        (0, None) if outputs.is_empty() => "dropped".to_string(),
+        (0, None) => "consumed by the switch".to_string(),
+        (1, _) if !flooded => format!("forwarded to {}", own[0]),
+        (n, _) => format!("flooded to {n} port(s): {}", own.join(", ")),
     };
+    if outputs.len() > own.len() {
+        let extra = outputs.len() - own.len();
+        verdict.push_str(&format!(" (and {extra} frame(s) the switch sent itself, e.g. ARP for a next hop)"));
+    }
     lines.push(format!("Verdict: {verdict}"));
     let json = json!({
         "in_port": in_port,
@@ -161,7 +176,7 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
             Some((ov, t)) => {
                 let via = ov.vteps.get(t.vtep as usize).map_or_else(|| "?".into(), |v| port_name(plan, v.port.index()));
                 let what = encap_name(t.encap);
-                ("output", format!("{what} VNI {} to {}: encapsulated out of port {via}, unless the encap stage drops it (see xvs stats)", t.vni, t.remote))
+                ("output", format!("tunnel port {}: {what} VNI {} to {} via port {via}", t.name, t.vni, t.remote))
             }
             None => ("output", format!("port {} {}", port_name(plan, port.index()), tag_text(tag))),
         },
@@ -173,6 +188,9 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
                 None => format!("VNI {vni}"),
             };
             ("decap", format!("{what}: inner frame received on port {}", port_name(plan, tunnel.index())))
+        }
+        TraceEvent::Encapsulated { port, len } => {
+            ("encap", format!("{len}-byte outer frame out of port {}", port_name(plan, port.index())))
         }
         TraceEvent::Answered { port } => {
             ("underlay", format!("for the VTEP: answered, out of port {}", port_name(plan, port.index())))

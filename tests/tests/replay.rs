@@ -183,3 +183,54 @@ fn cli_errors_name_the_problem() {
     assert!(err.contains("nosuch") && err.contains("h1"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `xvs trace` on an overlay shows the encap stage's outcome: the outer
+/// frame and its port once the next hop is known, and the drop (with the
+/// ARP request the switch sends itself) while it is not.
+#[test]
+fn trace_shows_the_encap_stage() {
+    let dir = scratch_dir("trace-encap");
+    let example = std::fs::read_to_string(repo_root().join("config/examples/vxlan.toml")).unwrap();
+    let resolved = example.replacen("# nexthop_mac = ", "nexthop_mac = ", 1);
+    assert_ne!(resolved, example, "the example has a commented-out nexthop_mac");
+    let frame = eth(MacAddr::BROADCAST, mac(1), IPV4, b"over the tunnel");
+    let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let trace = |name: &str, text: &str| -> serde_json::Value {
+        let config = dir.join(name);
+        std::fs::write(&config, text).unwrap();
+        let out = Command::new(xvs_bin())
+            .args(["trace", "--json", "-c", config.to_str().unwrap(), "--in-port", "h1", "--frame", &hex])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let stages = |t: &serde_json::Value| -> Vec<(String, String)> {
+        t["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["stage"].as_str().unwrap().to_string(), s["detail"].as_str().unwrap().to_string()))
+            .collect()
+    };
+
+    let ok = trace("resolved.toml", &resolved);
+    let steps = stages(&ok);
+    let outer = frame.len() + 50;
+    assert!(steps.iter().any(|(s, d)| s == "output" && d.contains("VXLAN VNI 100 to 192.168.100.2")), "{steps:?}");
+    assert_eq!(steps.last().unwrap(), &("encap".to_string(), format!("{outer}-byte outer frame out of port uplink")));
+    assert_eq!(ok["verdict"], "flooded to 1 port(s): uplink");
+    assert_eq!(ok["outputs"][0]["len"], outer);
+
+    let unresolved = trace("unresolved.toml", &example);
+    assert_eq!(
+        stages(&unresolved).last().unwrap(),
+        &("drop".to_string(), "reason encap_nexthop_unresolved".to_string())
+    );
+    let verdict = unresolved["verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("dropped: encap_nexthop_unresolved (and 1 frame(s) the switch sent itself"),
+        "{verdict}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -174,7 +174,7 @@ impl Pipeline {
             // `io_afxdp::worker::Processor`): the overlay's timers.
             if let Some(ov) = plan.overlay.as_deref() {
                 let now_s = now.as_secs_u32();
-                encap::EncapTx::new(io, plan, fdb, ov, &self.counters, &mut self.overlay, now_s).tick();
+                encap::EncapTx::<_, NoTrace>::new(io, plan, fdb, ov, &self.counters, &mut self.overlay, now_s).tick();
             }
             return;
         }
@@ -267,7 +267,7 @@ fn overlay_batch<'p, IO: FramePool + PortTx, O: Observer>(
     io: &mut IO,
     obs: &mut O,
 ) {
-    let mut tx = encap::EncapTx::new(io, ctx.plan, ctx.fdb, ov, ctx.counters, state, ctx.now_s);
+    let mut tx = encap::EncapTx::<_, O>::new(io, ctx.plan, ctx.fdb, ov, ctx.counters, state, ctx.now_s);
     tally.overlay = Some(ov);
     tally.base = frames.as_ptr() as usize;
     process_l2(ctx, cache, tally, scratch, frames, &mut tx, obs);

@@ -125,7 +125,7 @@ pub(super) fn unicast<IO, O>(
             obs.event(i, TraceEvent::LookupHit { port });
             obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
         }
-        io.send(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
+        send(io, obs, i, port, TxFrame { buf: d.buf, head: d.head, len: d.len });
         return;
     }
     unicast_rewrite(plan, counters, i, d, port, io, obs, tally);
@@ -167,9 +167,21 @@ fn unicast_rewrite<IO, O>(
             }
             // A per-worker counter: one add to a line no other core writes.
             counters.forwarded.add(1);
-            io.send(port, TxFrame { buf: d.buf, head, len });
+            send(io, obs, i, port, TxFrame { buf: d.buf, head, len });
         }
         Err(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
+    }
+}
+
+/// Hands frame `i` to the backend for `port`; when tracing, with what the
+/// backend reports it did (the overlay's encapsulation, or its drop).
+#[inline(always)]
+fn send<IO: PortTx, O: Observer>(io: &mut IO, obs: &mut O, i: usize, port: PortId, frame: TxFrame) {
+    io.send(port, frame);
+    if O::ENABLED {
+        if let Some(event) = io.take_trace() {
+            obs.event(i, event);
+        }
     }
 }
 
@@ -294,7 +306,7 @@ fn replicate<IO, O, const LIMITED: bool>(
         match retag(io.buffer_mut(copy), m) {
             Ok((head, len)) => {
                 obs.event(i, TraceEvent::Output { port: m.port, tag: m.tag });
-                io.send(m.port, TxFrame { buf: copy, head, len });
+                send(io, obs, i, m.port, TxFrame { buf: copy, head, len });
             }
             Err(reason) => drop_frame(io, counters, obs, i, copy, reason),
         }
@@ -303,7 +315,7 @@ fn replicate<IO, O, const LIMITED: bool>(
     match retag(io.buffer_mut(d.buf), &m) {
         Ok((head, len)) => {
             obs.event(i, TraceEvent::Output { port: m.port, tag: m.tag });
-            io.send(m.port, TxFrame { buf: d.buf, head, len });
+            send(io, obs, i, m.port, TxFrame { buf: d.buf, head, len });
         }
         Err(reason) => drop_frame(io, counters, obs, i, d.buf, reason),
     }

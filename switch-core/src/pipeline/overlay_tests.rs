@@ -626,8 +626,16 @@ fn trace_shows_decap_and_encap() {
     sim.inject(H10, &inner(mac(5), mac(1), 0, 60));
     let mut log = TraceLog::default();
     sim.run_observed(&mut log);
-    assert!(log.events.iter().any(|(_, e)| matches!(e, TraceEvent::Output { port, .. } if *port == tunnel)));
+    let events: Vec<TraceEvent> = log.events.iter().map(|(_, e)| *e).collect();
+    let at = events.iter().position(|e| matches!(e, TraceEvent::Output { port, .. } if *port == tunnel));
+    let encapsulated = TraceEvent::Encapsulated { port: UP, len: 60 + 50 };
+    assert_eq!(at.and_then(|i| events.get(i + 1)), Some(&encapsulated), "{events:?}");
     assert_eq!(sim.take_all_tx().len(), 1);
+    // An encap drop is the frame's last step, under its reason.
+    let mut log = TraceLog::default();
+    sim.inject(H10, &inner(mac(5), mac(1), 0, 1500));
+    sim.run_observed(&mut log);
+    assert_eq!(log.events.last().map(|(_, e)| *e), Some(TraceEvent::Dropped(DropReason::EncapTooBig)));
 }
 
 /// A switch whose VLAN 10 is carried in Geneve VNI 5000 to B, with two

@@ -72,6 +72,14 @@ pub enum TraceEvent {
         /// The tunnel port it was received on.
         tunnel: PortId,
     },
+    /// The frame sent to a tunnel or gateway port left encapsulated: VXLAN
+    /// or Geneve for a tunnel, IP-in-IP for a gateway's route.
+    Encapsulated {
+        /// The underlay port it left on.
+        port: PortId,
+        /// The outer frame's length.
+        len: u16,
+    },
     /// The underlay stage answered the frame (ARP or ICMP echo for a VTEP's
     /// address) and sent the answer back out of `port`.
     Answered {

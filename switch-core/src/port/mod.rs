@@ -72,4 +72,12 @@ pub struct TxFrame {
 pub trait PortTx {
     /// Queues `frame` on `port`.
     fn send(&mut self, port: PortId, frame: TxFrame);
+
+    /// What became of the last `send`, for a backend that does more than
+    /// queue it (the overlay's encapsulation), when the batch is traced.
+    /// The output stage asks only when it traces; plain backends have
+    /// nothing to say.
+    fn take_trace(&mut self) -> Option<crate::pipeline::TraceEvent> {
+        None
+    }
 }

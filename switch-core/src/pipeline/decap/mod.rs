@@ -135,7 +135,7 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
     cache: &mut LearnCache,
     tally: &mut Tally<'_>,
     frames: &mut [PktDesc],
-    tx: &mut EncapTx<'_, IO>,
+    tx: &mut EncapTx<'_, IO, O>,
     obs: &mut O,
 ) {
     let mut pending = core::mem::take(&mut tally.deferred);

@@ -18,7 +18,7 @@
 
 use super::{icmp, EncapTx};
 use crate::overlay::plan::{offset, GatewayPlan, RoutePlan};
-use crate::pipeline::DropReason;
+use crate::pipeline::{DropReason, TraceEvent};
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::MacAddr;
 use crate::wire::icmpv4;
@@ -40,7 +40,7 @@ enum Verdict {
     Release(Option<DropReason>),
 }
 
-impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
+impl<IO: FramePool + PortTx, O: crate::pipeline::Observer> EncapTx<'_, IO, O> {
     /// A frame the L2 path sent to gateway `g`'s port.
     pub(super) fn gateway_send(&mut self, g: &GatewayPlan, frame: TxFrame) {
         let verdict = match self.io.frame(frame.buf, frame.head, frame.len).and_then(|b| {
@@ -56,8 +56,12 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
             None => Verdict::Release(Some(DropReason::Truncated)),
         };
         if let Verdict::Release(reason) = verdict {
-            if let Some(r) = reason {
-                self.counters.drop(r);
+            match reason {
+                Some(r) => {
+                    self.counters.drop(r);
+                    self.note(TraceEvent::Dropped(r));
+                }
+                None => self.note(TraceEvent::Absorbed),
             }
             self.io.release(frame.buf);
         }
@@ -109,11 +113,13 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
         let Some(vtep) = ov.vteps.get(usize::from(r.vtep)) else { return Verdict::Release(None) };
         if ttl <= 1 {
             self.counters.drop(DropReason::IpipTtlExceeded);
+            self.note(TraceEvent::Dropped(DropReason::IpipTtlExceeded));
             return self.answer(g, frame, TIME_EXCEEDED, 0, [0; 4]);
         }
         let outer_len = usize::from(ip_len) + ipv4::HEADER_LEN;
         if outer_len > usize::from(vtep.mtu) {
             self.counters.drop(DropReason::EncapTooBig);
+            self.note(TraceEvent::Dropped(DropReason::EncapTooBig));
             if !df {
                 return Verdict::Release(None);
             }
@@ -128,6 +134,7 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
             return Verdict::Release(Some(DropReason::NoHeadroom));
         };
         self.counters.encapsulated.add(1);
+        self.note(TraceEvent::Encapsulated { port: vtep.port, len });
         self.io.send(vtep.port, TxFrame { buf: frame.buf, head, len });
         Verdict::Done
     }

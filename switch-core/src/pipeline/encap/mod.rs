@@ -21,7 +21,7 @@ mod underlay;
 
 use std::net::IpAddr;
 
-use super::{DropReason, WorkerCounters};
+use super::{DropReason, Observer, TraceEvent, WorkerCounters};
 use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable};
 use crate::overlay::{OverlayPlan, TunnelPlan, VtepPlan};
@@ -60,7 +60,7 @@ impl Default for OverlayState {
 pub const IGMP_REPORT_SECS: u32 = 60;
 
 /// The backend, seen through the overlay for one batch.
-pub(super) struct EncapTx<'a, IO> {
+pub(super) struct EncapTx<'a, IO, O> {
     /// `ov.first_tunnel`, here so that the per-send test is one load.
     first_tunnel: u16,
     io: &'a mut IO,
@@ -73,10 +73,16 @@ pub(super) struct EncapTx<'a, IO> {
     /// Set while the frames of the batch being sent came from a remote
     /// VTEP: they never leave to another one (split horizon).
     pub from_tunnel: bool,
+    /// What became of the last send to a tunnel or gateway port, kept only
+    /// when the batch's observer `O` traces.
+    trace: Option<TraceEvent>,
+    observer: core::marker::PhantomData<O>,
 }
 
-impl<'a, IO> EncapTx<'a, IO> {
-    /// Wraps `io` for one batch of `plan` (whose overlay is `ov`) and `fdb`.
+impl<'a, IO, O: Observer> EncapTx<'a, IO, O> {
+    /// Wraps `io` for one batch of `plan` (whose overlay is `ov`) and `fdb`;
+    /// when the batch's observer `O` traces, what becomes of each tunnel send
+    /// is kept for [`PortTx::take_trace`].
     pub fn new(
         io: &'a mut IO,
         plan: &'a ForwardingPlan,
@@ -86,11 +92,32 @@ impl<'a, IO> EncapTx<'a, IO> {
         state: &'a mut OverlayState,
         now_s: u32,
     ) -> Self {
-        EncapTx { first_tunnel: ov.first_tunnel, io, plan, fdb, ov, counters, state, now_s, from_tunnel: false }
+        EncapTx {
+            first_tunnel: ov.first_tunnel,
+            io,
+            plan,
+            fdb,
+            ov,
+            counters,
+            state,
+            now_s,
+            from_tunnel: false,
+            trace: None,
+            observer: core::marker::PhantomData,
+        }
+    }
+
+    /// Keeps `event` as what became of the current tunnel send, when the
+    /// batch is traced.
+    #[inline(always)]
+    pub(super) fn note(&mut self, event: TraceEvent) {
+        if O::ENABLED {
+            self.trace = Some(event);
+        }
     }
 }
 
-impl<IO: FramePool> FramePool for EncapTx<'_, IO> {
+impl<IO: FramePool, O> FramePool for EncapTx<'_, IO, O> {
     #[inline(always)]
     fn buffer(&self, buf: BufId) -> &[u8] {
         self.io.buffer(buf)
@@ -121,7 +148,7 @@ impl<IO: FramePool> FramePool for EncapTx<'_, IO> {
     }
 }
 
-impl<IO: FramePool + PortTx> PortTx for EncapTx<'_, IO> {
+impl<IO: FramePool + PortTx, O: Observer> PortTx for EncapTx<'_, IO, O> {
     #[inline(always)]
     fn send(&mut self, port: PortId, frame: TxFrame) {
         if port.0 < self.first_tunnel {
@@ -132,9 +159,13 @@ impl<IO: FramePool + PortTx> PortTx for EncapTx<'_, IO> {
             self.send_tunnel(port, frame.buf, frame.head, frame.len);
         }
     }
+
+    fn take_trace(&mut self) -> Option<TraceEvent> {
+        self.trace.take()
+    }
 }
 
-impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
+impl<IO: FramePool + PortTx, O: Observer> EncapTx<'_, IO, O> {
     /// A send to tunnel port `port`: encapsulate, or drop and count.
     #[inline(never)]
     fn send_tunnel(&mut self, port: PortId, buf: BufId, head: u16, len: u16) {
@@ -148,6 +179,7 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
                 other => {
                     let reason = if other.is_some() { DropReason::SplitHorizon } else { DropReason::UnknownPort };
                     self.counters.drop(reason);
+                    self.note(TraceEvent::Dropped(reason));
                     self.io.release(frame.buf);
                 }
             }
@@ -161,10 +193,12 @@ impl<IO: FramePool + PortTx> EncapTx<'_, IO> {
                     c.tx_packets.add(1);
                     c.tx_bytes.add(u64::from(frame.len));
                 }
+                self.note(TraceEvent::Encapsulated { port: out.0, len: out.1.len });
                 self.io.send(out.0, out.1);
             }
             Err(reason) => {
                 self.counters.drop(reason);
+                self.note(TraceEvent::Dropped(reason));
                 if !(reason == DropReason::EncapTooBig && self.answer_too_big(t, frame)) {
                     self.io.release(frame.buf);
                 }
