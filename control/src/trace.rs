@@ -189,6 +189,15 @@ fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str,
             };
             ("decap", format!("{what}: inner frame received on port {}", port_name(plan, tunnel.index())))
         }
+        TraceEvent::GeneveOption(o) => {
+            let data: String = o.data().iter().map(|b| format!("{b:02x}")).collect();
+            let cut = if usize::from(o.len) > o.data().len() {
+                format!(" (first {} of {} bytes)", o.data().len(), o.len)
+            } else {
+                String::new()
+            };
+            ("decap", format!("Geneve option class {:#06x} type {:#04x}, data 0x{data}{cut}", o.class, o.option_type))
+        }
         TraceEvent::Encapsulated { port, len } => {
             ("encap", format!("{len}-byte outer frame out of port {}", port_name(plan, port.index())))
         }

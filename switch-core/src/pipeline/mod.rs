@@ -43,6 +43,7 @@ mod drop;
 mod encap;
 mod forward;
 mod learn;
+pub mod meta;
 mod output;
 mod parse;
 mod prefetch;
@@ -54,6 +55,7 @@ pub use batch::{Batch, PktDesc, Verdict, MAX_BURST};
 pub use counters::{Counter, CounterSnapshot, TunnelCounters, WorkerCounters};
 pub use drop::DropReason;
 pub use encap::OverlayState;
+pub use meta::{GeneveOptionMeta, TunnelMeta, TunnelMetas};
 pub use output::apply_egress_tag;
 pub use trace::{NoTrace, Observer, TraceEvent, TraceLog};
 
@@ -121,6 +123,8 @@ pub struct Pipeline {
     counters: Arc<WorkerCounters>,
     scratch: Scratch,
     overlay: OverlayState,
+    /// The side array of the batch's decapsulated frames.
+    tunnel_meta: TunnelMetas,
 }
 
 impl core::fmt::Debug for Pipeline {
@@ -139,7 +143,14 @@ impl Pipeline {
             counters,
             scratch: Scratch::default(),
             overlay: OverlayState::default(),
+            tunnel_meta: TunnelMetas::default(),
         }
+    }
+
+    /// The metadata of the frames the last batch decapsulated, by their
+    /// index in it (flow rules and tests read it).
+    pub fn tunnel_meta(&self) -> &TunnelMetas {
+        &self.tunnel_meta
     }
 
     /// This worker's counters.
@@ -183,7 +194,7 @@ impl Pipeline {
         }
         self.counters.batches.add(1);
         self.counters.packets.add(n as u64);
-        let Pipeline { cache, queue, counters, scratch, overlay } = self;
+        let Pipeline { cache, queue, counters, scratch, overlay, tunnel_meta } = self;
         let counters: &WorkerCounters = counters;
         let ctx = Ctx { plan, fdb, queue, counters, now_s: now.as_secs_u32() };
 
@@ -191,7 +202,7 @@ impl Pipeline {
         let mut tally = Tally::default();
         match plan.overlay.as_deref() {
             None => process_l2(ctx, cache, &mut tally, scratch, frames, io, obs),
-            Some(ov) => overlay_batch(ctx, ov, cache, &mut tally, scratch, overlay, frames, io, obs),
+            Some(ov) => overlay_batch(ctx, ov, cache, &mut tally, scratch, (overlay, tunnel_meta), frames, io, obs),
         }
         // Every frame the slow ways did not take was sent by `unicast`'s
         // common path.
@@ -262,7 +273,7 @@ fn overlay_batch<'p, IO: FramePool + PortTx, O: Observer>(
     cache: &mut LearnCache,
     tally: &mut Tally<'p>,
     scratch: &mut Scratch,
-    state: &mut OverlayState,
+    (state, metas): (&mut OverlayState, &mut TunnelMetas),
     frames: &mut [PktDesc],
     io: &mut IO,
     obs: &mut O,
@@ -272,7 +283,7 @@ fn overlay_batch<'p, IO: FramePool + PortTx, O: Observer>(
     tally.base = frames.as_ptr() as usize;
     process_l2(ctx, cache, tally, scratch, frames, &mut tx, obs);
     if tally.deferred != 0 {
-        decap::underlay_pass(ctx, ov, cache, tally, frames, &mut tx, obs);
+        decap::underlay_pass(ctx, ov, cache, tally, frames, metas, &mut tx, obs);
     }
 }
 

@@ -680,7 +680,22 @@ fn geneve_carries_its_options_and_refuses_what_it_cannot_process() {
     // Decap: non-critical options are skipped; the inner frame arrives.
     let back = inner(mac(1), mac(7), 0, 60);
     let good = Outer::geneve(B, A, 5000, &[(0x01, &[9, 9, 9, 9]), (0x7f, &[])]);
-    assert_eq!(sim.send(UP, &good.wrap(&back)), vec![(H10, back.clone())]);
+    sim.inject(UP, &good.wrap(&back));
+    let mut log = TraceLog::default();
+    sim.run_observed(&mut log);
+    assert_eq!(sim.take_all_tx(), vec![(H10, back.clone())]);
+    // ...and are the frame's metadata, in the batch's side array, and its
+    // trace.
+    let meta = *sim.pipeline.tunnel_meta().get(0).unwrap();
+    let kept: Vec<(u16, u8, Vec<u8>)> =
+        meta.options().iter().map(|o| (o.class, o.option_type, o.data().to_vec())).collect();
+    assert_eq!((meta.vni, kept), (5000, vec![(0x0102, 0x01, vec![9; 4]), (0x0102, 0x7f, vec![])]));
+    let traced: Vec<_> = log
+        .events
+        .iter()
+        .filter_map(|(_, e)| if let TraceEvent::GeneveOption(o) = e { Some(*o) } else { None })
+        .collect();
+    assert_eq!(traced, meta.options());
     let tunnel = sim.plan.port_id("geneve5000@192.168.100.2").unwrap();
     let bd = sim.plan.domain(0, 10).unwrap();
     assert_eq!(sim.writer.shared().load().lookup(FdbKey::new(bd, mac(7))).map(|h| h.port()), Some(tunnel));

@@ -72,6 +72,9 @@ pub enum TraceEvent {
         /// The tunnel port it was received on.
         tunnel: PortId,
     },
+    /// A Geneve option the decapsulated frame arrived with (one event each,
+    /// after [`TraceEvent::Decapsulated`]), as kept in its metadata.
+    GeneveOption(crate::pipeline::meta::GeneveOptionMeta),
     /// The frame sent to a tunnel or gateway port left encapsulated: VXLAN
     /// or Geneve for a tunnel, IP-in-IP for a gateway's route.
     Encapsulated {

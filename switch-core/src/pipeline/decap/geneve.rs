@@ -2,16 +2,18 @@
 //! critical bits, protocol type, VNI.
 //!
 //! Every option is walked (its length must stay inside the options area,
-//! which must stay inside the packet). xvs processes no option yet, so any
-//! option marked critical drops the packet, as section 3.5 requires, and
-//! the others are skipped. (Flow rules will match options: issue 12.)
+//! which must stay inside the packet). xvs processes no option itself, so
+//! any option marked critical drops the packet, as section 3.5 requires;
+//! the others go into the frame's metadata ([`TunnelMeta`]), for flow
+//! rules to match and `xvs trace` to show.
 
+use crate::pipeline::meta::TunnelMeta;
 use crate::pipeline::DropReason;
 use crate::wire::geneve::{self, GenevePacket, PROTOCOL_ETHERNET};
 
 /// The VNI of the Geneve header at the start of `udp_payload`, and the
 /// header's length, options included.
-pub(super) fn header(udp_payload: &[u8]) -> Result<(u32, usize), DropReason> {
+pub(super) fn header(udp_payload: &[u8], meta: &mut TunnelMeta) -> Result<(u32, usize), DropReason> {
     if udp_payload.len() < geneve::HEADER_LEN {
         return Err(DropReason::DecapTruncated);
     }
@@ -22,11 +24,12 @@ pub(super) fn header(udp_payload: &[u8]) -> Result<(u32, usize), DropReason> {
     if g.header_len() > udp_payload.len() {
         return Err(DropReason::GeneveOptionsTruncated);
     }
+    meta.reset(g.vni());
     for o in g.options() {
         match o {
             Err(_) => return Err(DropReason::GeneveOptionsTruncated),
             Ok(o) if o.is_critical() => return Err(DropReason::GeneveUnknownCritical),
-            Ok(_) => {}
+            Ok(o) => meta.push_option(&o),
         }
     }
     if g.oam() {
@@ -41,6 +44,10 @@ pub(super) fn header(udp_payload: &[u8]) -> Result<(u32, usize), DropReason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header(p: &[u8]) -> Result<(u32, usize), DropReason> {
+        super::header(p, &mut TunnelMeta::default())
+    }
     use crate::wire::geneve::{GeneveOption, TYPE_CRITICAL};
 
     /// A Geneve header with options of `(type, data words)`, then 14 bytes

@@ -27,6 +27,7 @@ pub(super) mod udp;
 pub(super) mod vxlan;
 
 use super::encap::EncapTx;
+use super::meta::{TunnelMeta, TunnelMetas};
 use super::trace::{Observer, TraceEvent};
 use super::{drop_desc, Ctx, DropReason, PktDesc, Tally};
 use crate::fdb::LearnCache;
@@ -135,6 +136,7 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
     cache: &mut LearnCache,
     tally: &mut Tally<'_>,
     frames: &mut [PktDesc],
+    metas: &mut TunnelMetas,
     tx: &mut EncapTx<'_, IO, O>,
     obs: &mut O,
 ) {
@@ -143,9 +145,9 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
     while pending != 0 {
         let i = pending.trailing_zeros() as usize;
         pending &= pending - 1;
-        let Some(d) = frames.get_mut(i) else { continue };
+        let (Some(d), Some(meta)) = (frames.get_mut(i), metas.get_mut(i)) else { continue };
         ctx.counters.underlay_received.add(1);
-        match underlay(ov, ctx.counters, d, tx, &mut last) {
+        match underlay(ov, ctx.counters, d, tx, &mut last, meta) {
             Taken::Inner => {
                 ctx.counters.decapsulated.add(1);
                 // Tunnel ports count what came from their remote; a gateway
@@ -156,8 +158,10 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
                     c.rx_bytes.add(u64::from(d.len));
                 }
                 if O::ENABLED {
-                    let vni = ov.tunnel(d.in_port).map_or(0, |t| t.vni);
-                    obs.event(i, TraceEvent::Decapsulated { vni, tunnel: d.in_port });
+                    obs.event(i, TraceEvent::Decapsulated { vni: meta.vni, tunnel: d.in_port });
+                    for o in meta.options() {
+                        obs.event(i, TraceEvent::GeneveOption(*o));
+                    }
                 }
                 tx.from_tunnel = true;
                 super::one_in_cache(ctx, cache, tally, i, d, tx, obs);
@@ -190,6 +194,7 @@ fn underlay<P: FramePool>(
     d: &mut PktDesc,
     io: &mut P,
     last: &mut udp::LastTunnel,
+    meta: &mut TunnelMeta,
 ) -> Taken {
     let Some((vtep_i, vtep)) = ov.vtep_of_port(d.in_port) else { return Taken::Dropped(DropReason::UnknownPort) };
     let (head, len) = (d.head as usize, d.len as usize);
@@ -207,10 +212,10 @@ fn underlay<P: FramePool>(
     match (eth.ethertype(), vtep.address) {
         (EtherType::ARP, IpAddr::V4(address)) => local::arp(ov, vtep_i, vtep, address, frame, counters),
         (EtherType::IPV4, IpAddr::V4(address)) if for_us || maybe_group => {
-            ipv4(ov, vtep_i, vtep, address, frame, d, counters, last)
+            ipv4(ov, vtep_i, vtep, address, frame, d, counters, (last, meta))
         }
         (EtherType::IPV6, IpAddr::V6(address)) if for_us || multicast => {
-            ipv6(ov, vtep_i, vtep, address, io, d, counters, last)
+            ipv6(ov, vtep_i, vtep, address, io, d, counters, (last, meta))
         }
         (EtherType::ARP | EtherType::IPV4 | EtherType::IPV6, _) => Taken::Dropped(DropReason::UnderlayNotForUs),
         _ if for_us => Taken::Dropped(DropReason::UnderlayUnsupported),
@@ -229,7 +234,7 @@ fn ipv4(
     frame: &mut [u8],
     d: &mut PktDesc,
     counters: &super::WorkerCounters,
-    last: &mut udp::LastTunnel,
+    (last, meta): (&mut udp::LastTunnel, &mut TunnelMeta),
 ) -> Taken {
     let ip = match Ipv4Packet::new_checked(&frame[ethernet::HEADER_LEN..]) {
         Ok(ip) => ip,
@@ -251,9 +256,12 @@ fn ipv4(
         IpProtocol::ICMP => local::icmp_echo(vtep, address, frame, counters),
         IpProtocol::UDP => {
             let outer = udp::Outer { src, dst, ecn: ip.ecn(), l4 };
-            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last))
+            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last, meta))
         }
-        IpProtocol::IPIP if !to_group => taken(d, ipip::decap(ov, vtep_i, frame, counters)),
+        IpProtocol::IPIP if !to_group => {
+            meta.reset(0);
+            taken(d, ipip::decap(ov, vtep_i, frame, counters))
+        }
         _ => Taken::Dropped(DropReason::UnderlayUnsupported),
     }
 }
@@ -271,7 +279,7 @@ fn ipv6<P: FramePool>(
     io: &mut P,
     d: &mut PktDesc,
     counters: &super::WorkerCounters,
-    last: &mut udp::LastTunnel,
+    (last, meta): (&mut udp::LastTunnel, &mut TunnelMeta),
 ) -> Taken {
     let (head, len) = (d.head as usize, d.len as usize);
     let Some(frame) = io.buffer_mut(d.buf).get_mut(head..head + len) else {
@@ -288,7 +296,7 @@ fn ipv6<P: FramePool>(
         IpProtocol::ICMPV6 => local::icmpv6(ov, vtep_i, vtep, address, io, d, l4, counters),
         IpProtocol::UDP if dst == address || ov.joined(vtep_i, dst.into()) => {
             let outer = udp::Outer { src, dst, ecn, l4 };
-            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last))
+            taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last, meta))
         }
         IpProtocol::IPV6_FRAG if dst == address => Taken::Dropped(DropReason::DecapFragment),
         _ if dst == address => Taken::Dropped(DropReason::UnderlayUnsupported),

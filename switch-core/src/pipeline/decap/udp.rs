@@ -102,6 +102,7 @@ pub(super) fn decap<A: super::Family>(
     frame: &mut [u8],
     outer: Outer<A>,
     cache: &mut LastTunnel,
+    meta: &mut crate::pipeline::meta::TunnelMeta,
 ) -> Result<Inner, DropReason> {
     let Outer { src, dst, ecn, l4 } = outer;
     let l4_at = l4.start;
@@ -118,8 +119,11 @@ pub(super) fn decap<A: super::Family>(
     let payload = udp.payload();
     let (vni, tunnel_len) = match encap {
         Encap::Vxlan => super::vxlan::header(payload)?,
-        Encap::Geneve => super::geneve::header(payload)?,
+        Encap::Geneve => super::geneve::header(payload, meta)?,
     };
+    if encap == Encap::Vxlan {
+        meta.reset(vni);
+    }
     let port = tunnel_port(ov, vtep, TunnelKey { vtep: vtep_i, encap, vni, src, dst }, cache)?;
     let inner = &payload[tunnel_len..];
     let checked = check_inner(inner);
