@@ -104,7 +104,9 @@ const OVERHEAD_B: usize = overhead(&[4]);
 /// exactly 1500 bytes of outer IP, and one from h2 leaves xvs B as 1488.
 const HOST_MTU: usize = 1500 - OVERHEAD_A;
 
-fn topologies() -> (Topology, Topology) {
+/// The two topologies, their underlay hosts joined, the hosts at MTU
+/// `host_mtu`.
+fn topologies(host_mtu: usize) -> (Topology, Topology) {
     let a = Topology::builder()
         .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
         .host("wa", PortMode::Underlay, None)
@@ -114,7 +116,7 @@ fn topologies() -> (Topology, Topology) {
         .host("wb", PortMode::Underlay, None)
         .build();
     for h in [a.host("h1"), b.host("h2")] {
-        h.run_ok(&["ip", "link", "set", "eth0", "mtu", &HOST_MTU.to_string()]);
+        h.run_ok(&["ip", "link", "set", "eth0", "mtu", &host_mtu.to_string()]);
     }
     join_underlays(a.host("wa"), b.host("wb"));
     (a, b)
@@ -188,7 +190,7 @@ fn geneve_with_options_between_two_switches() {
     }
     let _serial = serial();
     let t0 = Instant::now();
-    let (ta, tb) = topologies();
+    let (ta, tb) = topologies(HOST_MTU);
     let (h1, wa) = (ta.host("h1"), ta.host("wa"));
     let (h2, wb) = (tb.host("h2"), tb.host("wb"));
     // Everything both switches send on the segment between them, from
@@ -243,8 +245,18 @@ fn geneve_with_options_between_two_switches() {
 /// entry every occurrence of the field in the packet (outer headers
 /// first), with IPv4 header checksums verified.
 fn tshark_fields(pcap: &str, filter: &str, fields: &[&str]) -> Vec<Vec<Vec<String>>> {
+    tshark_fields_with(pcap, &["ip.check_checksum:TRUE"], filter, fields)
+}
+
+/// [`tshark_fields`] with the tshark preferences `prefs` (`-o` each)
+/// instead of only the IPv4 header checksum's.
+fn tshark_fields_with(pcap: &str, prefs: &[&str], filter: &str, fields: &[&str]) -> Vec<Vec<Vec<String>>> {
     let mut cmd = Command::new("tshark");
-    cmd.args(["-r", pcap, "-n", "-o", "ip.check_checksum:TRUE", "-Y", filter, "-T", "fields"]);
+    cmd.args(["-r", pcap, "-n"]);
+    for p in prefs {
+        cmd.args(["-o", p]);
+    }
+    cmd.args(["-Y", filter, "-T", "fields"]);
     for f in fields {
         cmd.args(["-e", f]);
     }
@@ -458,4 +470,271 @@ fn refuses_critical_and_oam(ta: &Topology, xa: &Xvs, xb: &Xvs, wa: &Host, wb: &H
     assert_eq!(fdb_port(xa, OK_SRC), Some((format!("geneve5000@{VTEP_B}"), 10)), "the control's inner source");
     let gb = geneve_drops(&xb.stats());
     assert!(gb.iter().all(|(_, n)| *n == 0), "xvs B dropped Geneve packets: {gb:?}");
+}
+
+const VTEP6_A: &str = "fd00:100::1";
+const VTEP6_B: &str = "fd00:100::2";
+
+/// [`OVERLAY_A`] on an IPv6 underlay: the same VNI and options, VTEP
+/// addresses in fd00:100::/64, and the UDP checksums received verified
+/// (over IPv6 xvs always computes them; a zero one would fail here).
+const OVERLAY6_A: &str = r#"
+[[vtep]]
+name = "vtep0"
+port = "wa"
+address = "fd00:100::1/64"
+verify_udp_checksum = true
+
+[[vni]]
+vni = 5000
+vlan = 10
+encap = "geneve"
+remotes = ["fd00:100::2"]
+
+[[vni.option]]
+class = 0x0102
+type = 0x01
+data = "0x1234abcd"
+
+[[vni.option]]
+class = 0xffff
+type = 0x22
+data = "0x0102030405060708"
+"#;
+
+/// [`OVERLAY_B`] on the IPv6 underlay.
+const OVERLAY6_B: &str = r#"
+[[vtep]]
+name = "vtep0"
+port = "wb"
+address = "fd00:100::2/64"
+verify_udp_checksum = true
+
+[[vni]]
+vni = 5000
+vlan = 10
+encap = "geneve"
+remotes = ["fd00:100::1"]
+
+[[vni.option]]
+class = 0x0103
+type = 0x07
+data = "0xcafef00d"
+"#;
+
+/// Over IPv6 the outer header is 40 bytes, not 20: A's overhead is 90
+/// bytes, B's 78, and the hosts' MTU 1500 - 90 = 1410 (one VLAN, one MTU,
+/// as in [`HOST_MTU`]). A full-size packet from h1 leaves xvs A as exactly
+/// 1500 bytes of outer IPv6 (payload length 1460), one from h2 leaves xvs
+/// B as 1488.
+const OVERHEAD6_A: usize = OVERHEAD_A + 20;
+const OVERHEAD6_B: usize = OVERHEAD_B + 20;
+const HOST_MTU6: usize = 1500 - OVERHEAD6_A;
+
+/// [`geneve_with_options_between_two_switches`] on an IPv6 underlay: the
+/// switches find each other with neighbour discovery (no `nexthop_mac`);
+/// ping crosses both ways, also at the largest size the MTU allows, and
+/// TCP; each switch learns the other side's host behind its tunnel port
+/// named by the remote's IPv6 address; both verify every UDP checksum
+/// they receive and none fails; tshark decodes every Geneve packet with
+/// its options, and finds every UDP checksum good.
+#[test]
+fn geneve_over_ipv6_between_two_switches() {
+    if skip_unless_root("geneve_over_ipv6_between_two_switches") {
+        return;
+    }
+    let _serial = serial();
+    let t0 = Instant::now();
+    let (ta, tb) = topologies(HOST_MTU6);
+    let (h1, wa) = (ta.host("h1"), ta.host("wa"));
+    let (h2, wb) = (tb.host("h2"), tb.host("wb"));
+    // Everything on the segment from before the switches start: their
+    // neighbour solicitations for each other may precede any traffic.
+    let cap = capture_dev(wa, ta.dir(), "ul0", "udp port 6081 or icmp6");
+    let xa = start(&ta, OVERLAY6_A);
+    let xb = start(&tb, OVERLAY6_B);
+
+    ping_through(&xa, &xb, h1, H2, 5, &[]);
+    ping_through(&xa, &xb, h2, H1, 5, &[]);
+    let full = (HOST_MTU6 - 20 - 8).to_string();
+    ping_through(&xa, &xb, h1, H2, 3, &["-M", "do", "-s", &full]);
+    ping_through(&xa, &xb, h2, H1, 3, &["-M", "do", "-s", &full]);
+    let frames = cap.finish();
+    assert!(!frames.is_empty(), "nothing captured on the underlay");
+
+    let port_a = format!("geneve5000@{VTEP6_B}");
+    let port_b = format!("geneve5000@{VTEP6_A}");
+    assert_eq!(fdb_port(&xa, &h2.mac), Some((port_a, 10)), "h2 in xvs A's FDB\n{}", state(&xa, &xb));
+    assert_eq!(fdb_port(&xb, &h1.mac), Some((port_b, 10)), "h1 in xvs B's FDB\n{}", state(&xa, &xb));
+
+    // TCP: thousands of packets of every size through both switches'
+    // checksum verification.
+    let v = iperf3(&ta, h1, h2, H2, &[]);
+    let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
+    let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
+    eprintln!("iperf3 TCP h1 -> h2 through xvs A, Geneve over IPv6, xvs B: {:.2} Gbit/s, {bytes} bytes", bps / 1e9);
+    assert!(bytes > 1_000_000, "too little data over the tunnel: {}\n{}", v["end"], state(&xa, &xb));
+
+    for (name, x) in [("A", &xa), ("B", &xb)] {
+        let st = x.stats();
+        assert!(counter(&st, "pipeline", "encapsulated") > 1000, "xvs {name}: {}", st["pipeline"]);
+        assert!(counter(&st, "pipeline", "decapsulated") > 1000, "xvs {name}: {}", st["pipeline"]);
+        for reason in ["encap_too_big", "decap_bad_udp_checksum", "underlay_bad_ndp", "decap_source_not_allowed"] {
+            assert_eq!(counter(&st, "drops", reason), 0, "xvs {name}: {}", st["drops"]);
+        }
+        let g = geneve_drops(&st);
+        assert!(g.iter().all(|(_, n)| *n == 0), "xvs {name} dropped Geneve packets: {g:?}");
+    }
+
+    tshark_checks_underlay6(&ta, &frames, &if_mac(&wa.sw_if), &if_mac(&wb.sw_if));
+    eprintln!("geneve_over_ipv6_between_two_switches: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+/// tshark reads every packet on the segment between the IPv6 switches,
+/// with UDP checksum validation on. Geneve: UDP to 6081 from a port in
+/// 49152-65535 with a good checksum (status 1: computed and equal; an
+/// unvalidated one reads 2), version 0 without O and C, protocol 0x6558,
+/// VNI 5000, each switch's options in order, between the two VTEPs' MACs
+/// and IPv6 addresses, hop limit 64, good inner IPv4 header checksums,
+/// outer IPv6 packets of at most 1500 bytes, the full-size pings at exactly
+/// 1500 (A) and 1488 (B). Neighbour discovery: solicitations and
+/// advertisements between the VTEP addresses only, each from its sender's
+/// interface MAC, advertising it for its own address, with good ICMPv6
+/// checksums. And no malformed packet or expert warning anywhere.
+fn tshark_checks_underlay6(topo: &Topology, frames: &[Vec<u8>], mac_a: &str, mac_b: &str) {
+    const PREFS: [&str; 2] = ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"];
+    let pcap = topo.dir().join("underlay6.pcap");
+    let records: Vec<xvs_control::pcapio::Captured> =
+        frames.iter().map(|f| xvs_control::pcapio::Captured { ts: Duration::ZERO, data: f.clone() }).collect();
+    xvs_control::pcapio::write_capture(&pcap, &records).unwrap_or_else(|e| panic!("write {}: {e}", pcap.display()));
+    let pcap_s = pcap.display().to_string();
+    let fields = [
+        "eth.src",
+        "eth.dst",
+        "ipv6.src",
+        "ipv6.dst",
+        "ipv6.plen",
+        "ipv6.hlim",
+        "udp.dstport",
+        "udp.srcport",
+        "udp.checksum.status",
+        "geneve.version",
+        "geneve.flags.oam",
+        "geneve.flags.critical",
+        "geneve.proto_type",
+        "geneve.vni",
+        "geneve.option.class",
+        "geneve.option.type",
+        "geneve.option.length",
+        "geneve.option.unknown.data",
+        "ip.checksum.status",
+        "_ws.malformed",
+    ];
+    let rows = tshark_fields_with(&pcap_s, &PREFS, "geneve", &fields);
+    assert!(!rows.is_empty(), "tshark found no Geneve packet in {pcap_s}");
+    let one = |v: &Vec<String>| v.join(",");
+    let mut max_len = [0u64; 2];
+    for r in &rows {
+        let line = format!("{r:?}");
+        let (from_a, options, dst, to): (bool, &[(&str, &str, &str)], &str, &str) = match r[2][0].as_str() {
+            VTEP6_A => (true, &OPTIONS_A, mac_b, VTEP6_B),
+            VTEP6_B => (false, &OPTIONS_B, mac_a, VTEP6_A),
+            s => panic!("outer source {s} is neither VTEP: {line}"),
+        };
+        let src = if from_a { mac_a } else { mac_b };
+        assert_eq!((r[0][0].as_str(), r[1][0].as_str()), (src, dst), "outer MACs: {line}");
+        assert_eq!(one(&r[3]), to, "outer destination (the IPv6 header is the only one): {line}");
+        let len = number(&one(&r[4])) + 40;
+        assert!(len <= 1500, "outer IPv6 packet of {len} bytes exceeds the underlay MTU: {line}");
+        let slot = &mut max_len[usize::from(!from_a)];
+        *slot = (*slot).max(len);
+        assert_eq!(one(&r[5]), "64", "outer hop limit: {line}");
+        assert_eq!(one(&r[6]), "6081", "UDP destination port: {line}");
+        assert!(number(&one(&r[7])) >= 49152, "UDP source port outside 49152-65535: {line}");
+        assert!(
+            !r[8].is_empty() && r[8].iter().all(|s| matches!(s.as_str(), "1" | "Good")),
+            "a UDP checksum is not good (tshark: 0 bad, 1 good, 2 unverified): {line}"
+        );
+        assert_eq!(one(&r[9]), "0", "Geneve version: {line}");
+        assert!(matches!(one(&r[10]).as_str(), "0" | "False"), "O bit set: {line}");
+        assert!(matches!(one(&r[11]).as_str(), "0" | "False"), "C bit set without a critical option: {line}");
+        assert_eq!(number(&one(&r[12])), 0x6558, "protocol type (Transparent Ethernet Bridging): {line}");
+        assert_eq!(number(&one(&r[13])), 5000, "VNI: {line}");
+        let want = |i: usize| options.iter().map(|o| [o.0, o.1, o.2][i].to_string()).collect::<Vec<_>>();
+        assert_eq!(r[14], want(0), "option classes: {line}");
+        assert_eq!(r[15], want(1), "option types: {line}");
+        let each: Vec<usize> = options.iter().map(|o| 4 + o.2.len() / 2).collect();
+        let lengths: Vec<usize> = std::iter::once(each.iter().sum()).chain(each.iter().copied()).collect();
+        assert_eq!(r[16], lengths.iter().map(usize::to_string).collect::<Vec<_>>(), "option lengths: {line}");
+        assert_eq!(r[17], want(2), "option data: {line}");
+        // The inner frame's IPv4 header, when it is IPv4 (not ARP).
+        assert!(
+            r[18].iter().all(|s| matches!(s.as_str(), "1" | "Good")),
+            "the inner IPv4 header checksum is not good: {line}"
+        );
+        assert!(r[19].is_empty(), "malformed: {line}");
+    }
+    assert_eq!(
+        max_len,
+        [(HOST_MTU6 + OVERHEAD6_A) as u64, (HOST_MTU6 + OVERHEAD6_B) as u64],
+        "largest outer IPv6 packets from A and B (the full-size pings)"
+    );
+
+    // Neighbour discovery between the VTEPs (the namespaces' own IPv6 is
+    // off, so every ICMPv6 message outside Geneve is the switches').
+    let nd = tshark_fields_with(
+        &pcap_s,
+        &PREFS,
+        "icmpv6 && !geneve",
+        &[
+            "icmpv6.type",
+            "eth.src",
+            "ipv6.src",
+            "icmpv6.nd.ns.target_address",
+            "icmpv6.nd.na.target_address",
+            "icmpv6.opt.linkaddr",
+            "icmpv6.checksum.status",
+        ],
+    );
+    let (mut solicits, mut adverts) = (0, 0);
+    for r in &nd {
+        let line = format!("{r:?}");
+        let (mac, ip, other) = match one(&r[2]).as_str() {
+            VTEP6_A => (mac_a, VTEP6_A, VTEP6_B),
+            VTEP6_B => (mac_b, VTEP6_B, VTEP6_A),
+            s => panic!("ICMPv6 on the underlay from {s}, neither VTEP: {line}"),
+        };
+        assert_eq!(one(&r[1]), mac, "source MAC: {line}");
+        assert!(matches!(one(&r[6]).as_str(), "1" | "Good"), "ICMPv6 checksum: {line}");
+        // The link-layer option: the source's (NS) or the target's (NA),
+        // in both cases the sender's MAC.
+        assert_eq!(one(&r[5]), mac, "link-layer address option: {line}");
+        match one(&r[0]).as_str() {
+            "135" => {
+                assert_eq!(one(&r[3]), other, "a solicitation for the other VTEP: {line}");
+                solicits += 1;
+            }
+            "136" => {
+                assert_eq!(one(&r[4]), ip, "an advertisement for the sender's own address: {line}");
+                adverts += 1;
+            }
+            t => panic!("ICMPv6 type {t} between the VTEPs: {line}"),
+        }
+    }
+    assert!(solicits >= 1 && adverts >= 1, "no neighbour discovery between the VTEPs: {nd:?}");
+
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-r", &pcap_s, "-n"]);
+    for p in PREFS {
+        cmd.args(["-o", p]);
+    }
+    let out = cmd.args(["-q", "-z", "expert,warn"]).output().unwrap_or_else(|e| panic!("tshark: {e}"));
+    let expert = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "tshark -z expert failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(expert.trim().is_empty(), "tshark expert info at warning level or above:\n{expert}");
+    eprintln!(
+        "tshark: {} Geneve packets over IPv6 with good UDP checksums, largest outer IPv6 {max_len:?}; \
+         neighbour discovery between the VTEPs: {solicits} solicitations, {adverts} advertisements",
+        rows.len()
+    );
 }

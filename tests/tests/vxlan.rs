@@ -18,7 +18,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use xvs_tests::netns::{iperf3, poll, serial, skip_unless_root, Host, PortMode, Topology, Xvs, XvsOptions};
+use xvs_tests::netns::{
+    capture_dev, iperf3, poll, serial, skip_unless_root, Host, PortMode, Topology, Xvs, XvsOptions,
+};
 
 const VTEP: &str = "192.168.100.1";
 const PEER: &str = "192.168.100.2";
@@ -431,4 +433,281 @@ fn vxlan_over_ipv6_with_the_kernel() {
     assert_eq!(n, 3, "1430-byte IPv6 packets must cross:\n{out}");
     let st = xvs.stats();
     assert!(counter(&st, "pipeline", "pmtu_answers") >= 1, "{}", st["pipeline"]);
+}
+
+/// The overlay of [`vxlan_multicast_group_over_ipv6_with_the_kernel`]: the
+/// IPv6 VTEP of [`OVERLAY6`], with VNI 100's floods going to the
+/// site-local group ff05::100 (which the VTEP joins with MLDv2), and the
+/// kernel VTEP listed as the group's one allowed source.
+const OVERLAY6_GROUP: &str = r#"
+[[vtep]]
+name = "vtep0"
+port = "peer"
+address = "fd00:100::1/64"
+verify_udp_checksum = true
+
+[[vni]]
+vni = 100
+vlan = 10
+group = "ff05::100"
+remotes = ["fd00:100::2"]
+"#;
+
+/// The group of [`OVERLAY6_GROUP`], and its MAC (RFC 2464 section 7:
+/// 33:33 and the group's last four bytes).
+const GROUP6: &str = "ff05::100";
+const GROUP6_MAC: &str = "33:33:00:00:01:00";
+
+/// The IPv6 link-local address that `mac` forms by modified EUI-64 (RFC
+/// 4291 appendix A), the source of MLD reports (RFC 3810 section 5).
+fn link_local(mac: &str) -> std::net::Ipv6Addr {
+    let b: Vec<u16> = mac.split(':').map(|x| u16::from_str_radix(x, 16).unwrap_or(0)).collect();
+    assert_eq!(b.len(), 6, "not a MAC: {mac}");
+    std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, (b[0] ^ 2) << 8 | b[1], b[2] << 8 | 0xff, 0xfe00 | b[3], b[4] << 8 | b[5])
+}
+
+/// `tshark -T fields` over the frames `frames` (written to `name` in the
+/// topology's directory) for the packets matching the display filter
+/// `filter`, with UDP and ICMPv6 checksums verified: one row per packet,
+/// one entry per field, and in each entry every occurrence of the field
+/// in the packet (outer headers first).
+fn tshark_rows(
+    topo: &Topology,
+    name: &str,
+    frames: &[Vec<u8>],
+    filter: &str,
+    fields: &[&str],
+) -> Vec<Vec<Vec<String>>> {
+    let pcap = topo.dir().join(name);
+    let records: Vec<xvs_control::pcapio::Captured> =
+        frames.iter().map(|f| xvs_control::pcapio::Captured { ts: Duration::ZERO, data: f.clone() }).collect();
+    xvs_control::pcapio::write_capture(&pcap, &records).unwrap_or_else(|e| panic!("write {}: {e}", pcap.display()));
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-r", &pcap.display().to_string(), "-n", "-o", "udp.check_checksum:TRUE", "-Y", filter, "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    cmd.args(["-E", "separator=|", "-E", "aggregator=,", "-E", "occurrence=a"]);
+    let out = cmd.output().unwrap_or_else(|e| panic!("tshark: {e}"));
+    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let row: Vec<Vec<String>> = line
+                .split('|')
+                .map(|e| if e.is_empty() { Vec::new() } else { e.split(',').map(str::to_string).collect() })
+                .collect();
+            assert_eq!(row.len(), fields.len(), "tshark line {line:?} for {fields:?}");
+            row
+        })
+        .collect()
+}
+
+/// Multicast-group mode over an IPv6 underlay: the kernel's vxlan device
+/// runs `group ff05::100` on the peer's eth0 and xvs's VNI 100 floods to
+/// the same group. xvs joins it with an MLDv2 report (seen on the wire and
+/// decoded by tshark: from its link-local address to ff02::16, hop limit
+/// 1, Router Alert, a change-to-exclude record for ff05::100, a good
+/// checksum); h1's floods reach the kernel through the group (33:33 MAC,
+/// good UDP checksum), so the kernel learns h1 behind xvs's IPv6 VTEP
+/// address; the kernel's own floods (its ARP requests) reach h1 through
+/// the group too; ping crosses both ways, and xvs learns the kernel's MAC
+/// behind the kernel's VTEP.
+#[test]
+fn vxlan_multicast_group_over_ipv6_with_the_kernel() {
+    if skip_unless_root("vxlan_multicast_group_over_ipv6_with_the_kernel") {
+        return;
+    }
+    let _serial = serial();
+    let t0 = Instant::now();
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("peer", PortMode::Underlay, None)
+        .build();
+    let (h1, peer) = (topo.host("h1"), topo.host("peer"));
+    // VXLAN over IPv6 takes 70 bytes of the underlay's 1500.
+    h1.run_ok(&["ip", "link", "set", "eth0", "mtu", "1430"]);
+    // IPv6 back on for the peer's underlay (the topology turns it off
+    // everywhere). Software checksums, so that xvs's
+    // `verify_udp_checksum` sees finished ones.
+    peer.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0"]);
+    peer.run_ok(&["ip", "-6", "addr", "add", "fd00:100::2/64", "dev", "eth0", "nodad"]);
+    peer.run_ok(&["ethtool", "-K", "eth0", "tx", "off"]);
+    peer.run_ok(&[
+        "ip",
+        "link",
+        "add",
+        "vx100",
+        "type",
+        "vxlan",
+        "id",
+        "100",
+        "local",
+        "fd00:100::2",
+        "group",
+        GROUP6,
+        "dev",
+        "eth0",
+        "dstport",
+        "4789",
+    ]);
+    // Writing `all.disable_ipv6` above also set the default for new
+    // devices: off again on vx100, or its own router solicitations, DAD
+    // and MLD would be floods to the group too, and the only floods it
+    // sends should be the ones the test causes.
+    peer.run_ok(&["sysctl", "-qw", "net.ipv6.conf.vx100.disable_ipv6=1"]);
+    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
+    peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
+    let maddr = peer.run_ok(&["ip", "-6", "maddr", "show", "dev", "eth0"]);
+    assert!(maddr.contains(GROUP6), "the kernel VTEP did not join {GROUP6} on eth0:\n{maddr}");
+
+    // Everything on the peer's underlay from before xvs starts (its first
+    // MLD report goes out on its first tick): MLDv2 reports and VXLAN,
+    // both directions.
+    let cap = capture_dev(peer, topo.dir(), "eth0", "ip6 dst ff02::16 or (ip6 and udp port 4789)");
+    let h1_arp = h1.capture(topo.dir(), "arp");
+    let xvs =
+        Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: OVERLAY6_GROUP.into(), ..XvsOptions::default() });
+    // h1 first: its ARP request is a flood, which xvs sends to the group.
+    ping_through(&xvs, h1, PEER10, 5);
+    // Then the kernel's side, from a cold ARP cache: its ARP request for
+    // h1 is a broadcast, which the kernel's device sends to the group
+    // (the all-zeros FDB entry) whatever it learned.
+    peer.run_ok(&["ip", "neigh", "flush", "dev", "vx100"]);
+    ping_through(&xvs, peer, "10.10.0.1", 5);
+    let frames = cap.finish();
+    let arps = h1_arp.finish();
+
+    let sw_mac = std::fs::read_to_string(format!("/sys/class/net/{}/address", peer.sw_if)).unwrap_or_default();
+    let sw_mac = sw_mac.trim();
+    let peer_mac = peer.run_ok(&["cat", "/sys/class/net/eth0/address"]);
+    let peer_mac = peer_mac.trim();
+    let vx100_mac = peer.run_ok(&["cat", "/sys/class/net/vx100/address"]);
+    let vx100_mac = vx100_mac.trim();
+
+    // xvs's MLDv2 report for the group, as tshark decodes it.
+    let mld = tshark_rows(
+        &topo,
+        "mld.pcap",
+        &frames,
+        &format!("icmpv6.type == 143 && eth.src == {sw_mac}"),
+        &[
+            "eth.dst",
+            "ipv6.src",
+            "ipv6.dst",
+            "ipv6.hlim",
+            "ipv6.opt.router_alert",
+            "icmpv6.checksum.status",
+            "icmpv6.mldr.mar.record_type",
+            "icmpv6.mldr.mar.multicast_address",
+            "_ws.malformed",
+        ],
+    );
+    assert!(!mld.is_empty(), "no MLDv2 report from xvs ({sw_mac}) among {} frames on the underlay", frames.len());
+    let ll = link_local(sw_mac).to_string();
+    for r in &mld {
+        let line = format!("{r:?}");
+        let one = |i: usize| r[i].join(",");
+        assert_eq!(one(0), "33:33:00:00:00:16", "to all MLDv2 routers' MAC: {line}");
+        assert_eq!((one(1), one(2)), (ll.clone(), "ff02::16".to_string()), "addresses: {line}");
+        assert_eq!(one(3), "1", "hop limit: {line}");
+        assert_eq!(one(4), "0", "Router Alert (MLD): {line}");
+        assert!(matches!(one(5).as_str(), "1" | "Good"), "ICMPv6 checksum (1 good): {line}");
+        assert_eq!((one(6), one(7)), ("4".to_string(), GROUP6.to_string()), "change to exclude {GROUP6}: {line}");
+        assert!(r[8].is_empty(), "malformed: {line}");
+    }
+
+    // The VXLAN packets both ways: every UDP checksum good; xvs's floods
+    // to the group's MAC and address (h1's ARP inside), its unicast to
+    // the kernel's eth0; the kernel's floods to the group too.
+    let vx = tshark_rows(
+        &topo,
+        "vxlan6.pcap",
+        &frames,
+        "vxlan",
+        &[
+            "eth.src",
+            "eth.dst",
+            "ipv6.src",
+            "ipv6.dst",
+            "ipv6.hlim",
+            "udp.checksum.status",
+            "vxlan.vni",
+            "_ws.malformed",
+        ],
+    );
+    let (mut xvs_group, mut xvs_unicast, mut kernel_group) = (0, 0, 0);
+    for r in &vx {
+        let line = format!("{r:?}");
+        assert!(r[0].len() == 2 && r[1].len() == 2, "outer and inner Ethernet: {line}");
+        assert_eq!(r[6].join(","), "100", "VNI: {line}");
+        assert!(r[5].iter().all(|s| matches!(s.as_str(), "1" | "Good")), "a UDP checksum not good (1): {line}");
+        assert!(r[7].is_empty(), "malformed: {line}");
+        match (r[2][0].as_str(), r[3][0].as_str()) {
+            ("fd00:100::1", GROUP6) => {
+                assert_eq!((r[0][0].as_str(), r[1][0].as_str()), (sw_mac, GROUP6_MAC), "outer MACs: {line}");
+                assert_eq!(r[4][0], "64", "xvs's hop limit: {line}");
+                if r[0][1] == h1.mac {
+                    xvs_group += 1;
+                }
+            }
+            ("fd00:100::1", "fd00:100::2") => {
+                assert_eq!((r[0][0].as_str(), r[1][0].as_str()), (sw_mac, peer_mac), "outer MACs: {line}");
+                xvs_unicast += 1;
+            }
+            ("fd00:100::2", GROUP6) => {
+                assert_eq!((r[0][0].as_str(), r[1][0].as_str()), (peer_mac, GROUP6_MAC), "outer MACs: {line}");
+                assert_eq!(
+                    (r[0][1].as_str(), r[1][1].as_str()),
+                    (vx100_mac, "ff:ff:ff:ff:ff:ff"),
+                    "the kernel's only floods are its ARP broadcasts: {line}"
+                );
+                kernel_group += 1;
+            }
+            ("fd00:100::2", "fd00:100::1") => {}
+            _ => panic!("VXLAN between unexpected addresses: {line}"),
+        }
+    }
+    assert!(xvs_group >= 1, "xvs sent none of h1's floods to {GROUP6}: {vx:#?}");
+    assert!(xvs_unicast >= 1, "xvs sent no unicast to the kernel VTEP: {vx:#?}");
+    assert!(kernel_group >= 1, "the kernel sent nothing to {GROUP6}: {vx:#?}");
+    // The kernel's ARP request, which went only to the group, reached h1.
+    let asked = arps.iter().any(|f| f.len() >= 42 && f[6..12] == mac_bytes(vx100_mac) && f[20..22] == [0, 1]);
+    assert!(asked, "the kernel's ARP request (via {GROUP6}) did not reach h1: {} ARP frames", arps.len());
+
+    // Floods went to the group: the kernel learned h1 behind xvs's VTEP.
+    let k = kernel_fdb(peer, "vx100");
+    assert!(k.contains(&format!("{} dst fd00:100::1", h1.mac)), "the kernel did not learn h1 behind xvs:\n{k}");
+    // xvs learned the kernel's MAC behind the kernel's VTEP (not the group).
+    let fdb = xvs.fdb();
+    let entry = fdb.iter().find(|e| e["mac"] == vx100_mac).unwrap_or_else(|| panic!("vx100's MAC not in {fdb:#?}"));
+    assert_eq!((entry["port"].as_str(), entry["vlan"].as_u64()), (Some("vxlan100@fd00:100::2"), Some(10)), "{entry}");
+
+    // `xvs tunnel list`: the group's tunnel, its next hop the group's MAC
+    // (no neighbour discovery), and the floods counted on it.
+    let tl = xvs.json(&["tunnel", "list"]);
+    let group = tl["tunnels"].as_array().and_then(|a| a.iter().find(|t| t["remote"] == GROUP6)).cloned();
+    let group = group.unwrap_or_else(|| panic!("no tunnel to {GROUP6} in {tl:#}"));
+    assert_eq!(group["next_hop"]["mac"].as_str(), Some(GROUP6_MAC), "{group}");
+    assert!(group["tx_packets"].as_u64().unwrap_or(0) >= 1, "nothing flooded to the group: {group}");
+    let st = xvs.stats();
+    assert!(counter(&st, "pipeline", "igmp_reports") >= 1, "{}", st["pipeline"]);
+    assert_eq!(counter(&st, "drops", "decap_bad_udp_checksum"), 0, "{}", st["drops"]);
+    assert_eq!(counter(&st, "drops", "decap_source_not_allowed"), 0, "{}", st["drops"]);
+    assert_eq!(counter(&st, "drops", "underlay_bad_ndp"), 0, "{}", st["drops"]);
+    eprintln!(
+        "vxlan_multicast_group_over_ipv6_with_the_kernel: {} MLD reports, VXLAN xvs->group {xvs_group}, \
+         xvs->kernel {xvs_unicast}, kernel->group {kernel_group}; {:.1} s",
+        mld.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// The six bytes of a MAC written `aa:bb:..`.
+fn mac_bytes(mac: &str) -> [u8; 6] {
+    let mut b = [0u8; 6];
+    for (i, x) in mac.split(':').take(6).enumerate() {
+        b[i] = u8::from_str_radix(x, 16).unwrap_or_else(|_| panic!("not a MAC: {mac}"));
+    }
+    b
 }
