@@ -870,7 +870,7 @@ mod tests {
         assert!(d.verify_batch().unwrap_err().contains("dropped"));
         // The next hop at another MAC: encapsulated, but not to the remote.
         let mut d = OverlayDriver::new(OverlayScenario::GeneveEncap { hosts: 100 }, 7);
-        assert!(d.sim.plan.overlay.as_ref().unwrap().neighbors.resolve(0, MacAddr([2, 0, 0, 0, 0, 0x66])));
+        assert!(d.sim.plan.overlay.as_ref().unwrap().neighbors.resolve(0, MacAddr([2, 0, 0, 0, 0, 0x66]), 0));
         assert!(d.verify_batch().unwrap_err().contains("outer Ethernet"));
     }
 

@@ -151,6 +151,7 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         writeln!(o, "verify_udp_checksum = {}", v.verify_udp_checksum)?;
         writeln!(o, "src_port_range = {}", quote(&format!("{}-{}", v.src_ports.0, v.src_ports.1)))?;
         writeln!(o, "mtu = {}", v.mtu)?;
+        writeln!(o, "neighbor_refresh_secs = {}", v.neighbor_refresh_secs)?;
     }
     let addresses = |list: &[std::net::IpAddr]| {
         let items: Vec<String> = list.iter().map(|a| quote(&a.to_string())).collect();

@@ -40,6 +40,7 @@ const VTEP_KEYS: &[&str] = &[
     "verify_udp_checksum",
     "src_port_range",
     "mtu",
+    "neighbor_refresh_secs",
 ];
 const VNI_KEYS: &[&str] = &[
     "vni",
@@ -339,6 +340,9 @@ fn read_vteps(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vteps {
         let min_mtu = if subnet.is_some_and(|(a, _)| a.is_ipv6()) { MIN_MTU6 } else { MIN_MTU };
         if let Ok(Some(n)) = cx.int(t, "mtu", min_mtu, MAX_MTU) {
             spec.mtu = n as u16;
+        }
+        if let Ok(Some(n)) = cx.int(t, "neighbor_refresh_secs", 5, 3600) {
+            spec.neighbor_refresh_secs = n as u32;
         }
         first_table.push(t.index);
         vteps.drafts.push(VtepDraft { name, subnet, spec });

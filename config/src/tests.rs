@@ -961,6 +961,7 @@ fn full_overlay_config() {
         verify_udp_checksum = true
         src_port_range = "1-65535"
         mtu = 576
+neighbor_refresh_secs = 5
         [[vtep]]
         name = "vtep1"
         port = "u1"
@@ -1012,6 +1013,7 @@ fn full_overlay_config() {
             verify_udp_checksum: true,
             src_ports: (1, 65535),
             mtu: 576,
+            neighbor_refresh_secs: 5,
         }
     );
     let mut v1 = VtepSpec::new("vtep1", 3, ip::<std::net::IpAddr>("10.1.2.3"), 31);
@@ -1515,6 +1517,8 @@ fn err_vtep_numbers() {
         ("dscp", "-1", "0..=63"),
         ("mtu", "575", "576..=9216"),
         ("mtu", "9217", "576..=9216"),
+        ("neighbor_refresh_secs", "4", "5..=3600"),
+        ("neighbor_refresh_secs", "3601", "5..=3600"),
     ] {
         let (e, msg) = one(&overlay(&format!("{key} = {value}\n")));
         assert!(matches!(e, ConfigError::OutOfRange { .. }), "{key}: {e:?}");

@@ -711,3 +711,132 @@ fn mac_bytes(mac: &str) -> [u8; 6] {
     }
     b
 }
+
+/// The next hop changes its MAC without telling anyone (no gratuitous ARP:
+/// `arp_notify` is off by default). xvs keeps sending to the old MAC only
+/// until the next hop's `neighbor_refresh_secs` (5 s here) run out: then it
+/// asks again, learns the new MAC, and the tunnel works again.
+#[test]
+fn vxlan_finds_a_next_hop_that_changed_its_mac() {
+    if skip_unless_root("vxlan_finds_a_next_hop_that_changed_its_mac") {
+        return;
+    }
+    let _serial = serial();
+    let t0 = Instant::now();
+    let topo = h1_and_peer();
+    let (h1, peer) = (topo.host("h1"), topo.host("peer"));
+    kernel_vtep(peer, "vx100", "100", ["remote", VTEP], "10.10.0.100/24", None);
+    let overlay = OVERLAY.replacen("\n[[vni]]", "neighbor_refresh_secs = 5\n\n[[vni]]", 1);
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: overlay, ..XvsOptions::default() });
+    ping_through(&xvs, h1, PEER10, 3);
+    let next_hop = |xvs: &Xvs| -> Value {
+        let tl = xvs.json(&["tunnel", "list"]);
+        tl["vteps"][0]["next_hops"][0].clone()
+    };
+    let old = peer.run_ok(&["cat", "/sys/class/net/eth0/address"]);
+    assert_eq!(next_hop(&xvs)["mac"].as_str(), Some(old.trim()));
+
+    let new = "02:00:00:00:77:02";
+    peer.run_ok(&["ip", "link", "set", "eth0", "address", new]);
+    let since = Instant::now();
+    // The kernel drops what still comes to the old MAC, until xvs asks.
+    let back = poll(Duration::from_secs(20), Duration::from_millis(200), || {
+        (h1.ping(PEER10, 1, &["-W", "1"]).0 == 1).then_some(())
+    });
+    let took = since.elapsed();
+    let hop = next_hop(&xvs);
+    assert!(back.is_some(), "the tunnel did not come back after the MAC change: {hop}\n{}", xvs.stats()["pipeline"]);
+    assert_eq!(hop["mac"].as_str(), Some(new), "{hop}");
+    assert!(took < Duration::from_secs(15), "took {took:?} (refresh 5 s, probes 5 s)");
+    let st = xvs.stats();
+    assert!(counter(&st, "pipeline", "arp_requests") >= 2, "{}", st["pipeline"]);
+    assert!(counter(&st, "pipeline", "neighbor_updates") >= 2, "{}", st["pipeline"]);
+    ping_through(&xvs, h1, PEER10, 3);
+    eprintln!(
+        "vxlan_finds_a_next_hop_that_changed_its_mac: back {:.1} s after the change, {:.1} s in all",
+        took.as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// A remote that tags what it sends: frames tagged VLAN 100 enter a plain
+/// kernel bridge in the peer and leave through its vxlan port, which
+/// encapsulates them as they are (this kernel has neither 802.1Q devices
+/// nor VLAN filtering, so scapy tags them on a veth into the bridge).
+/// RFC 7348's default drops them (`decap_inner_vlan`); with
+/// `inner_vlan = "strip"` xvs removes the tag and h1 receives them
+/// untagged, byte for byte the frame without its tag.
+#[test]
+fn vxlan_strips_the_inner_tag_of_a_tagging_remote() {
+    if skip_unless_root("vxlan_strips_the_inner_tag_of_a_tagging_remote") {
+        return;
+    }
+    let _serial = serial();
+    let t0 = Instant::now();
+    let topo = h1_and_peer();
+    let (h1, peer) = (topo.host("h1"), topo.host("peer"));
+    // vx100 is a port of the bridge, so the peer's own address is on br0.
+    peer.run_ok(&[
+        "ip", "link", "add", "vx100", "type", "vxlan", "id", "100", "local", PEER, "remote", VTEP, "dstport", "4789",
+        "dev", "eth0",
+    ]);
+    peer.run_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
+    peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "br0"]);
+    peer.run_ok(&["ip", "link", "add", "vh0", "type", "veth", "peer", "name", "vh1"]);
+    for dev in ["vx100", "vh0"] {
+        peer.run_ok(&["ip", "link", "set", dev, "master", "br0"]);
+    }
+    for dev in ["vx100", "vh0", "vh1", "br0"] {
+        peer.run_ok(&["ip", "link", "set", dev, "up"]);
+    }
+    // ICMP echo from a host behind the peer's bridge to h1, tagged VLAN 100.
+    let scapy = format!(
+        "Ether(src='02:00:00:00:66:01', dst='{}')/Dot1Q(vlan=100)/IP(src='10.10.0.200', dst='10.10.0.1')/ICMP(id=7)/Raw(b'tagged-by-the-remote')",
+        h1.mac
+    );
+    let send = |peer: &Host| {
+        let script = format!(
+            "import logging\nlogging.getLogger('scapy.runtime').setLevel(logging.ERROR)\n\
+             from scapy.all import *\nconf.verb = 0\nsendp([{scapy}] * 3, iface='vh1')\n"
+        );
+        let out = peer.exec(&[xvs_tests::netns::SCAPY_PYTHON, "-c", &script]);
+        assert!(out.status.success(), "scapy: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let from_remote = |frames: &[Vec<u8>]| -> Vec<Vec<u8>> {
+        frames.iter().filter(|f| f.get(6..12) == Some(&[2, 0, 0, 0, 0x66, 1][..])).cloned().collect()
+    };
+
+    // The default: dropped and counted, nothing reaches h1.
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: OVERLAY.into(), ..XvsOptions::default() });
+    ping_through(&xvs, h1, PEER10, 2);
+    let (cap, under) = (h1.capture(topo.dir(), ""), capture_dev(peer, topo.dir(), "eth0", "udp dst port 4789"));
+    send(peer);
+    std::thread::sleep(Duration::from_millis(300));
+    let (got, tunnel) = (cap.finish(), under.finish());
+    assert!(from_remote(&got).is_empty(), "a tagged inner frame reached h1 without inner_vlan = \"strip\"");
+    let st = xvs.stats();
+    assert_eq!(counter(&st, "drops", "decap_inner_vlan"), 3, "{}", st["drops"]);
+    // The kernel did send them tagged, inside VXLAN.
+    let inner_tpid = |f: &Vec<u8>| f.get(50 + 12..50 + 14).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    assert!(
+        tunnel.iter().filter(|f| inner_tpid(f) == Some(0x8100)).count() >= 3,
+        "no tagged inner frame on the underlay"
+    );
+    drop(xvs);
+
+    let overlay = OVERLAY.replacen("vni = 100\n", "vni = 100\ninner_vlan = \"strip\"\n", 1);
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: overlay, ..XvsOptions::default() });
+    ping_through(&xvs, h1, PEER10, 2);
+    let cap = h1.capture(topo.dir(), "");
+    send(peer);
+    std::thread::sleep(Duration::from_millis(300));
+    let got = from_remote(&cap.finish());
+    assert_eq!(got.len(), 3, "h1 got {} of the 3 tagged frames", got.len());
+    for f in &got {
+        assert_eq!(u16::from_be_bytes([f[12], f[13]]), 0x0800, "left the tag on: {f:02x?}");
+        assert!(f.windows(20).any(|w| w == b"tagged-by-the-remote"), "payload changed");
+    }
+    let st = xvs.stats();
+    assert_eq!(counter(&st, "drops", "decap_inner_vlan"), 0, "{}", st["drops"]);
+    eprintln!("vxlan_strips_the_inner_tag_of_a_tagging_remote: {:.1} s", t0.elapsed().as_secs_f64());
+}

@@ -387,12 +387,14 @@ impl ControlPlane {
         let Some(ov) = plan.overlay.as_deref() else {
             return Response::json(200, &json!({ "vteps": [], "tunnels": [], "gateways": [], "routes": [] }));
         };
+        let now = self.now_secs();
         let hop = |i: u16| {
             let n = ov.neighbors.entries.get(usize::from(i));
             json!({
                 "ip": n.map(|n| n.ip.to_string()),
                 "mac": ov.neighbors.mac(i).map(|m| m.to_string()),
                 "static": n.is_some_and(|n| n.is_static),
+                "heard_secs_ago": ov.neighbors.age(i, now),
             })
         };
         let vteps: Vec<Value> = ov
@@ -668,7 +670,10 @@ mod tests {
         let v = json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null)));
         assert_eq!(v["vteps"][0]["name"], "vtep0");
         assert_eq!(v["vteps"][0]["address"], "192.168.100.1/24");
-        assert_eq!(v["vteps"][0]["next_hops"][0], json!({"ip": "192.168.100.2", "mac": null, "static": false}));
+        assert_eq!(
+            v["vteps"][0]["next_hops"][0],
+            json!({"ip": "192.168.100.2", "mac": null, "static": false, "heard_secs_ago": null})
+        );
         let t = &v["tunnels"][0];
         assert_eq!(
             (t["name"].as_str(), t["encap"].as_str(), t["vni"].as_u64()),
@@ -681,9 +686,10 @@ mod tests {
         // A next hop resolved by ARP shows its MAC.
         let plan = c.plan.load_full();
         let ov = plan.overlay.as_deref().unwrap();
-        ov.neighbors.resolve(0, MacAddr([2, 0, 0, 0, 0, 0x99]));
+        ov.neighbors.resolve(0, MacAddr([2, 0, 0, 0, 0, 0x99]), c.now_secs());
         let v = json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null)));
         assert_eq!(v["tunnels"][0]["next_hop"]["mac"], "02:00:00:00:00:99");
+        assert!(v["vteps"][0]["next_hops"][0]["heard_secs_ago"].as_u64().is_some_and(|s| s <= 1), "{v}");
         // The same counters in the port list and the per-VNI/VTEP stats.
         let v = json(&c.handle(&req("GET", "/v1/ports", &[], Value::Null)));
         assert_eq!(v["ports"][5]["mode"], "vxlan");

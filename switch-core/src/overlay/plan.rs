@@ -12,7 +12,7 @@
 //! [`ForwardingPlan`]: crate::bridge::ForwardingPlan
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -57,6 +57,8 @@ pub struct VtepPlan {
     pub src_port_span: u32,
     /// Underlay IP MTU.
     pub mtu: u16,
+    /// [`super::VtepSpec::neighbor_refresh_secs`].
+    pub neighbor_refresh_secs: u32,
 }
 
 impl VtepPlan {
@@ -280,6 +282,9 @@ pub struct Neighbor {
     pub is_static: bool,
     /// The MAC as [`MacAddr::to_u64`] with bit 63 set; 0 while unresolved.
     mac: AtomicU64,
+    /// The second (plus one) the next hop last answered or announced
+    /// itself; 0 before that.
+    confirmed: AtomicU32,
 }
 
 /// Bit 63 of [`Neighbor`]'s word: resolved.
@@ -326,6 +331,7 @@ impl Neighbors {
             ip,
             is_static: mac.is_some(),
             mac: AtomicU64::new(mac.map_or(0, |m| m.to_u64() | RESOLVED)),
+            confirmed: AtomicU32::new(0),
         });
         (self.entries.len() - 1) as u16
     }
@@ -336,16 +342,42 @@ impl Neighbors {
         self.entries.get(i as usize).and_then(Neighbor::mac)
     }
 
-    /// Records `mac` for next hop `i` (ignored for static entries). Returns
-    /// true when it changed; stores nothing otherwise.
-    pub fn resolve(&self, i: u16, mac: MacAddr) -> bool {
+    /// Records `mac` for next hop `i`, heard from at second `now_s`
+    /// (ignored for static entries). Returns true when the MAC changed. The
+    /// time is stored at most once a second, the MAC only when it changed.
+    pub fn resolve(&self, i: u16, mac: MacAddr, now_s: u32) -> bool {
         let Some(n) = self.entries.get(i as usize) else { return false };
+        if n.is_static {
+            return false;
+        }
+        let stamp = now_s.wrapping_add(1);
+        if n.confirmed.load(Ordering::Relaxed) != stamp {
+            n.confirmed.store(stamp, Ordering::Relaxed);
+        }
         let w = mac.to_u64() | RESOLVED;
-        if n.is_static || n.mac.load(Ordering::Relaxed) == w {
+        if n.mac.load(Ordering::Relaxed) == w {
             return false;
         }
         n.mac.store(w, Ordering::Relaxed);
         true
+    }
+
+    /// Seconds since next hop `i` last answered, at second `now_s`; `None`
+    /// for a static next hop, or one never heard from.
+    pub fn age(&self, i: u16, now_s: u32) -> Option<u32> {
+        let n = self.entries.get(i as usize).filter(|n| !n.is_static)?;
+        match n.confirmed.load(Ordering::Relaxed) {
+            0 => None,
+            stamp => Some(now_s.wrapping_add(1).wrapping_sub(stamp)),
+        }
+    }
+
+    /// Forgets next hop `i`'s MAC if it is still `mac` (a compare-exchange,
+    /// so that a MAC another worker just stored is kept). True when it did.
+    pub fn expire(&self, i: u16, mac: MacAddr) -> bool {
+        let Some(n) = self.entries.get(i as usize).filter(|n| !n.is_static) else { return false };
+        let w = mac.to_u64() | RESOLVED;
+        n.mac.compare_exchange(w, 0, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 }
 
@@ -660,6 +692,7 @@ fn vtep_plan(v: &VtepSpec) -> VtepPlan {
         src_port_lo: lo,
         src_port_span: u32::from(hi - lo) + 1,
         mtu: v.mtu,
+        neighbor_refresh_secs: v.neighbor_refresh_secs,
     }
 }
 
@@ -815,9 +848,14 @@ mod tests {
         let n = &ov.neighbors;
         assert_eq!(n.mac(0), None);
         let mac = MacAddr([2, 1, 2, 3, 4, 5]);
-        assert!(n.resolve(0, mac));
-        assert!(!n.resolve(0, mac), "no change");
+        assert_eq!(n.age(0, 10), None, "never heard from");
+        assert!(n.resolve(0, mac, 10));
+        assert!(!n.resolve(0, mac, 12), "no change");
         assert_eq!(n.mac(0), Some(mac));
+        assert_eq!((n.age(0, 12), n.age(0, 20)), (Some(0), Some(8)), "heard from at 12");
+        assert!(!n.expire(0, MacAddr([2, 9, 9, 9, 9, 9])), "only the MAC it still has");
+        assert!(n.expire(0, mac));
+        assert_eq!(n.mac(0), None);
         assert_eq!(n.find(0, GW.into()), Some(1));
 
         let mut s = spec();
@@ -825,7 +863,9 @@ mod tests {
         let plan = ForwardingPlan::compile(&s).unwrap();
         let n = &plan.overlay.as_deref().unwrap().neighbors;
         assert_eq!(n.mac(1), Some(mac));
-        assert!(!n.resolve(1, MacAddr([2, 0, 0, 0, 0, 1])), "a static next hop is never replaced");
+        assert!(!n.resolve(1, MacAddr([2, 0, 0, 0, 0, 1]), 0), "a static next hop is never replaced");
+        assert!(!n.expire(1, mac), "nor forgotten");
+        assert_eq!((n.mac(1), n.age(1, 100)), (Some(mac), None));
     }
 
     #[test]

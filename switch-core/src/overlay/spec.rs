@@ -68,7 +68,20 @@ pub struct VtepSpec {
     /// The underlay's IP MTU: an encapsulated frame above it is dropped
     /// (overlays never fragment).
     pub mtu: u16,
+    /// Seconds a resolved next hop is trusted without hearing from it: then
+    /// the VTEP asks again (ARP, or a neighbour solicitation) every second,
+    /// and [`NEIGHBOR_PROBE_SECS`] later without an answer forgets its MAC,
+    /// so that a next hop that changed its MAC silently, or went away, is
+    /// found again rather than sent to for ever.
+    pub neighbor_refresh_secs: u32,
 }
+
+/// The default of [`VtepSpec::neighbor_refresh_secs`].
+pub const DEFAULT_NEIGHBOR_REFRESH_SECS: u32 = 60;
+/// Seconds of unanswered requests after which a next hop's MAC is forgotten
+/// (Linux's neighbour probing: a delay of 5 s, then 3 probes a second
+/// apart, comes to about as long).
+pub const NEIGHBOR_PROBE_SECS: u32 = 5;
 
 impl VtepSpec {
     /// A VTEP with every optional setting at its default.
@@ -89,6 +102,7 @@ impl VtepSpec {
             verify_udp_checksum: false,
             src_ports: DEFAULT_SRC_PORTS,
             mtu: DEFAULT_UNDERLAY_MTU,
+            neighbor_refresh_secs: DEFAULT_NEIGHBOR_REFRESH_SECS,
         }
     }
 }

@@ -131,7 +131,11 @@ worker_counters! {
     underlay_absorbed,
     /// Next-hop MACs learned or changed from ARP.
     neighbor_updates,
-    /// ARP requests sent for unresolved next hops.
+    /// Next-hop MACs forgotten: unanswered for the VTEP's
+    /// `neighbor_refresh_secs` plus 5 s of requests.
+    neighbor_expiries,
+    /// ARP requests (IPv6: neighbour solicitations) sent for unresolved next
+    /// hops, and for resolved ones due for a refresh.
     arp_requests,
     /// IGMP reports sent for the multicast groups VTEPs joined.
     igmp_reports,

@@ -1039,3 +1039,43 @@ fn two_switches_resolve_each_other_by_ndp_and_bridge_a_vlan_over_ipv6() {
     assert_eq!((sa.encapsulated, sa.decapsulated, sb.encapsulated, sb.decapsulated), (1, 1, 1, 1));
     assert_eq!(a.io.chunks_in_use() + b.io.chunks_in_use(), 0);
 }
+
+/// A resolved next hop is asked again once it has been silent for its
+/// VTEP's `neighbor_refresh_secs`, and forgotten 5 s later without an
+/// answer: frames to it then drop as unresolved (and ask), until an answer,
+/// here from a new MAC, resolves it again.
+#[test]
+fn silent_next_hops_are_asked_again_then_forgotten() {
+    let mut s = spec(A, &[B], &[B]);
+    s.overlay.vteps[0].neighbor_refresh_secs = 20;
+    let mut sim = SwitchSim::new(&s).unwrap();
+    resolve(&mut sim, A, B);
+    let arps = |sim: &mut SwitchSim| {
+        sim.tick();
+        let out = sim.take_all_tx();
+        out.iter()
+            .filter(|(p, f)| *p == UP && EthernetFrame::new_unchecked(&f[..]).ethertype() == EtherType::ARP)
+            .count()
+    };
+    let snapshot = |sim: &SwitchSim| sim.pipeline.counters().snapshot();
+    let hello = inner(MacAddr::BROADCAST, mac(1), 0, 60);
+    sim.advance_secs(19);
+    assert_eq!(arps(&mut sim), 0, "trusted for 20 s");
+    sim.advance_secs(1);
+    assert_eq!(arps(&mut sim), 1, "then asked again, once a second");
+    assert_eq!(on(&sim.send(H10, &hello), UP).len(), 1, "still used while asked");
+    sim.advance_secs(4);
+    assert_eq!((arps(&mut sim), snapshot(&sim).neighbor_expiries), (1, 0));
+    sim.advance_secs(1);
+    assert_eq!((arps(&mut sim), snapshot(&sim).neighbor_expiries), (1, 1), "forgotten 5 s later");
+    let before = snapshot(&sim).drops_for(DropReason::EncapNexthopUnresolved);
+    sim.send(H10, &hello);
+    assert_eq!(snapshot(&sim).drops_for(DropReason::EncapNexthopUnresolved), before + 1);
+    // B answers from a new MAC: frames go there.
+    let moved = MacAddr([2, 0x42, 0, 0, 0, 2]);
+    assert!(sim.send(UP, &arp(ArpOperation::Reply, moved, B, vtep_mac(A), A)).is_empty());
+    let out = on(&sim.send(H10, &hello), UP);
+    assert_eq!(out.len(), 1);
+    assert_eq!(EthernetFrame::new_unchecked(&out[0][..]).dst_addr(), moved);
+    assert_eq!(arps(&mut sim), 0, "heard from just now");
+}

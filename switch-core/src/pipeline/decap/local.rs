@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::Taken;
 use crate::overlay::{OverlayPlan, VtepPlan};
-use crate::pipeline::{DropReason, PktDesc, WorkerCounters};
+use crate::pipeline::{Ctx, DropReason, PktDesc, WorkerCounters};
 use crate::port::FramePool;
 use crate::types::MacAddr;
 use crate::wire::icmpv4::{self, Icmpv4Packet};
@@ -31,8 +31,9 @@ pub(super) fn arp(
     vtep: &VtepPlan,
     address: Ipv4Addr,
     frame: &mut [u8],
-    counters: &WorkerCounters,
+    ctx: Ctx<'_>,
 ) -> Taken {
+    let counters = ctx.counters;
     let Ok(arp) = ArpPacket::new_checked(&frame[ethernet::HEADER_LEN..]) else {
         return Taken::Dropped(DropReason::UnderlayBadArp);
     };
@@ -43,7 +44,7 @@ pub(super) fn arp(
     }
     let next_hop = ov.neighbors.find(vtep_i, spa.into());
     if let Some(n) = next_hop {
-        if ov.neighbors.resolve(n, sha) {
+        if ov.neighbors.resolve(n, sha, ctx.now_s) {
             counters.neighbor_updates.add(1);
         }
     }
@@ -106,8 +107,9 @@ pub(super) fn icmpv6<P: FramePool>(
     io: &mut P,
     d: &mut PktDesc,
     l4: Range<usize>,
-    counters: &WorkerCounters,
+    ctx: Ctx<'_>,
 ) -> Taken {
+    let counters = ctx.counters;
     let head = d.head as usize;
     // The buffer from the frame on: an advertisement may be longer than
     // the solicitation it answers.
@@ -128,7 +130,7 @@ pub(super) fn icmpv6<P: FramePool>(
             if !valid {
                 return Taken::Dropped(DropReason::UnderlayBadNdp);
             }
-            ndp(ov, vtep_i, vtep, address, frame, d, l4, counters)
+            ndp(ov, vtep_i, vtep, address, frame, d, l4, ctx)
         }
         icmpv6::ECHO_REQUEST if dst == address => {
             if icmp.code() != 0 {
@@ -159,8 +161,9 @@ fn ndp(
     frame: &mut [u8],
     d: &mut PktDesc,
     l4: Range<usize>,
-    counters: &WorkerCounters,
+    ctx: Ctx<'_>,
 ) -> Taken {
+    let counters = ctx.counters;
     let (src, eth_src) = {
         let ip = Ipv6Packet::new_unchecked(&frame[ethernet::HEADER_LEN..]);
         (ip.src_addr(), EthernetFrame::new_unchecked(&frame[..]).src_addr())
@@ -176,7 +179,7 @@ fn ndp(
     let (who, mac) = if kind == icmpv6::NEIGHBOR_SOLICIT { (src, ll) } else { (target, ll.or(Some(eth_src))) };
     let next_hop = ov.neighbors.find(vtep_i, who.into());
     if let (Some(n), Some(mac)) = (next_hop, mac.filter(|m| !m.is_multicast() && !m.is_zero())) {
-        if ov.neighbors.resolve(n, mac) {
+        if ov.neighbors.resolve(n, mac, ctx.now_s) {
             counters.neighbor_updates.add(1);
         }
     }

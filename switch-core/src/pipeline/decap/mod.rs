@@ -147,7 +147,7 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
         pending &= pending - 1;
         let (Some(d), Some(meta)) = (frames.get_mut(i), metas.get_mut(i)) else { continue };
         ctx.counters.underlay_received.add(1);
-        match underlay(ov, ctx.counters, d, tx, &mut last, meta) {
+        match underlay(ov, ctx, d, tx, &mut last, meta) {
             Taken::Inner => {
                 ctx.counters.decapsulated.add(1);
                 // Tunnel ports count what came from their remote; a gateway
@@ -190,7 +190,7 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
 /// The underlay stage for one frame on a VTEP's port.
 fn underlay<P: FramePool>(
     ov: &OverlayPlan,
-    counters: &super::WorkerCounters,
+    ctx: Ctx<'_>,
     d: &mut PktDesc,
     io: &mut P,
     last: &mut udp::LastTunnel,
@@ -210,12 +210,12 @@ fn underlay<P: FramePool>(
     // destination decides) and, over IPv6, for its solicited-node address.
     let maybe_group = multicast && !ov.groups.is_empty();
     match (eth.ethertype(), vtep.address) {
-        (EtherType::ARP, IpAddr::V4(address)) => local::arp(ov, vtep_i, vtep, address, frame, counters),
+        (EtherType::ARP, IpAddr::V4(address)) => local::arp(ov, vtep_i, vtep, address, frame, ctx),
         (EtherType::IPV4, IpAddr::V4(address)) if for_us || maybe_group => {
-            ipv4(ov, vtep_i, vtep, address, frame, d, counters, (last, meta))
+            ipv4(ov, vtep_i, vtep, address, frame, d, ctx.counters, (last, meta))
         }
         (EtherType::IPV6, IpAddr::V6(address)) if for_us || multicast => {
-            ipv6(ov, vtep_i, vtep, address, io, d, counters, (last, meta))
+            ipv6(ov, vtep_i, vtep, address, io, d, ctx, (last, meta))
         }
         (EtherType::ARP | EtherType::IPV4 | EtherType::IPV6, _) => Taken::Dropped(DropReason::UnderlayNotForUs),
         _ if for_us => Taken::Dropped(DropReason::UnderlayUnsupported),
@@ -278,7 +278,7 @@ fn ipv6<P: FramePool>(
     address: Ipv6Addr,
     io: &mut P,
     d: &mut PktDesc,
-    counters: &super::WorkerCounters,
+    ctx: Ctx<'_>,
     (last, meta): (&mut udp::LastTunnel, &mut TunnelMeta),
 ) -> Taken {
     let (head, len) = (d.head as usize, d.len as usize);
@@ -293,7 +293,7 @@ fn ipv6<P: FramePool>(
     let l4 = ethernet::HEADER_LEN + ipv6::HEADER_LEN
         ..ethernet::HEADER_LEN + ipv6::HEADER_LEN + usize::from(ip.payload_len());
     match next {
-        IpProtocol::ICMPV6 => local::icmpv6(ov, vtep_i, vtep, address, io, d, l4, counters),
+        IpProtocol::ICMPV6 => local::icmpv6(ov, vtep_i, vtep, address, io, d, l4, ctx),
         IpProtocol::UDP if dst == address || ov.joined(vtep_i, dst.into()) => {
             let outer = udp::Outer { src, dst, ecn, l4 };
             taken(d, udp::decap(ov, vtep_i, vtep, frame, outer, last, meta))

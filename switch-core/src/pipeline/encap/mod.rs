@@ -24,6 +24,7 @@ use std::net::IpAddr;
 use super::{DropReason, Observer, TraceEvent, WorkerCounters};
 use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable};
+use crate::overlay::spec::NEIGHBOR_PROBE_SECS;
 use crate::overlay::{OverlayPlan, TunnelPlan, VtepPlan};
 use crate::port::{BufId, FramePool, PortTx, TxFrame};
 use crate::types::{MacAddr, PortId};
@@ -322,8 +323,10 @@ impl<IO: FramePool + PortTx, O: Observer> EncapTx<'_, IO, O> {
 
     /// The overlay's timers, from the worker's periodic empty batch: IGMP
     /// reports for the groups the VTEPs joined (now, and every
-    /// [`IGMP_REPORT_SECS`]), and ARP for next hops not yet resolved, so
-    /// that the first frames to a remote find its MAC.
+    /// [`IGMP_REPORT_SECS`]), ARP for next hops not yet resolved, so that
+    /// the first frames to a remote find its MAC, and for resolved ones not
+    /// heard from in their VTEP's `neighbor_refresh_secs`, whose MAC is
+    /// forgotten [`NEIGHBOR_PROBE_SECS`] later without an answer.
     pub fn tick(&mut self) {
         let now = self.now_s.wrapping_add(1);
         if self.state.igmp_due <= now {
@@ -333,10 +336,28 @@ impl<IO: FramePool + PortTx, O: Observer> EncapTx<'_, IO, O> {
             }
         }
         for i in 0..self.ov.neighbors.entries.len() as u16 {
-            if self.ov.neighbors.mac(i).is_none() {
-                self.solicit(i);
+            match self.ov.neighbors.mac(i) {
+                None => self.solicit(i),
+                Some(mac) => self.refresh(i, mac),
             }
         }
+    }
+
+    /// Asks again for resolved next hop `i` (at `mac`) when it is due, and
+    /// forgets its MAC when it stayed silent too long.
+    fn refresh(&mut self, i: u16, mac: MacAddr) {
+        let ov = self.ov;
+        let (Some(age), Some(n)) = (ov.neighbors.age(i, self.now_s), ov.neighbors.entries.get(usize::from(i))) else {
+            return;
+        };
+        let Some(refresh) = ov.vteps.get(usize::from(n.vtep)).map(|v| v.neighbor_refresh_secs) else { return };
+        if age < refresh {
+            return;
+        }
+        if age >= refresh.saturating_add(NEIGHBOR_PROBE_SECS) && ov.neighbors.expire(i, mac) {
+            self.counters.neighbor_expiries.add(1);
+        }
+        self.solicit(i);
     }
 
     /// Sends a report joining `group` (IGMPv3, or MLDv2 over IPv6) out of
