@@ -196,7 +196,7 @@ pub fn stats_text(v: &Value) -> String {
                 a.iter()
                     .map(|o| {
                         let mut row = vec![format!("  {}", s(&o[first]))];
-                        row.extend(["rx_packets", "rx_bytes", "tx_packets", "tx_bytes"].iter().map(|k| s(&o[*k])));
+                        row.extend(switch_core::pipeline::TUNNEL_COUNTERS.iter().map(|k| s(&o[*k])));
                         row
                     })
                     .collect()
@@ -205,10 +205,11 @@ pub fn stats_text(v: &Value) -> String {
     };
     if v["overlay"].is_object() {
         let vnis: Vec<Vec<String>> = sums("vnis", "vni");
+        let heads = ["RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES", "RX_DROPS", "TX_DROPS"];
         out += "\noverlay: per VNI\n";
-        out += &table(&["  VNI", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES"], &vnis);
+        out += &table(&[&["  VNI"][..], &heads].concat(), &vnis);
         out += "\noverlay: per VTEP\n";
-        out += &table(&["  VTEP", "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES"], &sums("vteps", "vtep"));
+        out += &table(&[&["  VTEP"][..], &heads].concat(), &sums("vteps", "vtep"));
     }
     out
 }

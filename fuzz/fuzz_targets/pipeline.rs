@@ -842,7 +842,7 @@ impl Fuzz {
         assert!(s.underlay_received <= self.injected_underlay, "underlay frames taken");
         let mut rx = 0;
         for (i, &t) in self.tunnels.iter().enumerate() {
-            let [rx_packets, _, tx_packets, _] = self.sim.pipeline.counters().tunnel(t).expect("tunnel counters").get();
+            let [rx_packets, _, tx_packets, ..] = self.sim.pipeline.counters().tunnel(t).expect("tunnel counters").get();
             assert_eq!(tx_packets, self.seen.vxlan_per_tunnel[i], "tx packets of tunnel {:?}", self.tunnel_ports[i]);
             rx += rx_packets;
         }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use switch_core::bridge::plan::IngressRule;
 use switch_core::bridge::{EgressTag, ForwardingPlan};
 use switch_core::fdb::{FdbWriter, LearnQueue};
-use switch_core::pipeline::{CounterSnapshot, WorkerCounters};
+use switch_core::pipeline::{CounterSnapshot, WorkerCounters, TUNNEL_COUNTERS};
 use switch_core::{BdId, MacAddr, PortId};
 
 use super::http::{Request, Response};
@@ -327,10 +327,10 @@ impl ControlPlane {
         )
     }
 
-    /// Tunnel `i`'s counters summed over the workers: rx packets, rx
-    /// bytes, tx packets, tx bytes.
-    fn tunnel_totals(&self, i: usize) -> [u64; 4] {
-        let mut sum = [0u64; 4];
+    /// Tunnel `i`'s counters summed over the workers, named by
+    /// [`TUNNEL_COUNTERS`].
+    fn tunnel_totals(&self, i: usize) -> [u64; 6] {
+        let mut sum = [0u64; 6];
         for c in &self.counters {
             if let Some(t) = c.tunnel(i) {
                 for (s, v) in sum.iter_mut().zip(t.get()) {
@@ -345,8 +345,8 @@ impl ControlPlane {
     /// overlay).
     fn overlay_stats(&self, plan: &ForwardingPlan) -> Value {
         let Some(ov) = plan.overlay.as_deref() else { return Value::Null };
-        let mut vnis: Vec<(u32, &str, [u64; 4])> = Vec::new();
-        let mut vteps: Vec<[u64; 4]> = vec![[0; 4]; ov.vteps.len()];
+        let mut vnis: Vec<(u32, &str, [u64; 6])> = Vec::new();
+        let mut vteps: Vec<[u64; 6]> = vec![[0; 6]; ov.vteps.len()];
         for (i, t) in ov.tunnels.iter().enumerate() {
             let c = self.tunnel_totals(i);
             let vtep = &ov.vteps[usize::from(t.vtep)];
@@ -371,7 +371,11 @@ impl ControlPlane {
             .vteps
             .iter()
             .zip(vteps)
-            .map(|(v, c)| {
+            .enumerate()
+            .map(|(i, (v, mut c))| {
+                // A VTEP's rx drops are every drop on its port, also those
+                // no tunnel was named for (an unknown VNI or source).
+                c[4] = self.counters.iter().filter_map(|w| w.vtep_rx_drops.get(i)).map(|d| d.get()).sum();
                 let mut o = tunnel_counter_map(c);
                 o.insert("vtep".into(), v.name.clone().into());
                 Value::Object(o)
@@ -479,8 +483,8 @@ impl ControlPlane {
 }
 
 /// Tunnel counters as JSON fields.
-fn tunnel_counter_map(c: [u64; 4]) -> serde_json::Map<String, Value> {
-    ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes"].iter().zip(c).map(|(k, v)| (k.to_string(), v.into())).collect()
+fn tunnel_counter_map(c: [u64; 6]) -> serde_json::Map<String, Value> {
+    TUNNEL_COUNTERS.iter().zip(c).map(|(k, v)| (k.to_string(), v.into())).collect()
 }
 
 /// A port's mode and VLANs in words, for listings.
@@ -700,6 +704,17 @@ mod tests {
         assert_eq!(v["overlay"]["vnis"][0]["tx_packets"], 3);
         assert_eq!(v["overlay"]["vteps"][0]["rx_bytes"], 640);
         assert_eq!(v["ports"]["vxlan100@192.168.100.2"]["tx_packets"], 3);
+        // Drops: the tunnel's tx drops sum into its VNI and VTEP; a VTEP's
+        // rx drops are every drop on its port.
+        c.counters[0].tunnel(0).unwrap().tx_drops.add(2);
+        c.counters[0].tunnel(0).unwrap().rx_drops.add(1);
+        c.counters[0].vtep_rx_drops[0].add(5);
+        let v = json(&c.handle(&req("GET", "/v1/stats", &[], Value::Null)));
+        let (vni, vtep) = (&v["overlay"]["vnis"][0], &v["overlay"]["vteps"][0]);
+        assert_eq!((vni["rx_drops"].as_u64(), vni["tx_drops"].as_u64()), (Some(1), Some(2)), "{vni}");
+        assert_eq!((vtep["rx_drops"].as_u64(), vtep["tx_drops"].as_u64()), (Some(5), Some(2)), "{vtep}");
+        let text = crate::cli_view::stats_text(&v);
+        assert!(text.contains("RX_DROPS") && text.contains("TX_DROPS"), "{text}");
         let text = crate::cli_view::tunnels_table(&json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null))));
         assert!(text.contains("vxlan100@192.168.100.2") && text.contains("02:00:00:00:00:99"), "{text}");
     }

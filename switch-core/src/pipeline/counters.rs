@@ -43,6 +43,10 @@ macro_rules! worker_counters {
             /// Per tunnel port, by its index among the tunnels (port id
             /// minus the plan's `first_tunnel`): room for every port id.
             pub tunnels: Box<[TunnelCounters]>,
+            /// Per VTEP (by its index in the overlay plan): frames dropped on
+            /// its underlay port by the underlay stage, whatever the reason
+            /// (an unknown VNI or source as well as a bad inner frame).
+            pub vtep_rx_drops: Box<[Counter]>,
         }
 
         impl Default for WorkerCounters {
@@ -51,6 +55,7 @@ macro_rules! worker_counters {
                     drops: core::array::from_fn(|_| Counter::default()),
                     $( $name: Counter::default(), )*
                     tunnels: (0..crate::bridge::MAX_PORTS).map(|_| TunnelCounters::default()).collect(),
+                    vtep_rx_drops: (0..crate::bridge::MAX_PORTS).map(|_| Counter::default()).collect(),
                 }
             }
         }
@@ -177,12 +182,28 @@ pub struct TunnelCounters {
     pub tx_packets: Counter,
     /// Their bytes.
     pub tx_bytes: Counter,
+    /// Packets from the remote dropped once their tunnel was known (a bad
+    /// inner frame, RFC 6040's CE over Not-ECT).
+    pub rx_drops: Counter,
+    /// Frames for the remote that could not be sent encapsulated (too big,
+    /// next hop unresolved, split horizon).
+    pub tx_drops: Counter,
 }
 
+/// The names of [`TunnelCounters::get`]'s values, in order.
+pub const TUNNEL_COUNTERS: [&str; 6] = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "rx_drops", "tx_drops"];
+
 impl TunnelCounters {
-    /// Plain values: (rx packets, rx bytes, tx packets, tx bytes).
-    pub fn get(&self) -> [u64; 4] {
-        [self.rx_packets.get(), self.rx_bytes.get(), self.tx_packets.get(), self.tx_bytes.get()]
+    /// Plain values, named by [`TUNNEL_COUNTERS`].
+    pub fn get(&self) -> [u64; 6] {
+        [
+            self.rx_packets.get(),
+            self.rx_bytes.get(),
+            self.tx_packets.get(),
+            self.tx_bytes.get(),
+            self.rx_drops.get(),
+            self.tx_drops.get(),
+        ]
     }
 }
 

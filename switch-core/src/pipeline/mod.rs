@@ -52,7 +52,7 @@ pub mod trace;
 use std::sync::Arc;
 
 pub use batch::{Batch, PktDesc, Verdict, MAX_BURST};
-pub use counters::{Counter, CounterSnapshot, TunnelCounters, WorkerCounters};
+pub use counters::{Counter, CounterSnapshot, TunnelCounters, WorkerCounters, TUNNEL_COUNTERS};
 pub use drop::DropReason;
 pub use encap::OverlayState;
 pub use meta::{GeneveOptionMeta, TunnelMeta, TunnelMetas};

@@ -1079,3 +1079,32 @@ fn silent_next_hops_are_asked_again_then_forgotten() {
     assert_eq!(EthernetFrame::new_unchecked(&out[0][..]).dst_addr(), moved);
     assert_eq!(arps(&mut sim), 0, "heard from just now");
 }
+
+/// Drops are counted per tunnel and per VTEP: a packet refused once its
+/// tunnel is known is that tunnel's rx drop, every underlay drop is its
+/// VTEP's, and a frame that cannot leave encapsulated is its tunnel's tx
+/// drop.
+#[test]
+fn drops_are_counted_per_tunnel_and_per_vtep() {
+    let mut sim = SwitchSim::new(&spec(A, &[B], &[B])).unwrap();
+    resolve(&mut sim, A, B);
+    let tunnel = sim.plan.port_id("vxlan100@192.168.100.2").unwrap();
+    let t = usize::from(tunnel.0 - sim.plan.first_tunnel);
+    let counts = |sim: &SwitchSim| {
+        let c = sim.pipeline.counters();
+        let tc = c.tunnel(t).unwrap();
+        (tc.rx_drops.get(), tc.tx_drops.get(), c.vtep_rx_drops[0].get())
+    };
+    // A multicast inner source, from B in VNI 100: the tunnel's and the VTEP's.
+    let bad = inner(mac(1), MacAddr([0x01, 0, 0x5e, 0, 0, 1]), 0, 60);
+    assert!(sim.send(UP, &Outer::new(B, A, 100).wrap(&bad)).is_empty());
+    assert_eq!(counts(&sim), (1, 0, 1));
+    // An unknown VNI names no tunnel: the VTEP's only.
+    assert!(sim.send(UP, &Outer::new(B, A, 999).wrap(&inner(mac(1), mac(7), 0, 60))).is_empty());
+    assert_eq!(counts(&sim), (1, 0, 2));
+    // Too big for the underlay: the tunnel's tx drop.
+    sim.send(UP, &Outer::new(B, A, 100).wrap(&inner(MacAddr::BROADCAST, mac(7), 0, 60)));
+    sim.take_all_tx();
+    assert!(on(&sim.send(H10, &inner(mac(7), mac(1), 0, 1500)), UP).is_empty());
+    assert_eq!(counts(&sim), (1, 1, 2));
+}

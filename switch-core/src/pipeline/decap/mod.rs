@@ -102,6 +102,8 @@ pub(super) enum Taken {
     Absorbed,
     /// Dropped.
     Dropped(DropReason),
+    /// Dropped once its tunnel port was known: that tunnel's rx drop too.
+    DroppedFrom(DropReason, PortId),
 }
 
 /// True (and `d` deferred) when `reason` is classify's verdict on an
@@ -182,8 +184,28 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
                 }
                 tx.release(d.buf);
             }
-            Taken::Dropped(reason) => drop_desc(tx, ctx.counters, obs, i, d, reason, tally),
+            Taken::Dropped(reason) => {
+                count_drop(ctx.counters, ov, d, None);
+                drop_desc(tx, ctx.counters, obs, i, d, reason, tally)
+            }
+            Taken::DroppedFrom(reason, tunnel) => {
+                count_drop(ctx.counters, ov, d, Some(tunnel));
+                drop_desc(tx, ctx.counters, obs, i, d, reason, tally)
+            }
         }
+    }
+}
+
+/// Counts an underlay drop of `d` as its VTEP's, and as `tunnel`'s when the
+/// packet named one.
+#[cold]
+#[inline(never)]
+fn count_drop(counters: &super::WorkerCounters, ov: &OverlayPlan, d: &PktDesc, tunnel: Option<PortId>) {
+    if let Some(c) = ov.vtep_of_port(d.in_port).and_then(|(i, _)| counters.vtep_rx_drops.get(usize::from(i))) {
+        c.add(1);
+    }
+    if let Some(c) = tunnel.and_then(|t| counters.tunnel(usize::from(t.0.wrapping_sub(ov.first_tunnel)))) {
+        c.rx_drops.add(1);
     }
 }
 
@@ -305,15 +327,16 @@ fn ipv6<P: FramePool>(
 }
 
 /// Points `d` at the inner frame a decapsulation found, or says why not.
-fn taken(d: &mut PktDesc, decapsulated: Result<Inner, DropReason>) -> Taken {
-    match decapsulated {
+fn taken(d: &mut PktDesc, decapsulated: Result<Inner, impl Into<udp::Refused>>) -> Taken {
+    match decapsulated.map_err(Into::into) {
         Ok(inner) => {
             d.head += inner.offset;
             d.len = inner.len;
             d.in_port = inner.port;
             Taken::Inner
         }
-        Err(reason) => Taken::Dropped(reason),
+        Err(udp::Refused { reason, tunnel: None }) => Taken::Dropped(reason),
+        Err(udp::Refused { reason, tunnel: Some(t) }) => Taken::DroppedFrom(reason, t),
     }
 }
 

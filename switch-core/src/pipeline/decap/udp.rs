@@ -103,7 +103,7 @@ pub(super) fn decap<A: super::Family>(
     outer: Outer<A>,
     cache: &mut LastTunnel,
     meta: &mut crate::pipeline::meta::TunnelMeta,
-) -> Result<Inner, DropReason> {
+) -> Result<Inner, Refused> {
     let Outer { src, dst, ecn, l4 } = outer;
     let l4_at = l4.start;
     let datagram = frame.get(l4).ok_or(DropReason::DecapTruncated)?;
@@ -111,10 +111,10 @@ pub(super) fn decap<A: super::Family>(
     let encap = match udp.dst_port() {
         p if p == vtep.udp_port => Encap::Vxlan,
         p if p == vtep.geneve_port => Encap::Geneve,
-        _ => return Err(DropReason::UnderlayUnsupported),
+        _ => return Err(DropReason::UnderlayUnsupported.into()),
     };
     if vtep.verify_udp_checksum && !A::udp_checksum_ok(&udp, src, dst) {
-        return Err(DropReason::DecapBadUdpChecksum);
+        return Err(DropReason::DecapBadUdpChecksum.into());
     }
     let payload = udp.payload();
     let (vni, tunnel_len) = match encap {
@@ -125,16 +125,34 @@ pub(super) fn decap<A: super::Family>(
         meta.reset(vni);
     }
     let port = tunnel_port(ov, vtep, TunnelKey { vtep: vtep_i, encap, vni, src, dst }, cache)?;
+    // From here on a refusal is the tunnel's, counted as its rx drop.
+    let from = |reason| Refused { reason, tunnel: Some(port) };
     let inner = &payload[tunnel_len..];
     let checked = check_inner(inner);
     let (mut offset, mut inner_len) = (l4_at + udp::HEADER_LEN + tunnel_len, inner.len());
     if let Err(reason) = checked {
-        (offset, inner_len) = strip_inner_vlan(ov, port, reason, frame, offset, inner_len)?;
+        (offset, inner_len) = strip_inner_vlan(ov, port, reason, frame, offset, inner_len).map_err(from)?;
     }
     if ecn == ECN_CE {
-        mark_ce(&mut frame[offset..offset + inner_len])?;
+        mark_ce(&mut frame[offset..offset + inner_len]).map_err(from)?;
     }
     Ok(Inner { offset: offset as u16, len: inner_len as u16, port })
+}
+
+/// Why a packet was not decapsulated, and the tunnel port it came from when
+/// that was known by then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::pipeline) struct Refused {
+    /// The drop reason.
+    pub reason: DropReason,
+    /// The tunnel, once the VNI and the source VTEP named it.
+    pub tunnel: Option<PortId>,
+}
+
+impl From<DropReason> for Refused {
+    fn from(reason: DropReason) -> Self {
+        Refused { reason, tunnel: None }
+    }
 }
 
 /// What an inner frame must be to enter its domain: a whole Ethernet

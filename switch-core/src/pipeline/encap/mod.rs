@@ -197,13 +197,23 @@ impl<IO: FramePool + PortTx, O: Observer> EncapTx<'_, IO, O> {
                 self.note(TraceEvent::Encapsulated { port: out.0, len: out.1.len });
                 self.io.send(out.0, out.1);
             }
-            Err(reason) => {
-                self.counters.drop(reason);
-                self.note(TraceEvent::Dropped(reason));
-                if !(reason == DropReason::EncapTooBig && self.answer_too_big(t, frame)) {
-                    self.io.release(frame.buf);
-                }
-            }
+            Err(reason) => self.refuse(t, port, frame, reason),
+        }
+    }
+
+    /// A frame for tunnel `t` (port `port`) that cannot leave encapsulated:
+    /// counted (also as the tunnel's tx drop), answered when too big, and
+    /// released.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, t: &TunnelPlan, port: PortId, frame: TxFrame, reason: DropReason) {
+        self.counters.drop(reason);
+        if let Some(c) = self.counters.tunnel(usize::from(port.0.wrapping_sub(self.ov.first_tunnel))) {
+            c.tx_drops.add(1);
+        }
+        self.note(TraceEvent::Dropped(reason));
+        if !(reason == DropReason::EncapTooBig && self.answer_too_big(t, frame)) {
+            self.io.release(frame.buf);
         }
     }
 
