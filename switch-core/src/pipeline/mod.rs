@@ -281,7 +281,15 @@ fn overlay_batch<'p, IO: FramePool + PortTx, O: Observer>(
     let mut tx = encap::EncapTx::<_, O>::new(io, ctx.plan, ctx.fdb, ov, ctx.counters, state, ctx.now_s);
     tally.overlay = Some(ov);
     tally.base = frames.as_ptr() as usize;
-    process_l2(ctx, cache, tally, scratch, frames, &mut tx, obs);
+    // A batch from one VTEP's port (a backend fills a batch from one rx
+    // queue) goes straight to the underlay stage, as VPP's per-interface
+    // input does; other batches take the L2 loop, which sets aside what is
+    // for the underlay stage.
+    if decap::direct(ctx.plan, ov, frames) {
+        decap::admit(ctx, tally, frames, &mut tx, obs);
+    } else {
+        process_l2(ctx, cache, tally, scratch, frames, &mut tx, obs);
+    }
     if tally.deferred != 0 {
         decap::underlay_pass(ctx, ov, cache, tally, frames, metas, &mut tx, obs);
     }
@@ -635,7 +643,7 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
 /// The trace's view of a frame's header, taken before parse judges it, so a
 /// trace shows the addresses of frames parse drops.
 #[cold]
-fn trace_parsed<O: Observer>(obs: &mut O, i: usize, bytes: &[u8]) {
+pub(super) fn trace_parsed<O: Observer>(obs: &mut O, i: usize, bytes: &[u8]) {
     if let Ok(f) = crate::wire::EthernetFrame::new_checked(bytes) {
         let tci = bytes.get(14..16).map(|b| u16::from_be_bytes([b[0], b[1]]));
         obs.event(i, TraceEvent::Parsed { dst: f.dst_addr(), src: f.src_addr(), ethertype: f.ethertype(), tci });

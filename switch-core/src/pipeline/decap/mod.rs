@@ -128,6 +128,63 @@ pub(super) fn defer(tally: &mut Tally<'_>, d: &PktDesc, reason: DropReason) -> b
     true
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Off in a test's thread: batches from an underlay port take the L2
+    /// loop, the reference the direct path is checked against.
+    pub(in crate::pipeline) static DIRECT: core::cell::Cell<bool> = const { core::cell::Cell::new(true) };
+}
+
+/// True when every frame of the batch came from one VTEP's underlay port:
+/// [`admit`] then stands in for the L2 loop.
+#[inline]
+pub(super) fn direct(plan: &crate::bridge::ForwardingPlan, ov: &OverlayPlan, frames: &[PktDesc]) -> bool {
+    #[cfg(test)]
+    if !DIRECT.with(|d| d.get()) {
+        return false;
+    }
+    let Some(first) = frames.first() else { return false };
+    // An underlay port is in no domain: untagged frames have none.
+    let underlay = ov.vtep_of_port(first.in_port).is_some()
+        && plan.tagging_of(first.in_port).untagged_in == crate::types::BdId::NONE;
+    underlay && frames.iter().all(|d| d.in_port == first.in_port)
+}
+
+/// What the L2 loop does with a frame of an underlay port, for a batch of
+/// them only: parse and classify it (a runt, a tagged frame, a reserved
+/// destination are dropped under the same reasons), then set it aside for
+/// the underlay stage, as the loop's reject path does with an untagged
+/// frame, which an underlay port's classify leaves without a domain.
+/// Pinned against the L2 loop by `direct_underlay_batches_match_the_l2_loop`.
+#[inline(never)]
+pub(super) fn admit<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    tally: &mut Tally<'_>,
+    frames: &mut [PktDesc],
+    tx: &mut EncapTx<'_, IO, O>,
+    obs: &mut O,
+) {
+    use super::{classify, parse};
+    for (i, d) in frames.iter_mut().enumerate().take(64) {
+        let verdict = match tx.frame(d.buf, d.head, d.len) {
+            None => Err(DropReason::Truncated),
+            Some(bytes) => {
+                if O::ENABLED {
+                    super::trace_parsed(obs, i, bytes);
+                }
+                parse::parse(bytes).and_then(|p| {
+                    classify::classify(ctx.plan, d.in_port, &p, bytes).map_err(|r| parse::reserved_or(p, r))?;
+                    parse::check_reserved(&p)
+                })
+            }
+        };
+        match verdict {
+            Ok(()) => tally.deferred |= 1 << i,
+            Err(reason) => drop_desc(tx, ctx.counters, obs, i, d, reason, tally),
+        }
+    }
+}
+
 /// Runs the underlay stage over the frames the batch loop deferred, then the
 /// rest of the L2 path over the inner frames.
 #[allow(clippy::too_many_arguments)]
