@@ -183,6 +183,42 @@ fn if_mac(iface: &str) -> String {
 /// tshark decodes the Geneve headers and options both switches put on the
 /// wire; a critical option xvs does not know and an OAM packet are
 /// dropped and counted, and never reach h1.
+/// Two switches that have exchanged traffic: the switches, their
+/// topologies, and what crossed the segment between them. (Fields drop in
+/// order: the switches stop before their namespaces go.)
+struct Exchange {
+    xa: Xvs,
+    xb: Xvs,
+    ta: Topology,
+    tb: Topology,
+    frames: Vec<Vec<u8>>,
+}
+
+/// What both Geneve tests start with: the two switches on hosts of MTU
+/// `mtu` with `overlays` (A's, B's) and VTEPs `vteps`, pings both ways (also
+/// of the largest size the MTU allows, unfragmented), and a capture of the
+/// segment between them matching `filter`, from before the switches start.
+/// Each switch has learned the other side's host behind its tunnel port.
+fn exchange(mtu: usize, overlays: (&str, &str), vteps: (&str, &str), filter: &str) -> Exchange {
+    let (ta, tb) = topologies(mtu);
+    let (h1, h2) = (ta.host("h1"), tb.host("h2"));
+    let cap = capture_dev(ta.host("wa"), ta.dir(), "ul0", filter);
+    let xa = start(&ta, overlays.0);
+    let xb = start(&tb, overlays.1);
+    ping_through(&xa, &xb, h1, H2, 5, &[]);
+    ping_through(&xa, &xb, h2, H1, 5, &[]);
+    // ICMP 8 + payload = MTU - 20.
+    let full = (mtu - 20 - 8).to_string();
+    ping_through(&xa, &xb, h1, H2, 3, &["-M", "do", "-s", &full]);
+    ping_through(&xa, &xb, h2, H1, 3, &["-M", "do", "-s", &full]);
+    let frames = cap.finish();
+    assert!(!frames.is_empty(), "nothing captured on the underlay");
+    let (port_a, port_b) = (format!("geneve5000@{}", vteps.1), format!("geneve5000@{}", vteps.0));
+    assert_eq!(fdb_port(&xa, &h2.mac), Some((port_a, 10)), "h2 in xvs A's FDB\n{}", state(&xa, &xb));
+    assert_eq!(fdb_port(&xb, &h1.mac), Some((port_b, 10)), "h1 in xvs B's FDB\n{}", state(&xa, &xb));
+    Exchange { xa, xb, ta, tb, frames }
+}
+
 #[test]
 fn geneve_with_options_between_two_switches() {
     if skip_unless_root("geneve_with_options_between_two_switches") {
@@ -190,40 +226,21 @@ fn geneve_with_options_between_two_switches() {
     }
     let _serial = serial();
     let t0 = Instant::now();
-    let (ta, tb) = topologies(HOST_MTU);
+    // The VTEPs' ARP may precede any traffic: a switch asks for its
+    // unresolved next hops on its own once a second.
+    let run = exchange(HOST_MTU, (OVERLAY_A, OVERLAY_B), (VTEP_A, VTEP_B), "udp port 6081 or arp");
+    let (ta, xa, xb, frames) = (&run.ta, &run.xa, &run.xb, &run.frames);
     let (h1, wa) = (ta.host("h1"), ta.host("wa"));
-    let (h2, wb) = (tb.host("h2"), tb.host("wb"));
-    // Everything both switches send on the segment between them, from
-    // before they start: a switch asks for its unresolved next hops on its
-    // own once a second, so the VTEPs' ARP may precede any traffic.
-    let cap = capture_dev(wa, ta.dir(), "ul0", "udp port 6081 or arp");
-    let xa = start(&ta, OVERLAY_A);
-    let xb = start(&tb, OVERLAY_B);
-
-    ping_through(&xa, &xb, h1, H2, 5, &[]);
-    ping_through(&xa, &xb, h2, H1, 5, &[]);
-    // The largest packets the hosts' MTU allows, unfragmented: ICMP 8 +
-    // payload = MTU - 20.
-    let full = (HOST_MTU - 20 - 8).to_string();
-    ping_through(&xa, &xb, h1, H2, 3, &["-M", "do", "-s", &full]);
-    ping_through(&xa, &xb, h2, H1, 3, &["-M", "do", "-s", &full]);
-    let frames = cap.finish();
-    assert!(!frames.is_empty(), "nothing captured on the underlay");
-
-    // Each switch learned the other side's host behind its tunnel port.
-    let port_a = format!("geneve5000@{VTEP_B}");
-    let port_b = format!("geneve5000@{VTEP_A}");
-    assert_eq!(fdb_port(&xa, &h2.mac), Some((port_a, 10)), "h2 in xvs A's FDB\n{}", state(&xa, &xb));
-    assert_eq!(fdb_port(&xb, &h1.mac), Some((port_b, 10)), "h1 in xvs B's FDB\n{}", state(&xa, &xb));
-    assert_eq!(fdb_port(&xa, &h1.mac), Some(("h1".to_string(), 10)), "h1 in xvs A's FDB");
-    assert_eq!(fdb_port(&xb, &h2.mac), Some(("h2".to_string(), 10)), "h2 in xvs B's FDB");
+    let (h2, wb) = (run.tb.host("h2"), run.tb.host("wb"));
+    assert_eq!(fdb_port(xa, &h1.mac), Some(("h1".to_string(), 10)), "h1 in xvs A's FDB");
+    assert_eq!(fdb_port(xb, &h2.mac), Some(("h2".to_string(), 10)), "h2 in xvs B's FDB");
 
     // TCP across both switches and the tunnel.
-    let v = iperf3(&ta, h1, h2, H2, &[]);
+    let v = iperf3(ta, h1, h2, H2, &[]);
     let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
     let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
     eprintln!("iperf3 TCP h1 -> h2 through xvs A, Geneve, xvs B: {:.2} Gbit/s, {bytes} bytes", bps / 1e9);
-    assert!(bytes > 1_000_000, "too little data over the tunnel: {}\n{}", v["end"], state(&xa, &xb));
+    assert!(bytes > 1_000_000, "too little data over the tunnel: {}\n{}", v["end"], state(xa, xb));
 
     for (name, x) in [("A", &xa), ("B", &xb)] {
         let st = x.stats();
@@ -235,8 +252,8 @@ fn geneve_with_options_between_two_switches() {
         assert!(g.iter().all(|(_, n)| *n == 0), "xvs {name} dropped Geneve packets: {g:?}");
     }
 
-    tshark_checks_underlay(&ta, &frames, &if_mac(&wa.sw_if), &if_mac(&wb.sw_if));
-    refuses_critical_and_oam(&ta, &xa, &xb, wa, wb, h1);
+    tshark_checks_underlay(ta, frames, &if_mac(&wa.sw_if), &if_mac(&wb.sw_if));
+    refuses_critical_and_oam(ta, xa, xb, wa, wb, h1);
     eprintln!("geneve_with_options_between_two_switches: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
@@ -545,35 +562,19 @@ fn geneve_over_ipv6_between_two_switches() {
     }
     let _serial = serial();
     let t0 = Instant::now();
-    let (ta, tb) = topologies(HOST_MTU6);
+    // Their neighbour solicitations for each other may precede any traffic.
+    let run = exchange(HOST_MTU6, (OVERLAY6_A, OVERLAY6_B), (VTEP6_A, VTEP6_B), "udp port 6081 or icmp6");
+    let (ta, xa, xb, frames) = (&run.ta, &run.xa, &run.xb, &run.frames);
     let (h1, wa) = (ta.host("h1"), ta.host("wa"));
-    let (h2, wb) = (tb.host("h2"), tb.host("wb"));
-    // Everything on the segment from before the switches start: their
-    // neighbour solicitations for each other may precede any traffic.
-    let cap = capture_dev(wa, ta.dir(), "ul0", "udp port 6081 or icmp6");
-    let xa = start(&ta, OVERLAY6_A);
-    let xb = start(&tb, OVERLAY6_B);
-
-    ping_through(&xa, &xb, h1, H2, 5, &[]);
-    ping_through(&xa, &xb, h2, H1, 5, &[]);
-    let full = (HOST_MTU6 - 20 - 8).to_string();
-    ping_through(&xa, &xb, h1, H2, 3, &["-M", "do", "-s", &full]);
-    ping_through(&xa, &xb, h2, H1, 3, &["-M", "do", "-s", &full]);
-    let frames = cap.finish();
-    assert!(!frames.is_empty(), "nothing captured on the underlay");
-
-    let port_a = format!("geneve5000@{VTEP6_B}");
-    let port_b = format!("geneve5000@{VTEP6_A}");
-    assert_eq!(fdb_port(&xa, &h2.mac), Some((port_a, 10)), "h2 in xvs A's FDB\n{}", state(&xa, &xb));
-    assert_eq!(fdb_port(&xb, &h1.mac), Some((port_b, 10)), "h1 in xvs B's FDB\n{}", state(&xa, &xb));
+    let (h2, wb) = (run.tb.host("h2"), run.tb.host("wb"));
 
     // TCP: thousands of packets of every size through both switches'
     // checksum verification.
-    let v = iperf3(&ta, h1, h2, H2, &[]);
+    let v = iperf3(ta, h1, h2, H2, &[]);
     let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap_or(0);
     let bps = v["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
     eprintln!("iperf3 TCP h1 -> h2 through xvs A, Geneve over IPv6, xvs B: {:.2} Gbit/s, {bytes} bytes", bps / 1e9);
-    assert!(bytes > 1_000_000, "too little data over the tunnel: {}\n{}", v["end"], state(&xa, &xb));
+    assert!(bytes > 1_000_000, "too little data over the tunnel: {}\n{}", v["end"], state(xa, xb));
 
     for (name, x) in [("A", &xa), ("B", &xb)] {
         let st = x.stats();
@@ -586,7 +587,7 @@ fn geneve_over_ipv6_between_two_switches() {
         assert!(g.iter().all(|(_, n)| *n == 0), "xvs {name} dropped Geneve packets: {g:?}");
     }
 
-    tshark_checks_underlay6(&ta, &frames, &if_mac(&wa.sw_if), &if_mac(&wb.sw_if));
+    tshark_checks_underlay6(ta, frames, &if_mac(&wa.sw_if), &if_mac(&wb.sw_if));
     eprintln!("geneve_over_ipv6_between_two_switches: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
