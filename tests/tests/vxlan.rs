@@ -57,6 +57,26 @@ fn h1_and_peer() -> Topology {
     topo
 }
 
+/// h1 in VLAN 10 (MTU 1430: VXLAN over IPv6 takes 70 bytes of the
+/// underlay's 1500) and the peer at fd00:100::2 on an IPv6 underlay.
+fn h1_and_ipv6_peer() -> Topology {
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
+        .host("peer", PortMode::Underlay, None)
+        .build();
+    let (h1, peer) = (topo.host("h1"), topo.host("peer"));
+    h1.run_ok(&["ip", "link", "set", "eth0", "mtu", "1430"]);
+    // The topology turns IPv6 off in every host; the peer needs it back on
+    // its underlay (its router solicitations and MLD reports then reach
+    // xvs too, which must handle them).
+    peer.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0"]);
+    peer.run_ok(&["ip", "-6", "addr", "add", "fd00:100::2/64", "dev", "eth0", "nodad"]);
+    // The peer computes its checksums in software, so that what xvs
+    // verifies is a finished checksum (veth would leave it to an offload).
+    peer.run_ok(&["ethtool", "-K", "eth0", "tx", "off"]);
+    topo
+}
+
 /// A kernel vxlan device `dev` on the peer for `vni`, towards xvs's VTEP
 /// (`mode`: `["remote", VTEP]` or `["group", G]`), carrying `addr`, and
 /// with `mac` when given.
@@ -344,21 +364,8 @@ fn vxlan_over_ipv6_with_the_kernel() {
         return;
     }
     let _serial = serial();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
-        .host("peer", PortMode::Underlay, None)
-        .build();
+    let topo = h1_and_ipv6_peer();
     let (h1, peer) = (topo.host("h1"), topo.host("peer"));
-    // VXLAN over IPv6 takes 70 bytes of the underlay's 1500.
-    h1.run_ok(&["ip", "link", "set", "eth0", "mtu", "1430"]);
-    // The topology turns IPv6 off in every host; the peer needs it back on
-    // its underlay (its router solicitations and MLD reports then reach
-    // xvs too, which must handle them).
-    peer.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0"]);
-    peer.run_ok(&["ip", "-6", "addr", "add", "fd00:100::2/64", "dev", "eth0", "nodad"]);
-    // The peer computes its checksums in software, so that what xvs
-    // verifies is a finished checksum (veth would leave it to an offload).
-    peer.run_ok(&["ethtool", "-K", "eth0", "tx", "off"]);
     peer.run_ok(&[
         "ip",
         "link",
@@ -520,19 +527,8 @@ fn vxlan_multicast_group_over_ipv6_with_the_kernel() {
     }
     let _serial = serial();
     let t0 = Instant::now();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.10.0.1/24"))
-        .host("peer", PortMode::Underlay, None)
-        .build();
+    let topo = h1_and_ipv6_peer();
     let (h1, peer) = (topo.host("h1"), topo.host("peer"));
-    // VXLAN over IPv6 takes 70 bytes of the underlay's 1500.
-    h1.run_ok(&["ip", "link", "set", "eth0", "mtu", "1430"]);
-    // IPv6 back on for the peer's underlay (the topology turns it off
-    // everywhere). Software checksums, so that xvs's
-    // `verify_udp_checksum` sees finished ones.
-    peer.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.disable_ipv6=0"]);
-    peer.run_ok(&["ip", "-6", "addr", "add", "fd00:100::2/64", "dev", "eth0", "nodad"]);
-    peer.run_ok(&["ethtool", "-K", "eth0", "tx", "off"]);
     peer.run_ok(&[
         "ip",
         "link",
