@@ -262,7 +262,7 @@ struct TaggingTable(Box<[[u16; 4]; TaggingTable::LEN]>);
 impl TaggingTable {
     const LEN: usize = 1 << u16::BITS;
 
-    fn new(ports: &[PortPlan]) -> TaggingTable {
+    fn new(ports: &[PortPlan], first_tunnel: usize) -> TaggingTable {
         // `vec!` of zeros allocates zeroed memory (for arrays of integers
         // too); an array literal of this size would be built on the stack.
         let mut table: Box<[[u16; 4]; Self::LEN]> =
@@ -275,9 +275,13 @@ impl TaggingTable {
         // or decapsulated, never switched as they are.
         let member = |p: &&PortPlan| p.egress.iter().any(|t| *t != EgressTag::NotMember);
         let largest = ports.iter().filter(member).map(|p| p.max_frame).filter(|&m| m != u16::MAX).max().unwrap_or(0);
-        for (entry, port) in table.iter_mut().zip(ports) {
+        // Tunnel and gateway ports (from `first_tunnel` on) never take it
+        // either: their frames are encapsulated or routed on the way out,
+        // so the fast path's send needs no test for them
+        // (`PortTx::send_switched`).
+        for (i, (entry, port)) in table.iter_mut().zip(ports).enumerate() {
             let mut tagging = PortTagging::of(port);
-            if port.max_frame < largest {
+            if port.max_frame < largest || i >= first_tunnel {
                 tagging.untagged_out = BdId::NONE;
             }
             *entry = tagging.to_halves();
@@ -448,7 +452,7 @@ impl ForwardingPlan {
         }
         statics.extend(tunnel_statics.into_iter().map(|(bd, mac, port)| StaticEntry { bd, mac, port }));
 
-        let tagging = TaggingTable::new(&port_plans);
+        let tagging = TaggingTable::new(&port_plans, first_tunnel);
         let shortest_max_frame = port_plans.iter().map(|p| p.max_frame).min().unwrap_or(u16::MAX);
         Ok(ForwardingPlan {
             ports: port_plans,

@@ -125,6 +125,43 @@ pub(super) fn unicast<IO, O>(
             obs.event(i, TraceEvent::LookupHit { port });
             obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
         }
+        // Never a tunnel or gateway port: the plan keeps those off this
+        // path, so the backend's send needs no test for them.
+        io.send_switched(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
+        return;
+    }
+    if port.0 >= plan.first_tunnel {
+        return unicast_tunnel(plan, counters, i, d, port, io, obs, tally);
+    }
+    unicast_rewrite(plan, counters, i, d, port, io, obs, tally);
+}
+
+/// [`unicast`] to a tunnel or gateway port, which the plan keeps off the
+/// fast path: the same test, against the domain the port takes untagged
+/// frames into (and sends them untagged in), then the send; anything else
+/// takes [`unicast_rewrite`]. Out of line and small, so that neither the
+/// fast path nor this one pays for the other.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn unicast_tunnel<IO, O>(
+    plan: &ForwardingPlan,
+    counters: &WorkerCounters,
+    i: usize,
+    d: &PktDesc,
+    port: PortId,
+    io: &mut IO,
+    obs: &mut O,
+    tally: &mut Tally<'_>,
+) where
+    IO: FramePool + PortTx,
+    O: Observer,
+{
+    let class = d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24;
+    if plan.tagging_of(port).untagged_in.0 as u32 == class && port != d.in_port {
+        if O::ENABLED {
+            obs.event(i, TraceEvent::LookupHit { port });
+            obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
+        }
         send(io, obs, i, port, TxFrame { buf: d.buf, head: d.head, len: d.len });
         return;
     }

@@ -73,6 +73,14 @@ pub trait PortTx {
     /// Queues `frame` on `port`.
     fn send(&mut self, port: PortId, frame: TxFrame);
 
+    /// [`PortTx::send`] from the output stage's untagged fast path, which
+    /// never sends to a tunnel or gateway port (the plan keeps them off it),
+    /// so a backend that treats those ports specially may skip its test.
+    #[inline(always)]
+    fn send_switched(&mut self, port: PortId, frame: TxFrame) {
+        self.send(port, frame);
+    }
+
     /// What became of the last `send`, for a backend that does more than
     /// queue it (the overlay's encapsulation), when the batch is traced.
     /// The output stage asks only when it traces; plain backends have

@@ -161,6 +161,11 @@ impl<IO: FramePool + PortTx, O: Observer> PortTx for EncapTx<'_, IO, O> {
         }
     }
 
+    #[inline(always)]
+    fn send_switched(&mut self, port: PortId, frame: TxFrame) {
+        self.io.send(port, frame);
+    }
+
     fn take_trace(&mut self) -> Option<TraceEvent> {
         self.trace.take()
     }
