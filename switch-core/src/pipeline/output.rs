@@ -119,12 +119,8 @@ pub(super) fn unicast<IO, O>(
     // the compiler reads them with one load, and an untagged frame's
     // priority is 0 (should it not be, the frame takes the general path,
     // which sends it unchanged all the same).
-    let class = d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24;
-    if plan.tagging_of(port).untagged_out.0 as u32 == class && port != d.in_port {
-        if O::ENABLED {
-            obs.event(i, TraceEvent::LookupHit { port });
-            obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
-        }
+    if plan.tagging_of(port).untagged_out.0 as u32 == untagged_class(d) && port != d.in_port {
+        trace_untagged_out(obs, i, port);
         // Never a tunnel or gateway port: the plan keeps those off this
         // path, so the backend's send needs no test for them.
         io.send_switched(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
@@ -134,6 +130,23 @@ pub(super) fn unicast<IO, O>(
         return unicast_tunnel(plan, counters, i, d, port, io, obs, tally);
     }
     unicast_rewrite(plan, counters, i, d, port, io, obs, tally);
+}
+
+/// Frame `d`'s domain, tag length and priority as the one word the untagged
+/// fast path compares with a port's untagged domain: equal only for an
+/// untagged frame (priority 0) of that domain.
+#[inline(always)]
+fn untagged_class(d: &PktDesc) -> u32 {
+    d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24
+}
+
+/// The trace of an untagged frame sent unchanged on `port`.
+#[inline(always)]
+fn trace_untagged_out<O: Observer>(obs: &mut O, i: usize, port: PortId) {
+    if O::ENABLED {
+        obs.event(i, TraceEvent::LookupHit { port });
+        obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
+    }
 }
 
 /// [`unicast`] to a tunnel or gateway port, which the plan keeps off the
@@ -156,12 +169,8 @@ fn unicast_tunnel<IO, O>(
     IO: FramePool + PortTx,
     O: Observer,
 {
-    let class = d.bd.0 as u32 | (d.tag_len as u32) << 16 | (d.pcp as u32) << 24;
-    if plan.tagging_of(port).untagged_in.0 as u32 == class && port != d.in_port {
-        if O::ENABLED {
-            obs.event(i, TraceEvent::LookupHit { port });
-            obs.event(i, TraceEvent::Output { port, tag: EgressTag::Untagged });
-        }
+    if plan.tagging_of(port).untagged_in.0 as u32 == untagged_class(d) && port != d.in_port {
+        trace_untagged_out(obs, i, port);
         send(io, obs, i, port, TxFrame { buf: d.buf, head: d.head, len: d.len });
         return;
     }

@@ -118,12 +118,9 @@ pub(super) fn decap<A: super::Family>(
     }
     let payload = udp.payload();
     let (vni, tunnel_len) = match encap {
-        Encap::Vxlan => super::vxlan::header(payload)?,
+        Encap::Vxlan => super::vxlan::header(payload, meta)?,
         Encap::Geneve => super::geneve::header(payload, meta)?,
     };
-    if encap == Encap::Vxlan {
-        meta.reset(vni);
-    }
     let port = tunnel_port(ov, vtep, TunnelKey { vtep: vtep_i, encap, vni, src, dst }, cache)?;
     // From here on a refusal is the tunnel's, counted as its rx drop.
     let from = |reason| Refused { reason, tunnel: Some(port) };
