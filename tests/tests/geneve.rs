@@ -492,52 +492,19 @@ fn refuses_critical_and_oam(ta: &Topology, xa: &Xvs, xb: &Xvs, wa: &Host, wb: &H
 const VTEP6_A: &str = "fd00:100::1";
 const VTEP6_B: &str = "fd00:100::2";
 
-/// [`OVERLAY_A`] on an IPv6 underlay: the same VNI and options, VTEP
-/// addresses in fd00:100::/64, and the UDP checksums received verified
-/// (over IPv6 xvs always computes them; a zero one would fail here).
-const OVERLAY6_A: &str = r#"
-[[vtep]]
-name = "vtep0"
-port = "wa"
-address = "fd00:100::1/64"
-verify_udp_checksum = true
-
-[[vni]]
-vni = 5000
-vlan = 10
-encap = "geneve"
-remotes = ["fd00:100::2"]
-
-[[vni.option]]
-class = 0x0102
-type = 0x01
-data = "0x1234abcd"
-
-[[vni.option]]
-class = 0xffff
-type = 0x22
-data = "0x0102030405060708"
-"#;
-
-/// [`OVERLAY_B`] on the IPv6 underlay.
-const OVERLAY6_B: &str = r#"
-[[vtep]]
-name = "vtep0"
-port = "wb"
-address = "fd00:100::2/64"
-verify_udp_checksum = true
-
-[[vni]]
-vni = 5000
-vlan = 10
-encap = "geneve"
-remotes = ["fd00:100::1"]
-
-[[vni.option]]
-class = 0x0103
-type = 0x07
-data = "0xcafef00d"
-"#;
+/// A two-switch overlay ([`OVERLAY_A`], [`OVERLAY_B`]) on an IPv6
+/// underlay: the same VNI and options, the VTEP addresses in
+/// fd00:100::/64, and the UDP checksums received verified (over IPv6 xvs
+/// always computes them; a zero one would fail here).
+fn on_ipv6(overlay: &str) -> String {
+    let v6 = overlay
+        .replace(&format!("\"{VTEP_A}/24\""), &format!("\"{VTEP6_A}/64\"\nverify_udp_checksum = true"))
+        .replace(&format!("\"{VTEP_B}/24\""), &format!("\"{VTEP6_B}/64\"\nverify_udp_checksum = true"))
+        .replace(&format!("[\"{VTEP_A}\"]"), &format!("[\"{VTEP6_A}\"]"))
+        .replace(&format!("[\"{VTEP_B}\"]"), &format!("[\"{VTEP6_B}\"]"));
+    assert!(!v6.contains("192.168."), "an IPv4 address left in:\n{v6}");
+    v6
+}
 
 /// Over IPv6 the outer header is 40 bytes, not 20: A's overhead is 90
 /// bytes, B's 78, and the hosts' MTU 1500 - 90 = 1410 (one VLAN, one MTU,
@@ -563,7 +530,8 @@ fn geneve_over_ipv6_between_two_switches() {
     let _serial = serial();
     let t0 = Instant::now();
     // Their neighbour solicitations for each other may precede any traffic.
-    let run = exchange(HOST_MTU6, (OVERLAY6_A, OVERLAY6_B), (VTEP6_A, VTEP6_B), "udp port 6081 or icmp6");
+    let run =
+        exchange(HOST_MTU6, (&on_ipv6(OVERLAY_A), &on_ipv6(OVERLAY_B)), (VTEP6_A, VTEP6_B), "udp port 6081 or icmp6");
     let (ta, xa, xb, frames) = (&run.ta, &run.xa, &run.xb, &run.frames);
     let (h1, wa) = (ta.host("h1"), ta.host("wa"));
     let (h2, wb) = (run.tb.host("h2"), run.tb.host("wb"));

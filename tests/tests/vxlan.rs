@@ -77,14 +77,21 @@ fn h1_and_ipv6_peer() -> Topology {
     topo
 }
 
+/// Creates (down, without an address) a kernel vxlan device `dev` on the
+/// peer's eth0 for `vni`, from `local`, towards xvs's VTEP (`mode`:
+/// `["remote", VTEP]` or `["group", G]`).
+fn kernel_vxlan(peer: &Host, dev: &str, vni: &str, local: &str, mode: [&str; 2]) {
+    let [how, to] = mode;
+    peer.run_ok(&[
+        "ip", "link", "add", dev, "type", "vxlan", "id", vni, "local", local, how, to, "dstport", "4789", "dev", "eth0",
+    ]);
+}
+
 /// A kernel vxlan device `dev` on the peer for `vni`, towards xvs's VTEP
 /// (`mode`: `["remote", VTEP]` or `["group", G]`), carrying `addr`, and
 /// with `mac` when given.
 fn kernel_vtep(peer: &Host, dev: &str, vni: &str, mode: [&str; 2], addr: &str, mac: Option<&str>) {
-    let [how, to] = mode;
-    peer.run_ok(&[
-        "ip", "link", "add", dev, "type", "vxlan", "id", vni, "local", PEER, how, to, "dstport", "4789", "dev", "eth0",
-    ]);
+    kernel_vxlan(peer, dev, vni, PEER, mode);
     if let Some(m) = mac {
         peer.run_ok(&["ip", "link", "set", dev, "address", m]);
     }
@@ -366,24 +373,7 @@ fn vxlan_over_ipv6_with_the_kernel() {
     let _serial = serial();
     let topo = h1_and_ipv6_peer();
     let (h1, peer) = (topo.host("h1"), topo.host("peer"));
-    peer.run_ok(&[
-        "ip",
-        "link",
-        "add",
-        "vx100",
-        "type",
-        "vxlan",
-        "id",
-        "100",
-        "local",
-        "fd00:100::2",
-        "remote",
-        "fd00:100::1",
-        "dstport",
-        "4789",
-        "dev",
-        "eth0",
-    ]);
+    kernel_vxlan(peer, "vx100", "100", "fd00:100::2", ["remote", "fd00:100::1"]);
     peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "vx100"]);
     peer.run_ok(&["ip", "link", "set", "vx100", "up"]);
     let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: OVERLAY6.into(), ..XvsOptions::default() });
@@ -529,24 +519,7 @@ fn vxlan_multicast_group_over_ipv6_with_the_kernel() {
     let t0 = Instant::now();
     let topo = h1_and_ipv6_peer();
     let (h1, peer) = (topo.host("h1"), topo.host("peer"));
-    peer.run_ok(&[
-        "ip",
-        "link",
-        "add",
-        "vx100",
-        "type",
-        "vxlan",
-        "id",
-        "100",
-        "local",
-        "fd00:100::2",
-        "group",
-        GROUP6,
-        "dev",
-        "eth0",
-        "dstport",
-        "4789",
-    ]);
+    kernel_vxlan(peer, "vx100", "100", "fd00:100::2", ["group", GROUP6]);
     // Writing `all.disable_ipv6` above also set the default for new
     // devices: off again on vx100, or its own router solicitations, DAD
     // and MLD would be floods to the group too, and the only floods it
@@ -772,10 +745,7 @@ fn vxlan_strips_the_inner_tag_of_a_tagging_remote() {
     let topo = h1_and_peer();
     let (h1, peer) = (topo.host("h1"), topo.host("peer"));
     // vx100 is a port of the bridge, so the peer's own address is on br0.
-    peer.run_ok(&[
-        "ip", "link", "add", "vx100", "type", "vxlan", "id", "100", "local", PEER, "remote", VTEP, "dstport", "4789",
-        "dev", "eth0",
-    ]);
+    kernel_vxlan(peer, "vx100", "100", PEER, ["remote", VTEP]);
     peer.run_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
     peer.run_ok(&["ip", "addr", "add", "10.10.0.100/24", "dev", "br0"]);
     peer.run_ok(&["ip", "link", "add", "vh0", "type", "veth", "peer", "name", "vh1"]);
