@@ -126,10 +126,7 @@ pub(super) fn unicast<IO, O>(
         io.send_switched(port, TxFrame { buf: d.buf, head: d.head, len: d.len });
         return;
     }
-    if port.0 >= plan.first_tunnel {
-        return unicast_tunnel(plan, counters, i, d, port, io, obs, tally);
-    }
-    unicast_rewrite(plan, counters, i, d, port, io, obs, tally);
+    unicast_slow(plan, counters, i, d, port, io, obs, tally);
 }
 
 /// Frame `d`'s domain, tag length and priority as the one word the untagged
@@ -149,14 +146,14 @@ fn trace_untagged_out<O: Observer>(obs: &mut O, i: usize, port: PortId) {
     }
 }
 
-/// [`unicast`] to a tunnel or gateway port, which the plan keeps off the
-/// fast path: the same test, against the domain the port takes untagged
-/// frames into (and sends them untagged in), then the send; anything else
-/// takes [`unicast_rewrite`]. Out of line and small, so that neither the
-/// fast path nor this one pays for the other.
+/// [`unicast`] past its fast path. A tunnel or gateway port, which the plan
+/// keeps off that path, gets the same test here, against the domain it
+/// takes untagged frames into (and sends them untagged in), then the send;
+/// anything else takes [`unicast_rewrite`]. Out of line and small, so that
+/// neither the fast path nor this one pays for the other.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn unicast_tunnel<IO, O>(
+fn unicast_slow<IO, O>(
     plan: &ForwardingPlan,
     counters: &WorkerCounters,
     i: usize,
@@ -169,7 +166,8 @@ fn unicast_tunnel<IO, O>(
     IO: FramePool + PortTx,
     O: Observer,
 {
-    if plan.tagging_of(port).untagged_in.0 as u32 == untagged_class(d) && port != d.in_port {
+    let tunnel = port.0 >= plan.first_tunnel;
+    if tunnel && plan.tagging_of(port).untagged_in.0 as u32 == untagged_class(d) && port != d.in_port {
         trace_untagged_out(obs, i, port);
         send(io, obs, i, port, TxFrame { buf: d.buf, head: d.head, len: d.len });
         return;
