@@ -47,6 +47,15 @@ fuzz_rc=0
 FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh || fuzz_rc=$?
 
 step "summary"
+# CI keeps only the tail of the log, so the failed tests' names and their own
+# output are repeated here, after the fuzz run's long output.
+if ((failed > 0)); then
+    echo "failed tests:"
+    grep -E '^test .* \.\.\. FAILED$' "$log" | sed -E 's/^test (.*) \.\.\. FAILED$/  \1/'
+    awk '/^---- .* stdout ----$/ {show = 1; n = 0}
+         /^failures:$/ && show {show = 0}
+         show && n++ < 40' "$log"
+fi
 echo "cargo test: ${passed} passed, ${failed} failed, ${ignored} ignored (exit ${test_rc})"
 echo "fuzz smoke: exit ${fuzz_rc}"
 rm -f "$log"
