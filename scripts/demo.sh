@@ -153,6 +153,16 @@ bold "xvs port list"
 "$XVS" port list --socket "$SOCK"
 bold "xvs stats"
 "$XVS" stats --socket "$SOCK"
+bold "Prometheus metrics (metrics_listen = 127.0.0.1:9464; a few of them)"
+# bash's /dev/tcp, so the demo needs no curl.
+if exec 3<>/dev/tcp/127.0.0.1/9464; then
+    printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+    grep -E '^xvs_(port_receive_packets_total|vni_packets_total|fdb_entries)' <&3 | sed 's/^/  /'
+    exec 3<&-
+else
+    echo "  nothing listens on 127.0.0.1:9464"
+    FAILED=1
+fi
 
 if ((HOLD)); then
     bold "holding: try 'ip netns exec xvs-demo-h1 ping 10.0.0.2' or 'target/release/xvs fdb show'; Ctrl-C to stop"

@@ -5,13 +5,14 @@
 #   build:  clang libelf-dev m4 libpcap-dev pkg-config (xsk-rs builds libxdp/libbpf)
 #   tests:  iproute2 ethtool iputils-ping tcpdump tshark iperf3 python3-scapy
 #   bench:  valgrind (instructions per packet), netsniff-ng (trafgen baseline)
+#   metrics: prometheus (a real server scrapes xvs; promtool checks the format)
 #   peers:  openvswitch-switch (OVS userspace datapath as a VXLAN peer,
 #           tests/tests/ovs.rs; its services are never started, see below)
 set -euo pipefail
 
 PACKAGES=(clang llvm libelf-dev m4 libpcap-dev pkg-config zlib1g-dev
           iproute2 ethtool iputils-ping tcpdump tshark iperf3 python3-scapy
-          valgrind procps
+          valgrind procps prometheus
           openvswitch-switch openvswitch-common)
 
 missing=()
@@ -51,3 +52,12 @@ if ! command -v cargo >/dev/null; then
     echo "install-deps: cargo not found; install Rust (rustup) first" >&2
     exit 1
 fi
+
+# The test command lints with rustfmt and clippy.
+for tool in rustfmt clippy; do
+    sub=$tool; [[ $tool == rustfmt ]] && sub=fmt
+    if ! cargo "$sub" --version >/dev/null 2>&1; then
+        echo "install-deps: adding the $tool component"
+        rustup component add "$tool"
+    fi
+done

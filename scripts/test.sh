@@ -4,7 +4,8 @@
 #   scripts/test.sh            # everything
 #   FUZZ_SECONDS=60 scripts/test.sh
 #
-# Stages: dependencies, build (the workspace, then a check of fuzz/), unit +
+# Stages: dependencies, build (the workspace, then a check of fuzz/), lint
+# (rustfmt, clippy -D warnings), unit +
 # functional tests (cargo test: switch-core, config, control, io-afxdp, tests/
 # including veth/netns tests on AF_XDP, which need root), then a short fuzz run
 # of every parser.
@@ -28,6 +29,11 @@ cargo build --workspace --all-targets --locked
 # now rather than in the fuzz smoke after the tests. Not --locked: fuzz.sh
 # (cargo fuzz build) lets its lockfile follow switch-core, and so does this.
 cargo check --manifest-path fuzz/Cargo.toml --bins
+
+step "lint"
+# Formatting and clippy's warnings fail the run, as a reviewer would.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 # The netns tests serialise themselves (they take a lock, because each switch

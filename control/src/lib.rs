@@ -7,7 +7,9 @@
 
 pub mod api;
 pub mod cli_view;
+pub mod command;
 pub mod daemon;
+pub mod metrics;
 pub mod pcapio;
 pub mod replay;
 pub mod trace;

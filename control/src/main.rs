@@ -6,10 +6,16 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use hyper::Method;
 use xvs_config::Config;
+use xvs_control::api::client::{call, with_query};
+use xvs_control::cli_view;
+use xvs_control::command::{FdbAdd, FdbDelete, FdbFilter};
 use xvs_control::replay::{replay, ReplayInput};
 use xvs_control::trace::{parse_hex, trace};
-use xvs_control::{api::client::call, api::http::encode, cli_view};
+
+/// A request without a body.
+const NO_BODY: Option<&()> = None;
 
 #[derive(Parser)]
 #[command(name = "xvs", version, about = "xvs: a poll-mode userspace virtual switch on AF_XDP")]
@@ -177,15 +183,6 @@ enum TunnelAction {
     List,
 }
 
-fn query(pairs: &[(&str, Option<String>)]) -> String {
-    let q: Vec<String> = pairs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v)))).collect();
-    if q.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", q.join("&"))
-    }
-}
-
 fn print_result(conn: &Conn, value: &serde_json::Value, table: impl Fn(&serde_json::Value) -> String) {
     if conn.json {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
@@ -198,24 +195,12 @@ fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
     let sock: &Path = &conn.socket;
     match action {
         FdbAction::Show { bridge, vlan, port } => {
-            let v = call(
-                sock,
-                "GET",
-                &format!(
-                    "/v1/fdb{}",
-                    query(&[("bridge", bridge), ("vlan", vlan.map(|v| v.to_string())), ("port", port)])
-                ),
-                None,
-            )?;
+            let filter = FdbFilter { bridge, vlan, port };
+            let v = call(sock, Method::GET, &with_query("/v1/fdb", &filter)?, NO_BODY)?;
             print_result(conn, &v, cli_view::fdb_table);
         }
         FdbAction::Add { bridge, vlan, mac, port } => {
-            let v = call(
-                sock,
-                "POST",
-                "/v1/fdb",
-                Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "mac": mac, "port": port})),
-            )?;
+            let v = call(sock, Method::POST, "/v1/fdb", Some(&FdbAdd { bridge, vlan, mac, port }))?;
             print_result(conn, &v, |v| {
                 format!(
                     "added {} on {} in {}\n",
@@ -226,28 +211,16 @@ fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
             });
         }
         FdbAction::Del { bridge, vlan, mac } => {
-            let v = call(
-                sock,
-                "DELETE",
-                &format!(
-                    "/v1/fdb{}",
-                    query(&[("bridge", bridge), ("vlan", Some(vlan.to_string())), ("mac", Some(mac))])
-                ),
-                None,
-            )?;
+            let target = with_query("/v1/fdb", &FdbDelete { bridge, vlan, mac })?;
+            let v = call(sock, Method::DELETE, &target, NO_BODY)?;
             print_result(conn, &v, |v| format!("removed {}\n", v["removed"].as_str().unwrap_or("")));
         }
         FdbAction::Flush { bridge, vlan, port } => {
-            let v = call(
-                sock,
-                "POST",
-                "/v1/fdb/flush",
-                Some(&serde_json::json!({"bridge": bridge, "vlan": vlan, "port": port})),
-            )?;
+            let v = call(sock, Method::POST, "/v1/fdb/flush", Some(&FdbFilter { bridge, vlan, port }))?;
             print_result(conn, &v, |v| format!("flushed {} entries\n", v["flushed"]));
         }
         FdbAction::Moves => {
-            let v = call(sock, "GET", "/v1/fdb/moves", None)?;
+            let v = call(sock, Method::GET, "/v1/fdb/moves", NO_BODY)?;
             print_result(conn, &v, cli_view::moves_table);
         }
     }
@@ -289,17 +262,17 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Fdb { action, conn } => fdb(&conn, action),
         Command::Port { action: PortAction::List, conn } => {
-            let v = call(&conn.socket, "GET", "/v1/ports", None)?;
+            let v = call(&conn.socket, Method::GET, "/v1/ports", NO_BODY)?;
             print_result(&conn, &v, cli_view::ports_table);
             Ok(())
         }
         Command::Tunnel { action: TunnelAction::List, conn } => {
-            let v = call(&conn.socket, "GET", "/v1/tunnels", None)?;
+            let v = call(&conn.socket, Method::GET, "/v1/tunnels", NO_BODY)?;
             print_result(&conn, &v, cli_view::tunnels_table);
             Ok(())
         }
         Command::Stats { conn } => {
-            let v = call(&conn.socket, "GET", "/v1/stats", None)?;
+            let v = call(&conn.socket, Method::GET, "/v1/stats", NO_BODY)?;
             print_result(&conn, &v, cli_view::stats_text);
             Ok(())
         }

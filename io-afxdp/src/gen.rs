@@ -430,7 +430,7 @@ pub fn run(cfg: &GenConfig, stop: &AtomicBool) -> Result<GenSummary, Error> {
     let mut pool = crate::umem::ChunkPool::new(Arc::clone(&area));
     let chunks: Vec<u64> = (0..cfg.frames as u64).map(|i| i * FRAME_SIZE as u64).collect();
     pool.add_free(chunks.iter().copied());
-    let fixed = cfg.frames % cfg.flows == 0 && cfg.frames % cfg.macs == 0;
+    let fixed = cfg.frames.is_multiple_of(cfg.flows) && cfg.frames.is_multiple_of(cfg.macs);
     let mut held = Vec::with_capacity(chunks.len());
     while let Some(c) = pool.alloc() {
         held.push(c);
@@ -476,7 +476,7 @@ pub fn run(cfg: &GenConfig, stop: &AtomicBool) -> Result<GenSummary, Error> {
             break;
         }
         loops = loops.wrapping_add(1);
-        if loops % 64 == 0 {
+        if loops.is_multiple_of(64) {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 break;

@@ -660,6 +660,8 @@ pub struct XvsOptions {
     /// Poll-mode workers: 1 (pinned to CPU 1) or more (pinned to CPUs
     /// 0, 1, ...). Every port polls as many queues as the topology has.
     pub workers: usize,
+    /// `[control] metrics_listen` (none: no metrics listener).
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for XvsOptions {
@@ -671,6 +673,7 @@ impl Default for XvsOptions {
             small_rings: true,
             extra: String::new(),
             workers: 1,
+            metrics_listen: None,
         }
     }
 }
@@ -711,7 +714,11 @@ pub fn config_toml(topo: &Topology, opts: &XvsOptions, socket: &Path) -> String 
             h.mode.toml()
         );
     }
-    let _ = writeln!(s, "[control]\nsocket = \"{}\"\n", socket.display());
+    let _ = writeln!(s, "[control]\nsocket = \"{}\"", socket.display());
+    if let Some(addr) = &opts.metrics_listen {
+        let _ = writeln!(s, "metrics_listen = \"{addr}\"");
+    }
+    s.push('\n');
     s.push_str(&opts.extra);
     s
 }

@@ -1,24 +1,30 @@
-//! The control API: HTTP/JSON on a Unix socket (mode 0600).
+//! The control API: HTTP/JSON on a Unix socket (mode 0600), and Prometheus
+//! `/metrics` on `metrics_listen`.
 //!
-//! * [`service::ControlPlane`] owns the FDB writer and answers requests; it
-//!   runs on the control thread, so the FDB keeps exactly one writer.
-//! * [`server`] accepts connections on its own thread and forwards each
-//!   request to the control thread over a channel.
-//! * [`client`] is what the `xvs fdb|port|stats` commands use.
+//! * [`service::ControlPlane`] owns the FDB writer and executes typed
+//!   [`Command`](crate::command::Command)s; it runs on the control thread,
+//!   so the FDB keeps exactly one writer.
+//! * [`server`] is axum on the API thread: it maps routes to commands and
+//!   hands them to the control thread over a channel.
+//! * [`client`] is what the `xvs fdb|port|tunnel|stats` commands use.
 //!
-//! Routes (all JSON):
+//! Routes (JSON in and out; request types in [`crate::command`]):
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | GET | `/v1/fdb?bridge=&vlan=&port=` | FDB entries |
-//! | POST | `/v1/fdb` `{bridge?, vlan, mac, port}` | add a static entry |
+//! | GET | `/v1/fdb?bridge=&vlan=&port=` | FDB entries ([`FdbFilter`](crate::command::FdbFilter)) |
+//! | POST | `/v1/fdb` `{bridge?, vlan, mac, port}` | add a static entry (201) |
 //! | DELETE | `/v1/fdb?bridge=&vlan=&mac=` | remove an entry |
-//! | POST | `/v1/fdb/flush` `{bridge?, vlan?, port?}` | flush dynamic entries |
+//! | POST | `/v1/fdb/flush` `{bridge?, vlan?, port?}` (body optional) | flush dynamic entries |
 //! | GET | `/v1/fdb/moves` | recent MAC moves |
 //! | GET | `/v1/ports` | ports, modes, counters |
-//! | GET | `/v1/stats` | pipeline, drop, FDB and dataplane counters |
+//! | GET | `/v1/tunnels` | VTEPs, next hops, tunnels, gateways, routes |
+//! | GET | `/v1/stats` | pipeline, drop, FDB, overlay and dataplane counters |
+//! | GET | `/v1/version` | version and uptime |
+//! | GET | `/v1/health` | `{"status": "ok"}` while the control thread answers |
+//!
+//! On `metrics_listen`: `GET /metrics` (see docs/metrics.md).
 
 pub mod client;
-pub mod http;
 pub mod server;
 pub mod service;

@@ -1,40 +1,157 @@
-//! The API listener thread: accepts connections on the Unix socket and hands
-//! each request to the control thread, which owns all state.
+//! The API thread: axum on a current-thread tokio runtime, confined to this
+//! one thread. It maps each route to a typed [`Command`], hands it to the
+//! control thread over a bounded channel, and awaits the reply without
+//! blocking other connections. The control thread never waits on it: it
+//! polls the channel between its own chores.
+//!
+//! Listeners:
+//! * the control socket (Unix, mode 0600, its owner only): the JSON API;
+//! * `metrics_listen` (TCP), if set: Prometheus `/metrics` and nothing else.
 
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam::channel::{bounded, Receiver, Sender};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
+use serde_json::Value;
+use tokio::sync::oneshot;
 
-use super::http::{read_request, write_response, Request, Response};
+use super::service::ControlPlane;
+use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, Reply};
+use crate::metrics::Metrics;
 
-/// A request waiting for the control thread, with where to send the answer.
-pub struct ApiCall {
-    /// The request.
-    pub request: Request,
-    /// Where the control thread sends the response.
-    pub reply: Sender<Response>,
+/// What the API thread asks of the control thread.
+pub enum ApiCall {
+    /// Execute a command; the reply goes back on `reply`.
+    Command {
+        /// The command.
+        command: Command,
+        /// Where the control thread sends the result.
+        reply: oneshot::Sender<Reply>,
+    },
+    /// Bring the exported metrics up to date and render them.
+    Scrape {
+        /// Where the control thread sends the exposition text.
+        reply: oneshot::Sender<String>,
+    },
 }
 
-/// How long a connection may take to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+impl Api {
+    /// Answers every call queued so far, on the control thread; returns how
+    /// many there were.
+    pub fn answer(&self, control: &mut ControlPlane, metrics: &Metrics) -> usize {
+        let mut n = 0;
+        while let Ok(call) = self.calls.try_recv() {
+            // A caller that gave up has dropped its receiver: nothing to do.
+            match call {
+                ApiCall::Command { command, reply } => drop(reply.send(control.execute(command))),
+                ApiCall::Scrape { reply } => drop(reply.send(metrics.scrape(control))),
+            }
+            n += 1;
+        }
+        n
+    }
+}
+
 /// How long a request may wait for the control thread.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request body: the biggest command is a few hundred bytes.
+const MAX_BODY: usize = 64 << 10;
+/// Requests queued for the control thread before new ones get 503.
+const QUEUE: usize = 64;
+/// How often the runtime looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
-/// Binds the socket (replacing a stale one), restricts it to its owner, and
-/// starts the listener thread. Requests arrive on the returned receiver.
-pub fn start(path: &Path, stop: Arc<AtomicBool>) -> std::io::Result<(Receiver<ApiCall>, JoinHandle<()>)> {
+/// The listeners' addresses.
+#[derive(Clone, Debug)]
+pub struct Listeners {
+    /// The control socket.
+    pub socket: PathBuf,
+    /// Where `/metrics` is served, if anywhere.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The control socket.
+    #[error("control socket {path}: {source}")]
+    Socket {
+        /// Its path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The metrics listener.
+    #[error("metrics_listen {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The runtime or the thread.
+    #[error("API thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The running API thread.
+pub struct Api {
+    /// Calls for the control thread.
+    pub calls: Receiver<ApiCall>,
+    /// The thread; it ends once the stop flag is set.
+    pub thread: JoinHandle<()>,
+    /// Where `/metrics` is served (with the port the kernel chose for
+    /// port 0).
+    pub metrics: Option<SocketAddr>,
+}
+
+/// Binds both listeners (so an error is reported before the switch runs),
+/// then starts the API thread.
+pub fn start(at: &Listeners, stop: Arc<AtomicBool>) -> Result<Api, StartError> {
+    let socket = bind_socket(&at.socket)
+        .map_err(|source| StartError::Socket { path: at.socket.display().to_string(), source })?;
+    let metrics = at
+        .metrics
+        .map(|addr| {
+            let l = std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l));
+            l.map_err(|source| StartError::Metrics { addr, source })
+        })
+        .transpose()?;
+    let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
+    let (tx, rx) = bounded::<ApiCall>(QUEUE);
+    let path = at.socket.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build();
+    let runtime = runtime.map_err(StartError::Thread)?;
+    let handle = std::thread::Builder::new()
+        .name("xvs-api".into())
+        .spawn(move || {
+            runtime.block_on(serve(socket, metrics, tx, stop));
+            let _ = std::fs::remove_file(&path);
+        })
+        .map_err(StartError::Thread)?;
+    Ok(Api { calls: rx, thread: handle, metrics: metrics_addr })
+}
+
+/// Binds the Unix socket, replacing a stale one, and restricts it to its
+/// owner.
+fn bind_socket(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     if path.exists() {
         // A live switch answers; a stale socket from a crash does not.
-        if UnixStream::connect(path).is_ok() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AddrInUse,
                 format!("{} is in use by a running xvs", path.display()),
@@ -42,39 +159,158 @@ pub fn start(path: &Path, stop: Arc<AtomicBool>) -> std::io::Result<(Receiver<Ap
         }
         std::fs::remove_file(path)?;
     }
-    let listener = UnixListener::bind(path)?;
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
-    let (tx, rx) = bounded::<ApiCall>(64);
-    let path: PathBuf = path.to_path_buf();
-    let handle = std::thread::Builder::new().name("xvs-api".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((stream, _)) => serve(stream, &tx),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let _ = std::fs::remove_file(&path);
-    })?;
-    Ok((rx, handle))
+    Ok(listener)
 }
 
-fn serve(stream: UnixStream, tx: &Sender<ApiCall>) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-    let resp = match read_request(&stream) {
-        Ok(request) => {
-            let (reply, answer) = bounded(1);
-            if tx.send(ApiCall { request, reply }).is_err() {
-                Response::error(503, "control thread is gone")
-            } else {
-                answer
-                    .recv_timeout(REPLY_TIMEOUT)
-                    .unwrap_or_else(|_| Response::error(503, "control thread did not answer"))
+async fn serve(
+    socket: std::os::unix::net::UnixListener,
+    metrics: Option<std::net::TcpListener>,
+    tx: Sender<ApiCall>,
+    stop: Arc<AtomicBool>,
+) {
+    let stopped = || {
+        let stop = stop.clone();
+        async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(STOP_POLL).await;
             }
         }
-        Err(e) => Response::error(400, format!("bad request: {e}")),
     };
-    let _ = write_response(&stream, &resp);
+    let api = match tokio::net::UnixListener::from_std(socket) {
+        Ok(l) => axum::serve(l, routes(tx.clone())).with_graceful_shutdown(stopped()),
+        Err(e) => return log::error!("control socket: {e}"),
+    };
+    let api = async move {
+        if let Err(e) = api.await {
+            log::error!("control API: {e}");
+        }
+    };
+    match metrics.map(tokio::net::TcpListener::from_std) {
+        None => api.await,
+        Some(Ok(l)) => {
+            let metrics = axum::serve(l, metrics_routes(tx)).with_graceful_shutdown(stopped());
+            let metrics = async move {
+                if let Err(e) = metrics.await {
+                    log::error!("metrics listener: {e}");
+                }
+            };
+            tokio::join!(api, metrics);
+        }
+        Some(Err(e)) => {
+            log::error!("metrics listener: {e}");
+            api.await
+        }
+    }
+}
+
+/// The JSON API's routes.
+pub fn routes(tx: Sender<ApiCall>) -> Router {
+    Router::new()
+        .route("/v1/fdb", get(fdb_show).post(fdb_add).delete(fdb_delete))
+        .route("/v1/fdb/flush", post(fdb_flush))
+        .route("/v1/fdb/moves", get(|s: State<Sender<ApiCall>>| run(s, Command::FdbMoves)))
+        .route("/v1/ports", get(|s: State<Sender<ApiCall>>| run(s, Command::Ports)))
+        .route("/v1/tunnels", get(|s: State<Sender<ApiCall>>| run(s, Command::Tunnels)))
+        .route("/v1/stats", get(|s: State<Sender<ApiCall>>| run(s, Command::Stats)))
+        .route("/v1/version", get(|s: State<Sender<ApiCall>>| run(s, Command::Version)))
+        .route("/v1/health", get(|s: State<Sender<ApiCall>>| run(s, Command::Health)))
+        .fallback(|uri: axum::http::Uri| async move { error(ApiError::not_found(format!("no route {uri}"))) })
+        .method_not_allowed_fallback(|m: axum::http::Method, uri: axum::http::Uri| async move {
+            error(ApiError { status: 405, message: format!("{uri} does not take {m}") })
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(tx)
+}
+
+/// The metrics listener's one route.
+pub fn metrics_routes(tx: Sender<ApiCall>) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(tx)
+}
+
+async fn fdb_show(s: State<Sender<ApiCall>>, q: Result<Query<FdbFilter>, QueryRejection>) -> Response {
+    match q {
+        Ok(Query(f)) => run(s, Command::FdbShow(f)).await,
+        Err(e) => refused(e.status(), e.body_text()),
+    }
+}
+
+async fn fdb_delete(s: State<Sender<ApiCall>>, q: Result<Query<FdbDelete>, QueryRejection>) -> Response {
+    match q {
+        Ok(Query(d)) => run(s, Command::FdbDelete(d)).await,
+        Err(e) => refused(e.status(), e.body_text()),
+    }
+}
+
+async fn fdb_add(s: State<Sender<ApiCall>>, b: Result<Json<FdbAdd>, JsonRejection>) -> Response {
+    match b {
+        Ok(Json(a)) => {
+            let mut r = run(s, Command::FdbAdd(a)).await;
+            if r.status() == StatusCode::OK {
+                *r.status_mut() = StatusCode::CREATED;
+            }
+            r
+        }
+        Err(e) => refused(e.status(), e.body_text()),
+    }
+}
+
+/// The flush body may be left out: it means every dynamic entry.
+async fn fdb_flush(s: State<Sender<ApiCall>>, body: Result<axum::body::Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return refused(e.status(), e.body_text()),
+    };
+    if body.is_empty() {
+        return run(s, Command::FdbFlush(FdbFilter::default())).await;
+    }
+    match serde_json::from_slice::<FdbFilter>(&body) {
+        Ok(f) => run(s, Command::FdbFlush(f)).await,
+        Err(e) => refused(StatusCode::BAD_REQUEST, format!("request body: {e}")),
+    }
+}
+
+async fn run(State(tx): State<Sender<ApiCall>>, command: Command) -> Response {
+    let (reply, answer) = oneshot::channel();
+    match ask(&tx, ApiCall::Command { command, reply }, answer).await {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) | Err(e) => error(e),
+    }
+}
+
+async fn scrape(State(tx): State<Sender<ApiCall>>) -> Response {
+    let (reply, answer) = oneshot::channel();
+    match ask(&tx, ApiCall::Scrape { reply }, answer).await {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+/// Queues `call` for the control thread without blocking this thread, and
+/// waits for its answer.
+async fn ask<T>(tx: &Sender<ApiCall>, call: ApiCall, answer: oneshot::Receiver<T>) -> Result<T, ApiError> {
+    let unavailable = |m: &str| ApiError { status: 503, message: m.to_string() };
+    match tx.try_send(call) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => return Err(unavailable("the control thread has too many requests queued")),
+        Err(TrySendError::Disconnected(_)) => return Err(unavailable("the control thread is gone")),
+    }
+    match tokio::time::timeout(REPLY_TIMEOUT, answer).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(unavailable("the control thread dropped the request")),
+        Err(_) => Err(unavailable("the control thread did not answer in time")),
+    }
+}
+
+/// A request the server could not take (unparsable, too big), with the
+/// extractor's status.
+fn refused(status: StatusCode, message: String) -> Response {
+    error(ApiError { status: status.as_u16(), message })
+}
+
+fn error(e: ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json::<Value>(e.body())).into_response()
 }

@@ -12,7 +12,7 @@ use switch_core::fdb::{FdbWriter, LearnQueue};
 use switch_core::pipeline::{CounterSnapshot, WorkerCounters, TUNNEL_COUNTERS};
 use switch_core::{BdId, MacAddr, PortId};
 
-use super::http::{Request, Response};
+use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, Reply};
 use crate::views;
 
 /// What the I/O backend reports, so the control plane does not depend on
@@ -22,6 +22,30 @@ pub trait DataplaneStats: Send {
     fn port(&self, index: usize) -> serde_json::Map<String, Value>;
     /// Backend-wide details: bind mode, UMEM, queues, workers.
     fn details(&self) -> Value;
+    /// Port `index`'s received and sent packets and bytes:
+    /// `[rx_packets, rx_bytes, tx_packets, tx_bytes]`.
+    fn port_totals(&self, _index: usize) -> [u64; 4] {
+        [0; 4]
+    }
+    /// Every queue's counters.
+    fn queues(&self) -> Vec<io_afxdp::QueueSnapshot> {
+        Vec::new()
+    }
+    /// Per worker: (worker, poll loops, loops that found nothing).
+    fn worker_loops(&self) -> Vec<(usize, u64, u64)> {
+        Vec::new()
+    }
+}
+
+/// One VNI's tunnel counters towards one local VTEP, summed over its
+/// remotes and the workers.
+pub struct VniTotals {
+    /// The VNI.
+    pub vni: u32,
+    /// The local VTEP's name.
+    pub vtep: String,
+    /// Named by [`TUNNEL_COUNTERS`].
+    pub counters: [u64; 6],
 }
 
 /// A backend with nothing to report.
@@ -109,70 +133,63 @@ impl ControlPlane {
         t
     }
 
-    /// Routes one API request.
-    pub fn handle(&mut self, req: &Request) -> Response {
-        match (req.method.as_str(), req.path.as_str()) {
-            ("GET", "/v1/fdb") => self.fdb_show(req),
-            ("POST", "/v1/fdb") => self.fdb_add(req),
-            ("DELETE", "/v1/fdb") => self.fdb_del(req),
-            ("POST", "/v1/fdb/flush") => self.fdb_flush(req),
-            ("GET", "/v1/fdb/moves") => {
+    /// Executes one command. Nothing here knows HTTP: the server maps routes
+    /// to commands and replies to responses.
+    pub fn execute(&mut self, command: Command) -> Reply {
+        match command {
+            Command::FdbShow(f) => self.fdb_show(&f),
+            Command::FdbAdd(a) => self.fdb_add(&a),
+            Command::FdbDelete(d) => self.fdb_delete(&d),
+            Command::FdbFlush(f) => self.fdb_flush(&f),
+            Command::FdbMoves => {
                 let plan = self.plan.load();
-                Response::json(200, &json!({ "moves": views::move_rows(&plan, self.writer.recent_moves()) }))
+                Ok(json!({ "moves": views::move_rows(&plan, self.writer.recent_moves()) }))
             }
-            ("GET", "/v1/ports") => self.ports(),
-            ("GET", "/v1/stats") => self.stats(),
-            ("GET", "/v1/tunnels") => self.tunnels(),
-            (_, "/v1/fdb" | "/v1/fdb/flush" | "/v1/fdb/moves" | "/v1/ports" | "/v1/stats" | "/v1/tunnels") => {
-                Response::error(405, "method not allowed")
-            }
-            _ => Response::error(404, format!("no route {} {}", req.method, req.path)),
+            Command::Ports => Ok(self.ports()),
+            Command::Stats => Ok(self.stats()),
+            Command::Tunnels => Ok(self.tunnels()),
+            Command::Version => Ok(json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptime_secs": self.now_secs(),
+            })),
+            Command::Health => Ok(json!({ "status": "ok" })),
         }
     }
 
     /// Resolves `bridge`/`vlan` arguments into a domain. `bridge` may be
     /// omitted when there is only one.
-    fn domain(&self, plan: &ForwardingPlan, bridge: Option<&str>, vlan: Option<u64>) -> Result<Option<BdId>, Response> {
-        let Some(vlan) = vlan else {
+    fn domain(&self, plan: &ForwardingPlan, bridge: Option<&str>, vlan: Option<u16>) -> Result<Option<BdId>, ApiError> {
+        let Some(vid) = vlan else {
             return match bridge {
-                Some(_) => Err(Response::error(400, "bridge given without vlan")),
+                Some(_) => Err(ApiError::bad_request("bridge: given without vlan")),
                 None => Ok(None),
             };
         };
         let b = match bridge {
-            Some(name) => {
-                plan.bridge_index(name).ok_or_else(|| Response::error(400, format!("no bridge named {name:?}")))?
-            }
+            Some(name) => plan
+                .bridge_index(name)
+                .ok_or_else(|| ApiError::bad_request(format!("bridge: no bridge named {name:?}")))?,
             None if plan.bridges.len() == 1 => 0,
-            None => return Err(Response::error(400, "several bridges: say which with bridge=NAME")),
+            None => return Err(ApiError::bad_request("bridge: several bridges, say which")),
         };
-        let vid = u16::try_from(vlan).map_err(|_| Response::error(400, format!("vlan {vlan} is outside 1..=4094")))?;
-        plan.domain(b, vid)
-            .map(Some)
-            .ok_or_else(|| Response::error(400, format!("VLAN {vid} is not used on bridge {:?}", plan.bridges[b])))
+        plan.domain(b, vid).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!("vlan: VLAN {vid} is not used on bridge {:?}", plan.bridges[b]))
+        })
     }
 
-    fn port(&self, plan: &ForwardingPlan, name: Option<&str>) -> Result<Option<PortId>, Response> {
+    fn port(&self, plan: &ForwardingPlan, name: Option<&str>) -> Result<Option<PortId>, ApiError> {
         match name {
             None => Ok(None),
-            Some(n) => plan.port_id(n).map(Some).ok_or_else(|| Response::error(400, format!("no port named {n:?}"))),
+            Some(n) => {
+                plan.port_id(n).map(Some).ok_or_else(|| ApiError::bad_request(format!("port: no port named {n:?}")))
+            }
         }
     }
 
-    fn fdb_show(&self, req: &Request) -> Response {
+    fn fdb_show(&self, f: &FdbFilter) -> Reply {
         let plan = self.plan.load();
-        let vlan = match req.param("vlan").map(str::parse::<u64>).transpose() {
-            Ok(v) => v,
-            Err(_) => return Response::error(400, "vlan must be a number"),
-        };
-        let bd = match self.domain(&plan, req.param("bridge"), vlan) {
-            Ok(bd) => bd,
-            Err(r) => return r,
-        };
-        let port = match self.port(&plan, req.param("port")) {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let bd = self.domain(&plan, f.bridge.as_deref(), f.vlan)?;
+        let port = self.port(&plan, f.port.as_deref())?;
         let entries: Vec<_> = self
             .writer
             .entries()
@@ -180,95 +197,61 @@ impl ControlPlane {
             .filter(|e| bd.is_none_or(|b| e.bd == b) && port.is_none_or(|p| e.port == p))
             .collect();
         let rows = views::fdb_rows(&plan, &entries, self.now_secs());
-        Response::json(200, &json!({ "entries": rows, "count": rows.len() }))
+        Ok(json!({ "entries": rows, "count": rows.len() }))
     }
 
-    fn body(req: &Request) -> Result<Value, Response> {
-        if req.body.is_empty() {
-            return Ok(json!({}));
-        }
-        serde_json::from_slice(&req.body).map_err(|e| Response::error(400, format!("body is not JSON: {e}")))
-    }
-
-    fn fdb_add(&mut self, req: &Request) -> Response {
+    fn fdb_add(&mut self, a: &FdbAdd) -> Reply {
         let plan = self.plan.load_full();
-        let b = match Self::body(req) {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        let Some(mac) = b["mac"].as_str().and_then(|m| m.parse::<MacAddr>().ok()) else {
-            return Response::error(400, "mac: expected a MAC address like 02:00:00:00:00:01");
-        };
+        let mac = parse_mac(&a.mac)?;
         if mac.is_multicast() || mac.is_zero() {
-            return Response::error(400, format!("mac {mac}: static entries must be unicast"));
+            return Err(ApiError::bad_request(format!("mac: {mac} is not unicast; static entries must be")));
         }
-        let bd = match self.domain(&plan, b["bridge"].as_str(), b["vlan"].as_u64()) {
-            Ok(Some(bd)) => bd,
-            Ok(None) => return Response::error(400, "vlan: required"),
-            Err(r) => return r,
-        };
-        let port = match self.port(&plan, b["port"].as_str()) {
-            Ok(Some(p)) => p,
-            Ok(None) => return Response::error(400, "port: required"),
-            Err(r) => return r,
-        };
+        let bd = self
+            .domain(&plan, a.bridge.as_deref(), Some(a.vlan))?
+            .ok_or_else(|| ApiError::bad_request("vlan: required"))?;
+        let port = self.port(&plan, Some(&a.port))?.ok_or_else(|| ApiError::bad_request("port: required"))?;
         if plan.ports[port.index()].egress.get(bd.index()).copied().unwrap_or_default() == EgressTag::NotMember {
-            return Response::error(
-                400,
-                format!("port {:?} is not a member of {}", plan.ports[port.index()].name, plan.domain_name(bd)),
-            );
+            return Err(ApiError::bad_request(format!(
+                "port: {:?} is not a member of {}",
+                plan.ports[port.index()].name,
+                plan.domain_name(bd)
+            )));
         }
         if !self.writer.add_static(bd, mac, port) {
             // Every slot within reach of the key's home is taken: with the
             // keyed hash at half load, practically never.
-            return Response::error(
-                507,
-                format!("no FDB slot for {mac} in {} (counted in refused_chain_full)", plan.domain_name(bd)),
-            );
+            return Err(ApiError {
+                status: 507,
+                message: format!("no FDB slot for {mac} in {} (counted in refused_chain_full)", plan.domain_name(bd)),
+            });
         }
-        Response::json(
-            201,
-            &json!({ "added": { "domain": plan.domain_name(bd), "mac": mac.to_string(), "port": plan.ports[port.index()].name } }),
+        Ok(
+            json!({ "added": { "domain": plan.domain_name(bd), "mac": mac.to_string(), "port": plan.ports[port.index()].name } }),
         )
     }
 
-    fn fdb_del(&mut self, req: &Request) -> Response {
+    fn fdb_delete(&mut self, d: &FdbDelete) -> Reply {
         let plan = self.plan.load_full();
-        let Some(mac) = req.param("mac").and_then(|m| m.parse::<MacAddr>().ok()) else {
-            return Response::error(400, "mac: expected a MAC address");
-        };
-        let vlan = req.param("vlan").and_then(|v| v.parse::<u64>().ok());
-        let bd = match self.domain(&plan, req.param("bridge"), vlan) {
-            Ok(Some(bd)) => bd,
-            Ok(None) => return Response::error(400, "vlan: required"),
-            Err(r) => return r,
-        };
+        let mac = parse_mac(&d.mac)?;
+        let bd = self
+            .domain(&plan, d.bridge.as_deref(), Some(d.vlan))?
+            .ok_or_else(|| ApiError::bad_request("vlan: required"))?;
         if self.writer.remove(bd, mac) {
-            Response::json(200, &json!({ "removed": mac.to_string() }))
+            Ok(json!({ "removed": mac.to_string() }))
         } else {
-            Response::error(404, format!("{mac} is not in {}", plan.domain_name(bd)))
+            Err(ApiError::not_found(format!("{mac} is not in {}", plan.domain_name(bd))))
         }
     }
 
-    fn fdb_flush(&mut self, req: &Request) -> Response {
+    fn fdb_flush(&mut self, f: &FdbFilter) -> Reply {
         let plan = self.plan.load_full();
-        let b = match Self::body(req) {
-            Ok(b) => b,
-            Err(r) => return r,
-        };
-        let bd = match self.domain(&plan, b["bridge"].as_str(), b["vlan"].as_u64()) {
-            Ok(bd) => bd,
-            Err(r) => return r,
-        };
-        let port = match self.port(&plan, b["port"].as_str()) {
-            Ok(p) => p,
-            Err(r) => return r,
-        };
+        let bd = self.domain(&plan, f.bridge.as_deref(), f.vlan)?;
+        let port = self.port(&plan, f.port.as_deref())?;
         let n = self.writer.flush(bd, port);
-        Response::json(200, &json!({ "flushed": n }))
+        Ok(json!({ "flushed": n }))
     }
 
-    fn ports(&self) -> Response {
+    fn ports(&self) -> Value {
         let plan = self.plan.load();
         let counts = self.writer.port_counts();
         let ports: Vec<Value> = plan
@@ -291,10 +274,10 @@ impl ControlPlane {
                 Value::Object(o)
             })
             .collect();
-        Response::json(200, &json!({ "ports": ports }))
+        json!({ "ports": ports })
     }
 
-    fn stats(&self) -> Response {
+    fn stats(&self) -> Value {
         let t = self.totals();
         let workers: Vec<Value> =
             self.counters.iter().map(|c| Value::Object(views::counter_map(&c.snapshot()))).collect();
@@ -312,9 +295,7 @@ impl ControlPlane {
                 (p.name.clone(), Value::Object(counters))
             })
             .collect();
-        Response::json(
-            200,
-            &json!({
+        json!({
                 "uptime_secs": self.now_secs(),
                 "pipeline": views::counter_map(&t),
                 "drops": views::drop_map(&t),
@@ -323,13 +304,12 @@ impl ControlPlane {
                 "ports": ports,
                 "overlay": self.overlay_stats(&plan),
                 "dataplane": self.dataplane.details(),
-            }),
-        )
+        })
     }
 
     /// Tunnel `i`'s counters summed over the workers, named by
     /// [`TUNNEL_COUNTERS`].
-    fn tunnel_totals(&self, i: usize) -> [u64; 6] {
+    pub fn tunnel_totals(&self, i: usize) -> [u64; 6] {
         let mut sum = [0u64; 6];
         for c in &self.counters {
             if let Some(t) = c.tunnel(i) {
@@ -341,29 +321,39 @@ impl ControlPlane {
         sum
     }
 
+    /// Per-VNI sums of the tunnel counters, in the plan's tunnel order.
+    pub fn vni_totals(&self) -> Vec<VniTotals> {
+        let plan = self.plan.load();
+        let Some(ov) = plan.overlay.as_deref() else { return Vec::new() };
+        let mut vnis: Vec<VniTotals> = Vec::new();
+        for (i, t) in ov.tunnels.iter().enumerate() {
+            let c = self.tunnel_totals(i);
+            let vtep = &ov.vteps[usize::from(t.vtep)].name;
+            match vnis.iter_mut().find(|v| v.vni == t.vni && v.vtep == *vtep) {
+                Some(v) => v.counters.iter_mut().zip(c).for_each(|(s, v)| *s += v),
+                None => vnis.push(VniTotals { vni: t.vni, vtep: vtep.clone(), counters: c }),
+            }
+        }
+        vnis
+    }
+
     /// Per-VNI and per-VTEP sums of the tunnel counters (`null` without an
     /// overlay).
     fn overlay_stats(&self, plan: &ForwardingPlan) -> Value {
         let Some(ov) = plan.overlay.as_deref() else { return Value::Null };
-        let mut vnis: Vec<(u32, &str, [u64; 6])> = Vec::new();
         let mut vteps: Vec<[u64; 6]> = vec![[0; 6]; ov.vteps.len()];
         for (i, t) in ov.tunnels.iter().enumerate() {
-            let c = self.tunnel_totals(i);
-            let vtep = &ov.vteps[usize::from(t.vtep)];
-            match vnis.iter_mut().find(|(vni, name, _)| *vni == t.vni && *name == vtep.name) {
-                Some((_, _, sum)) => sum.iter_mut().zip(c).for_each(|(s, v)| *s += v),
-                None => vnis.push((t.vni, &vtep.name, c)),
-            }
             if let Some(sum) = vteps.get_mut(usize::from(t.vtep)) {
-                sum.iter_mut().zip(c).for_each(|(s, v)| *s += v);
+                sum.iter_mut().zip(self.tunnel_totals(i)).for_each(|(s, v)| *s += v);
             }
         }
-        let vnis: Vec<Value> = vnis
+        let vnis: Vec<Value> = self
+            .vni_totals()
             .into_iter()
-            .map(|(vni, vtep, c)| {
-                let mut o = tunnel_counter_map(c);
-                o.insert("vni".into(), vni.into());
-                o.insert("vtep".into(), vtep.into());
+            .map(|v| {
+                let mut o = tunnel_counter_map(v.counters);
+                o.insert("vni".into(), v.vni.into());
+                o.insert("vtep".into(), v.vtep.into());
                 Value::Object(o)
             })
             .collect();
@@ -386,10 +376,10 @@ impl ControlPlane {
 
     /// `GET /v1/tunnels`: the VTEPs with their next hops' resolution
     /// state, and every tunnel port with its counters.
-    fn tunnels(&self) -> Response {
+    fn tunnels(&self) -> Value {
         let plan = self.plan.load();
         let Some(ov) = plan.overlay.as_deref() else {
-            return Response::json(200, &json!({ "vteps": [], "tunnels": [], "gateways": [], "routes": [] }));
+            return json!({ "vteps": [], "tunnels": [], "gateways": [], "routes": [] });
         };
         let now = self.now_secs();
         let hop = |i: u16| {
@@ -478,8 +468,14 @@ impl ControlPlane {
                 })
             })
             .collect();
-        Response::json(200, &json!({ "vteps": vteps, "tunnels": tunnels, "gateways": gateways, "routes": routes }))
+        json!({ "vteps": vteps, "tunnels": tunnels, "gateways": gateways, "routes": routes })
     }
+}
+
+/// Parses the `mac` field of a request.
+fn parse_mac(text: &str) -> Result<MacAddr, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("mac: {text:?} is not a MAC address like 02:00:00:00:00:01")))
 }
 
 /// Tunnel counters as JSON fields.
@@ -591,17 +587,16 @@ mod tests {
         assert_eq!(c.writer.stats().aged, 2);
     }
 
-    fn req(method: &str, path: &str, query: &[(&str, &str)], body: Value) -> Request {
-        Request {
-            method: method.into(),
-            path: path.into(),
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            body: if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap() },
-        }
+    fn ok(c: &mut ControlPlane, command: Command) -> Value {
+        c.execute(command).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn json(r: &Response) -> Value {
-        serde_json::from_slice(&r.body).unwrap()
+    fn status(c: &mut ControlPlane, command: Command) -> u16 {
+        c.execute(command).map_or_else(|e| e.status, |_| 200)
+    }
+
+    fn filter(vlan: Option<u16>, port: Option<&str>) -> FdbFilter {
+        FdbFilter { vlan, port: port.map(str::to_string), ..FdbFilter::default() }
     }
 
     #[test]
@@ -615,55 +610,60 @@ mod tests {
             at: 90,
         });
         assert_eq!(c.housekeeping(), 1);
-        let r = c.handle(&req("GET", "/v1/fdb", &[], Value::Null));
-        assert_eq!(r.status, 200);
-        let v = json(&r);
+        let v = ok(&mut c, Command::FdbShow(FdbFilter::default()));
         assert_eq!(v["count"], 1);
         assert_eq!(v["entries"][0]["port"], "h1");
         assert_eq!(v["entries"][0]["vlan"], 10);
         assert_eq!(v["entries"][0]["age_secs"], 10);
         // Filters.
-        assert_eq!(json(&c.handle(&req("GET", "/v1/fdb", &[("vlan", "20")], Value::Null)))["count"], 0);
-        assert_eq!(json(&c.handle(&req("GET", "/v1/fdb", &[("port", "h1")], Value::Null)))["count"], 1);
-        assert_eq!(c.handle(&req("GET", "/v1/fdb", &[("port", "nope")], Value::Null)).status, 400);
-        assert_eq!(c.handle(&req("GET", "/v1/fdb", &[("vlan", "99")], Value::Null)).status, 400);
+        assert_eq!(ok(&mut c, Command::FdbShow(filter(Some(20), None)))["count"], 0);
+        assert_eq!(ok(&mut c, Command::FdbShow(filter(None, Some("h1"))))["count"], 1);
+        let e = c.execute(Command::FdbShow(filter(None, Some("nope")))).unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (400, r#"port: no port named "nope""#));
+        let e = c.execute(Command::FdbShow(filter(Some(99), None))).unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (400, r#"vlan: VLAN 99 is not used on bridge "br0""#));
     }
 
     #[test]
     fn static_add_delete_and_flush() {
         let mut c = control();
-        let add = |c: &mut ControlPlane, body: Value| c.handle(&req("POST", "/v1/fdb", &[], body));
-        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "02:00:00:00:00:09", "port": "h2"})).status, 201);
+        let add = |c: &mut ControlPlane, vlan: u16, mac: &str, port: &str| {
+            let a = FdbAdd { bridge: None, vlan, mac: mac.into(), port: port.into() };
+            c.execute(Command::FdbAdd(a)).map_err(|e| (e.status, e.message))
+        };
+        assert!(add(&mut c, 10, "02:00:00:00:00:09", "h2").is_ok());
         // Wrong VLAN for the port, multicast MAC, bad MAC, unknown port.
-        assert_eq!(add(&mut c, json!({"vlan": 20, "mac": "02:00:00:00:00:09", "port": "h2"})).status, 400);
-        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "01:00:00:00:00:09", "port": "h2"})).status, 400);
-        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "zz", "port": "h2"})).status, 400);
-        assert_eq!(add(&mut c, json!({"vlan": 10, "mac": "02:00:00:00:00:09", "port": "h9"})).status, 400);
-        let v = json(&c.handle(&req("GET", "/v1/fdb", &[], Value::Null)));
+        let refused = [
+            (20, "02:00:00:00:00:09", "h2", r#"port: "h2" is not a member of br0/20"#),
+            (10, "01:00:00:00:00:09", "h2", "mac: 01:00:00:00:00:09 is not unicast; static entries must be"),
+            (10, "zz", "h2", r#"mac: "zz" is not a MAC address like 02:00:00:00:00:01"#),
+            (10, "02:00:00:00:00:09", "h9", r#"port: no port named "h9""#),
+        ];
+        for (vlan, mac, port, why) in refused {
+            assert_eq!(add(&mut c, vlan, mac, port), Err((400, why.to_string())));
+        }
+        let v = ok(&mut c, Command::FdbShow(FdbFilter::default()));
         assert_eq!(v["entries"][0]["type"], "static");
         // Flush keeps statics.
-        assert_eq!(json(&c.handle(&req("POST", "/v1/fdb/flush", &[], Value::Null)))["flushed"], 0);
-        let del = req("DELETE", "/v1/fdb", &[("vlan", "10"), ("mac", "02:00:00:00:00:09")], Value::Null);
-        assert_eq!(c.handle(&del).status, 200);
-        assert_eq!(c.handle(&del).status, 404);
+        assert_eq!(ok(&mut c, Command::FdbFlush(FdbFilter::default()))["flushed"], 0);
+        let del = Command::FdbDelete(FdbDelete { bridge: None, vlan: 10, mac: "02:00:00:00:00:09".into() });
+        assert_eq!(status(&mut c, del.clone()), 200);
+        assert_eq!(status(&mut c, del), 404);
     }
 
     #[test]
-    fn ports_stats_and_unknown_routes() {
+    fn ports_stats_version_and_health() {
         let mut c = control();
-        let v = json(&c.handle(&req("GET", "/v1/ports", &[], Value::Null)));
+        let v = ok(&mut c, Command::Ports);
         assert_eq!(v["ports"][2]["name"], "h3");
         assert_eq!(v["ports"][2]["mode"], "access");
         assert_eq!(v["ports"][2]["vlans"], "20");
         assert_eq!(v["ports"][2]["interface"], "xvs-h3");
-        let v = json(&c.handle(&req("GET", "/v1/stats", &[], Value::Null)));
+        let v = ok(&mut c, Command::Stats);
         assert_eq!(v["drops"]["truncated"], 0);
         assert_eq!(v["uptime_secs"], 100);
-        assert_eq!(c.handle(&req("GET", "/v2/nothing", &[], Value::Null)).status, 404);
-        assert_eq!(c.handle(&req("PUT", "/v1/fdb", &[], Value::Null)).status, 405);
-        assert_eq!(c.handle(&req("POST", "/v1/fdb", &[], Value::Null)).status, 400);
-        let bad = Request { body: b"{not json".to_vec(), ..req("POST", "/v1/fdb", &[], Value::Null) };
-        assert_eq!(c.handle(&bad).status, 400);
+        assert_eq!(ok(&mut c, Command::Version)["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(ok(&mut c, Command::Health)["status"], "ok");
     }
 
     #[test]
@@ -671,7 +671,7 @@ mod tests {
         let mut c = control();
         c.counters[0].tunnel(0).unwrap().tx_packets.add(3);
         c.counters[0].tunnel(0).unwrap().rx_bytes.add(640);
-        let v = json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null)));
+        let v = ok(&mut c, Command::Tunnels);
         assert_eq!(v["vteps"][0]["name"], "vtep0");
         assert_eq!(v["vteps"][0]["address"], "192.168.100.1/24");
         assert_eq!(
@@ -691,15 +691,15 @@ mod tests {
         let plan = c.plan.load_full();
         let ov = plan.overlay.as_deref().unwrap();
         ov.neighbors.resolve(0, MacAddr([2, 0, 0, 0, 0, 0x99]), c.now_secs());
-        let v = json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null)));
+        let v = ok(&mut c, Command::Tunnels);
         assert_eq!(v["tunnels"][0]["next_hop"]["mac"], "02:00:00:00:00:99");
         assert!(v["vteps"][0]["next_hops"][0]["heard_secs_ago"].as_u64().is_some_and(|s| s <= 1), "{v}");
         // The same counters in the port list and the per-VNI/VTEP stats.
-        let v = json(&c.handle(&req("GET", "/v1/ports", &[], Value::Null)));
+        let v = ok(&mut c, Command::Ports);
         assert_eq!(v["ports"][5]["mode"], "vxlan");
         assert_eq!(v["ports"][5]["tx_packets"], 3);
         assert_eq!(v["ports"][4]["mode"], "underlay");
-        let v = json(&c.handle(&req("GET", "/v1/stats", &[], Value::Null)));
+        let v = ok(&mut c, Command::Stats);
         assert_eq!(v["overlay"]["vnis"][0]["vni"], 100);
         assert_eq!(v["overlay"]["vnis"][0]["tx_packets"], 3);
         assert_eq!(v["overlay"]["vteps"][0]["rx_bytes"], 640);
@@ -709,13 +709,13 @@ mod tests {
         c.counters[0].tunnel(0).unwrap().tx_drops.add(2);
         c.counters[0].tunnel(0).unwrap().rx_drops.add(1);
         c.counters[0].vtep_rx_drops[0].add(5);
-        let v = json(&c.handle(&req("GET", "/v1/stats", &[], Value::Null)));
+        let v = ok(&mut c, Command::Stats);
         let (vni, vtep) = (&v["overlay"]["vnis"][0], &v["overlay"]["vteps"][0]);
         assert_eq!((vni["rx_drops"].as_u64(), vni["tx_drops"].as_u64()), (Some(1), Some(2)), "{vni}");
         assert_eq!((vtep["rx_drops"].as_u64(), vtep["tx_drops"].as_u64()), (Some(5), Some(2)), "{vtep}");
         let text = crate::cli_view::stats_text(&v);
         assert!(text.contains("RX_DROPS") && text.contains("TX_DROPS"), "{text}");
-        let text = crate::cli_view::tunnels_table(&json(&c.handle(&req("GET", "/v1/tunnels", &[], Value::Null))));
+        let text = crate::cli_view::tunnels_table(&ok(&mut c, Command::Tunnels));
         assert!(text.contains("vxlan100@192.168.100.2") && text.contains("02:00:00:00:00:99"), "{text}");
     }
 }

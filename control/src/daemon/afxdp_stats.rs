@@ -55,6 +55,23 @@ impl DataplaneStats for AfxdpStats {
         v.as_object().cloned().unwrap_or_default()
     }
 
+    fn port_totals(&self, index: usize) -> [u64; 4] {
+        let port = PortId(index as u16);
+        let mut t = io_afxdp::PortTotals::default();
+        for w in &self.workers {
+            t += w.port_totals(port);
+        }
+        [t.rx_packets, t.rx_bytes, t.tx_packets, t.tx_bytes]
+    }
+
+    fn queues(&self) -> Vec<io_afxdp::QueueSnapshot> {
+        self.workers.iter().flat_map(|w| w.queues.iter().map(|q| q.snapshot())).collect()
+    }
+
+    fn worker_loops(&self) -> Vec<(usize, u64, u64)> {
+        self.workers.iter().map(|w| (w.worker, w.loops.get(), w.idle_loops.get())).collect()
+    }
+
     fn details(&self) -> Value {
         let queues: Vec<Value> = self
             .workers

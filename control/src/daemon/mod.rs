@@ -7,7 +7,9 @@
 //! * the control thread (this one): drains learn queues into the FDB writer,
 //!   ages entries once a second, and answers API requests. It is the only
 //!   writer of switch state, so nothing the workers read is ever locked.
-//! * the API listener, which only moves requests to the control thread.
+//! * the API thread (axum on a current-thread runtime), which only moves
+//!   requests to the control thread and answers back; it also serves
+//!   Prometheus `/metrics` on `metrics_listen`.
 //!
 //! Start-up validates every interface before touching any, so a typo never
 //! leaves half the ports with XDP attached. Shutdown (SIGINT/SIGTERM) stops
@@ -32,6 +34,7 @@ use xvs_config::{Config, Toggle};
 
 use crate::api::server;
 use crate::api::service::ControlPlane;
+use crate::metrics::Metrics;
 
 /// Learn events one worker may have in flight before it starts dropping
 /// (and counting) them.
@@ -52,14 +55,9 @@ pub enum RunError {
     /// Opening AF_XDP sockets failed.
     #[error("AF_XDP: {0}")]
     Afxdp(io_afxdp::Error),
-    /// The control socket could not be created.
-    #[error("control socket {path}: {source}")]
-    Socket {
-        /// Path.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
+    /// The control socket or the metrics listener could not be opened.
+    #[error("{0}")]
+    Api(#[from] server::StartError),
     /// A worker thread could not start.
     #[error("worker: {0}")]
     Worker(io_afxdp::Error),
@@ -265,28 +263,24 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         Some(c) => log::info!("control thread pinned to CPU {c}, away from the workers"),
         None => log::warn!("every CPU runs a worker: the control thread shares them"),
     }
-    let socket = config.control.socket.clone();
-    let (calls, api) = server::start(&socket, stop.clone())
-        .map_err(|source| RunError::Socket { path: socket.display().to_string(), source })?;
+    let listeners = server::Listeners { socket: config.control.socket.clone(), metrics: config.control.metrics_listen };
+    let api = server::start(&listeners, stop.clone())?;
+    let metrics = Metrics::new(std::time::SystemTime::now());
     let dataplane = Box::new(afxdp_stats::AfxdpStats { workers: io_stats, details });
     let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
     let mut control =
         ControlPlane::new(plan_swap, writer, queues, counters, dataplane, interfaces, Box::new(monotonic_now));
     log::info!(
-        "xvs running: {} ports, {} workers, control API on {}",
+        "xvs running: {} ports, {} workers, control API on {}{}",
         plan.ports.len(),
         handles.len(),
-        socket.display()
+        listeners.socket.display(),
+        api.metrics.map(|a| format!(", metrics on http://{a}/metrics")).unwrap_or_default()
     );
     ready();
     while !stop.load(Ordering::Relaxed) {
         let learned = control.housekeeping();
-        let mut served = 0;
-        while let Ok(call) = calls.try_recv() {
-            let resp = control.handle(&call.request);
-            let _ = call.reply.send(resp);
-            served += 1;
-        }
+        let served = api.answer(&mut control, &metrics);
         if learned == 0 && served == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -300,7 +294,7 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
             Err(_) => log::error!("a worker panicked"),
         }
     }
-    let _ = api.join();
+    let _ = api.thread.join();
     log::info!("xvs stopped");
     Ok(())
 }

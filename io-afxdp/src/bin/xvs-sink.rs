@@ -100,7 +100,7 @@ fn run(cmd: Cmd) -> Result<(), Error> {
             let base = sink.drops()?;
             let mut last = (start, base);
             let end = duration.map(|d| start + Duration::from_secs_f64(d));
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && end.map_or(true, |e| Instant::now() < e) {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && end.is_none_or(|e| Instant::now() < e) {
                 std::thread::sleep(Duration::from_millis(100));
                 let now = Instant::now();
                 if now.duration_since(last.0) >= Duration::from_secs(1) {

@@ -155,6 +155,8 @@ pub struct FdbWriter {
     port_counts: Vec<u32>,
     /// Entries per domain, by domain id.
     domain_counts: Vec<u32>,
+    /// Static entries per domain, for per-domain listings by type.
+    static_counts: Vec<u32>,
     /// Where the dynamic entries of each (domain, port) are: eviction's
     /// candidates. Keyed by configuration, so under the fast unkeyed hash
     /// (SipHash was a third of the cost of learning a MAC); `moves`, keyed
@@ -201,6 +203,7 @@ impl FdbWriter {
             rebuild_after: capacity_slots / 4,
             port_counts: Vec::new(),
             domain_counts: Vec::new(),
+            static_counts: Vec::new(),
             evictable: EvictionLists::new(capacity_slots),
             removals_held_until: 0,
             moves: HashMap::new(),
@@ -443,6 +446,9 @@ impl FdbWriter {
         self.stats.entries -= 1;
         if v.is_static() {
             self.stats.static_entries -= 1;
+            if let Some(c) = self.static_counts.get_mut(key.bd().index()) {
+                *c -= 1;
+            }
         }
         self.count(key.bd(), v.port(), -1);
         self.moves.remove(&key);
@@ -460,6 +466,10 @@ impl FdbWriter {
         let added = self.insert(key, FdbValue::new(port, true, 0));
         if added && !was_static {
             self.stats.static_entries += 1;
+            if self.static_counts.len() <= bd.index() {
+                self.static_counts.resize(bd.index() + 1, 0);
+            }
+            self.static_counts[bd.index()] += 1;
         }
         self.table.bump_generation();
         added
@@ -600,6 +610,12 @@ impl FdbWriter {
     /// Recent MAC moves, oldest first.
     pub fn recent_moves(&self) -> impl Iterator<Item = &MoveNotice> {
         self.move_log.iter()
+    }
+
+    /// Live entries in domain `bd`: all of them, and the static ones.
+    pub fn domain_entries(&self, bd: BdId) -> (u32, u32) {
+        let at = |v: &[u32]| v.get(bd.index()).copied().unwrap_or(0);
+        (at(&self.domain_counts), at(&self.static_counts))
     }
 
     /// Counters.
@@ -945,6 +961,8 @@ mod tests {
             for bd in bds {
                 let n = live.iter().filter(|e| e.key.bd() == bd).count();
                 assert_eq!(w.domain_counts[bd.index()] as usize, n, "{bd:?}");
+                let statics = live.iter().filter(|e| e.key.bd() == bd && e.value.is_static()).count();
+                assert_eq!(w.domain_entries(bd), (n as u32, statics as u32), "{bd:?}");
                 assert!(n <= 70 + w.stats.static_entries as usize);
             }
             assert_eq!(w.stats.entries as usize, live.len());

@@ -32,14 +32,14 @@ impl Counter {
 }
 
 macro_rules! worker_counters {
-    ($( $(#[$doc:meta])* $name:ident, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
         /// Everything one worker's pipeline counts.
         #[derive(Debug)]
         #[repr(align(128))]
         pub struct WorkerCounters {
             /// Frames dropped, by [`DropReason::index`].
             pub drops: [Counter; DropReason::COUNT],
-            $( $(#[$doc])* pub $name: Counter, )*
+            $( $(#[doc = $doc])* pub $name: Counter, )*
             /// Per tunnel port, by its index among the tunnels (port id
             /// minus the plan's `first_tunnel`): room for every port id.
             pub tunnels: Box<[TunnelCounters]>,
@@ -75,7 +75,7 @@ macro_rules! worker_counters {
         pub struct CounterSnapshot {
             /// Frames dropped, by [`DropReason::index`].
             pub drops: [u64; DropReason::COUNT],
-            $( $(#[$doc])* pub $name: u64, )*
+            $( $(#[doc = $doc])* pub $name: u64, )*
         }
 
         impl Default for CounterSnapshot {
@@ -95,6 +95,9 @@ macro_rules! worker_counters {
                 }
                 $( self.$name += o.$name; )*
             }
+
+            /// The non-drop counters' doc comments, in [`Self::named`]'s order.
+            pub const HELP: [&'static str; Self::NAMED] = [$( concat!($($doc, "\n",)*), )*];
 
             /// The non-drop counters as (name, value), for exporters.
             pub fn named(&self) -> [(&'static str, u64); Self::NAMED] {

@@ -2,7 +2,7 @@
 //!
 //! Every `Verdict::Drop` carries a [`DropReason`]; the output stage counts it
 //! in the worker's counters under [`DropReason::name`], which is also the
-//! `reason` label of `xvs_drops_total` and the key in `xvs replay` summaries.
+//! `reason` label of `xvs_pipeline_drops_total` and the key in `xvs replay` summaries.
 
 macro_rules! drop_reasons {
     ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {

@@ -1,0 +1,135 @@
+//! The control API's commands: typed requests shared by the CLI, which
+//! serialises them, and the server, which parses them and hands them to the
+//! control thread. The control thread executes a [`Command`] and knows
+//! nothing of HTTP, so every command is tested without a socket.
+//!
+//! Every request type rejects unknown fields: a misspelt filter must fail,
+//! not silently match everything.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Which FDB entries: `GET /v1/fdb` lists them, `POST /v1/fdb/flush` removes
+/// the dynamic ones. Every field narrows; none given means all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FdbFilter {
+    /// Bridge name; may be left out when the switch has one bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// VLAN of the bridge (the domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    /// Port name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+}
+
+/// `POST /v1/fdb`: a static entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FdbAdd {
+    /// Bridge name; may be left out when the switch has one bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// VLAN of the bridge.
+    pub vlan: u16,
+    /// Unicast MAC address, like `02:00:00:00:00:01`.
+    pub mac: String,
+    /// Port the MAC is behind.
+    pub port: String,
+}
+
+/// `DELETE /v1/fdb`: one entry, static or dynamic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FdbDelete {
+    /// Bridge name; may be left out when the switch has one bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// VLAN of the bridge.
+    pub vlan: u16,
+    /// MAC address.
+    pub mac: String,
+}
+
+/// What the control thread can be asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// List FDB entries.
+    FdbShow(FdbFilter),
+    /// Add a static entry.
+    FdbAdd(FdbAdd),
+    /// Remove an entry.
+    FdbDelete(FdbDelete),
+    /// Remove dynamic entries.
+    FdbFlush(FdbFilter),
+    /// Recent MAC moves.
+    FdbMoves,
+    /// Ports, their modes and counters.
+    Ports,
+    /// VTEPs, next hops, tunnels, gateways and routes.
+    Tunnels,
+    /// Every counter.
+    Stats,
+    /// Build and start facts.
+    Version,
+    /// Whether the control thread answers.
+    Health,
+}
+
+/// A command's failure: an HTTP status and a message a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status (400 for a bad request, 404 for something not there...).
+    pub status: u16,
+    /// What went wrong, naming the field.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400: the request is wrong.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError { status: 400, message: message.into() }
+    }
+
+    /// 404: what it names does not exist.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError { status: 404, message: message.into() }
+    }
+
+    /// The JSON body, `{"error": message}`.
+    pub fn body(&self) -> Value {
+        serde_json::json!({ "error": self.message })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What a command returns: a JSON document, or why not.
+pub type Reply = Result<Value, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_refused_and_named() {
+        let e = serde_json::from_str::<FdbAdd>(r#"{"vlan": 10, "mac": "02:00:00:00:00:01", "port": "h1", "vlans": 1}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown field `vlans`"), "{e}");
+        let e = serde_json::from_str::<FdbFilter>(r#"{"prot": "h1"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `prot`"), "{e}");
+    }
+
+    #[test]
+    fn filters_leave_out_what_is_not_given() {
+        let f = FdbFilter { vlan: Some(10), ..FdbFilter::default() };
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"vlan":10}"#);
+        assert_eq!(serde_json::from_str::<FdbFilter>("{}").unwrap(), FdbFilter::default());
+    }
+}
