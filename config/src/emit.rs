@@ -216,6 +216,12 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
 
     writeln!(o, "\n[control]")?;
     writeln!(o, "socket = {}", quote(&c.control.socket.to_string_lossy()))?;
+    if let Some(a) = c.control.api_listen {
+        writeln!(o, "api_listen = {}", quote(&a.to_string()))?;
+    }
+    if let Some(f) = &c.control.api_token_file {
+        writeln!(o, "api_token_file = {}", quote(&f.to_string_lossy()))?;
+    }
     if let Some(a) = c.control.metrics_listen {
         writeln!(o, "metrics_listen = {}", quote(&a.to_string()))?;
     }

@@ -377,12 +377,21 @@ pub enum ConfigError {
         reason: String,
     },
 
-    /// `control.metrics_listen` is not an `address:port`.
+    /// `control.metrics_listen` or `api_listen` is not an `address:port`.
     #[error("{at} = {value:?} is not a socket address like 127.0.0.1:9464")]
     BadAddress {
         /// Where.
         at: KeyPath,
         /// The text.
+        value: String,
+    },
+
+    /// `control.api_listen` is not a loopback address.
+    #[error("{at} = {value:?} is not a loopback address; the TCP API listens on 127.0.0.1 or ::1 only (reach it from elsewhere through an SSH tunnel)")]
+    NotLoopback {
+        /// Where.
+        at: KeyPath,
+        /// The address.
         value: String,
     },
 
@@ -720,6 +729,7 @@ impl ConfigError {
             UnknownKey { at, .. }
             | WrongType { at, .. }
             | MissingKey { at, .. }
+            | NotLoopback { at, .. }
             | OutOfRange { at, .. }
             | VlanOutOfRange { at, .. }
             | NotPowerOfTwo { at, .. }

@@ -60,7 +60,7 @@ const PORT_KEYS: &[&str] = &[
     "tpid",
     "s_vlan",
 ];
-const CONTROL_KEYS: &[&str] = &["socket", "metrics_listen"];
+const CONTROL_KEYS: &[&str] = &["socket", "metrics_listen", "api_listen", "api_token_file"];
 
 const MODES: &[&str] = &["access", "trunk", "dot1q-tunnel", "underlay"];
 /// Mode-specific port keys and the mode each belongs to.
@@ -771,14 +771,30 @@ fn read_control(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> ControlSettings {
             None => c.socket = PathBuf::from(path),
         }
     }
-    if let Ok(Some(addr)) = cx.string(t, "metrics_listen") {
-        match addr.parse::<SocketAddr>() {
-            Ok(a) => c.metrics_listen = Some(a),
-            Err(_) => {
-                let at = cx.at_key(t, "metrics_listen");
-                cx.push(ConfigError::BadAddress { at, value: addr });
-            }
-        }
+    c.metrics_listen = socket_addr(cx, t, "metrics_listen");
+    c.api_listen = socket_addr(cx, t, "api_listen");
+    if let Some(a) = c.api_listen.filter(|a| !a.ip().is_loopback()) {
+        let at = cx.at_key(t, "api_listen");
+        cx.push(ConfigError::NotLoopback { at, value: a.to_string() });
+    }
+    if let Ok(Some(path)) = cx.string(t, "api_token_file") {
+        c.api_token_file = Some(PathBuf::from(path));
+    }
+    if c.api_listen.is_some() && c.api_token_file.is_none() {
+        cx.missing(t, "api_token_file", "required with api_listen: the TCP API answers only callers with the token");
     }
     c
+}
+
+/// An `ip:port` key.
+fn socket_addr(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str) -> Option<SocketAddr> {
+    let text = cx.string(t, key).ok()??;
+    match text.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            let at = cx.at_key(t, key);
+            cx.push(ConfigError::BadAddress { at, value: text });
+            None
+        }
+    }
 }

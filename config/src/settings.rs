@@ -123,11 +123,22 @@ pub struct ControlSettings {
     pub socket: PathBuf,
     /// Where to serve Prometheus `/metrics` over TCP (default: nowhere).
     pub metrics_listen: Option<SocketAddr>,
+    /// A loopback TCP address that serves the control API too, to callers
+    /// that present the bearer token (default: nowhere).
+    pub api_listen: Option<SocketAddr>,
+    /// The file holding that token; required with `api_listen`, read at
+    /// start, and refused when others may read it.
+    pub api_token_file: Option<PathBuf>,
 }
 
 impl Default for ControlSettings {
     fn default() -> Self {
-        ControlSettings { socket: PathBuf::from("/run/xvs/xvs.sock"), metrics_listen: None }
+        ControlSettings {
+            socket: PathBuf::from("/run/xvs/xvs.sock"),
+            metrics_listen: None,
+            api_listen: None,
+            api_token_file: None,
+        }
     }
 }
 

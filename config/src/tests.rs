@@ -731,6 +731,25 @@ fn err_bad_address() {
 }
 
 #[test]
+fn tcp_api_is_loopback_only_and_needs_a_token_file() {
+    let (e, msg) = one(&with("[control]\napi_listen = \"0.0.0.0:9465\"\napi_token_file = \"/etc/xvs/token\"\n"));
+    assert!(matches!(e, ConfigError::NotLoopback { .. }), "{e:?}");
+    assert_eq!(
+        msg,
+        r#"control.api_listen = "0.0.0.0:9465" is not a loopback address; the TCP API listens on 127.0.0.1 or ::1 only (reach it from elsewhere through an SSH tunnel)"#
+    );
+    let (e, msg) = one(&with("[control]\napi_listen = \"127.0.0.1:9465\"\n"));
+    assert!(matches!(e, ConfigError::MissingKey { .. }), "{e:?}");
+    assert!(msg.starts_with("control: missing key `api_token_file` (required with api_listen"), "{msg}");
+    let c = ok(&with("[control]\napi_listen = \"[::1]:9465\"\napi_token_file = \"/etc/xvs/token\"\n"));
+    assert_eq!(c.control.api_listen, Some("[::1]:9465".parse().unwrap()));
+    assert_eq!(c.control.api_token_file.as_deref(), Some(std::path::Path::new("/etc/xvs/token")));
+    // The canonical form keeps both.
+    let again = ok(&c.to_toml_string());
+    assert_eq!(again.control, c.control);
+}
+
+#[test]
 fn err_bad_socket_path() {
     let (e, msg) = one(&with("[control]\nsocket = \"\"\n"));
     assert!(matches!(e, ConfigError::BadSocketPath { .. }), "{e:?}");

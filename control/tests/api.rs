@@ -25,11 +25,13 @@ use xvs_control::command::{FdbAdd, FdbFilter};
 use xvs_control::metrics::Metrics;
 
 const NO_BODY: Option<&()> = None;
+const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// A control thread and its API, stopped on drop.
 struct Switch {
     socket: PathBuf,
     metrics: Option<std::net::SocketAddr>,
+    tcp: Option<std::net::SocketAddr>,
     stop: Arc<AtomicBool>,
     control: Option<JoinHandle<()>>,
 }
@@ -38,11 +40,14 @@ impl Switch {
     fn start(name: &str, with_metrics: bool) -> Switch {
         let socket = std::env::temp_dir().join(format!("xvs-api-{name}-{}.sock", std::process::id()));
         let config = xvs_config::Config::embedded_default();
-        let listeners =
-            Listeners { socket: socket.clone(), metrics: with_metrics.then(|| "127.0.0.1:0".parse().unwrap()) };
+        let listeners = Listeners {
+            socket: socket.clone(),
+            metrics: with_metrics.then(|| "127.0.0.1:0".parse().unwrap()),
+            tcp: Some(("127.0.0.1:0".parse().unwrap(), TOKEN.to_string())),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let api = server::start(&listeners, stop.clone()).expect("start the API");
-        let metrics = api.metrics;
+        let (metrics, tcp) = (api.metrics, api.tcp);
         let stopping = stop.clone();
         let control = std::thread::spawn(move || {
             let plan = Arc::new(ForwardingPlan::compile(&config.spec).unwrap());
@@ -65,7 +70,7 @@ impl Switch {
             }
             let _ = api.thread.join();
         });
-        Switch { socket, metrics, stop, control: Some(control) }
+        Switch { socket, metrics, tcp, stop, control: Some(control) }
     }
 
     /// One raw HTTP/1.1 exchange, for what the CLI never sends.
@@ -205,4 +210,27 @@ fn metrics_are_served_in_the_exposition_format_from_zero() {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
+}
+
+/// The TCP API answers only callers with the token.
+#[test]
+fn the_tcp_api_wants_the_bearer_token() {
+    let sw = Switch::start("tcp", false);
+    let addr = sw.tcp.expect("TCP API");
+    let get = |auth: Option<&str>| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+        write!(s, "GET /v1/health HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    for auth in [None, Some("Bearer wrong"), Some("Basic dGVzdA=="), Some(&format!("Bearer {TOKEN}x")[..])] {
+        let out = get(auth);
+        assert!(out.starts_with("HTTP/1.1 401"), "{auth:?}: {out}");
+        assert!(out.to_ascii_lowercase().contains("www-authenticate: bearer"), "{out}");
+        assert!(out.contains("needs Authorization: Bearer"), "{out}");
+    }
+    let out = get(Some(&format!("Bearer {TOKEN}")));
+    assert!(out.starts_with("HTTP/1.1 200") && out.contains("\"ok\""), "{out}");
 }

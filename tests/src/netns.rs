@@ -662,6 +662,8 @@ pub struct XvsOptions {
     pub workers: usize,
     /// `[control] metrics_listen` (none: no metrics listener).
     pub metrics_listen: Option<String>,
+    /// More `[control]` keys, one `key = value` per line.
+    pub control_extra: String,
 }
 
 impl Default for XvsOptions {
@@ -674,6 +676,7 @@ impl Default for XvsOptions {
             extra: String::new(),
             workers: 1,
             metrics_listen: None,
+            control_extra: String::new(),
         }
     }
 }
@@ -718,6 +721,7 @@ pub fn config_toml(topo: &Topology, opts: &XvsOptions, socket: &Path) -> String 
     if let Some(addr) = &opts.metrics_listen {
         let _ = writeln!(s, "metrics_listen = \"{addr}\"");
     }
+    s.push_str(&opts.control_extra);
     s.push('\n');
     s.push_str(&opts.extra);
     s

@@ -6,6 +6,8 @@
 //!
 //! Listeners:
 //! * the control socket (Unix, mode 0600, its owner only): the JSON API;
+//! * `api_listen` (TCP on loopback), if set: the same API, for callers that
+//!   send `Authorization: Bearer <token>`; anyone else gets 401;
 //! * `metrics_listen` (TCP), if set: Prometheus `/metrics` and nothing else.
 
 use std::net::SocketAddr;
@@ -17,13 +19,15 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use crossbeam::channel::{bounded, Receiver, Sender, TrySendError};
 use serde_json::Value;
+use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use super::service::ControlPlane;
@@ -79,6 +83,8 @@ pub struct Listeners {
     pub socket: PathBuf,
     /// Where `/metrics` is served, if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// A loopback TCP address for the API, and the token callers must send.
+    pub tcp: Option<(SocketAddr, String)>,
 }
 
 /// Why the API could not start.
@@ -89,6 +95,14 @@ pub enum StartError {
     Socket {
         /// Its path.
         path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The TCP API listener.
+    #[error("api_listen {addr}: {source}")]
+    Tcp {
+        /// The address.
+        addr: SocketAddr,
         /// Cause.
         source: std::io::Error,
     },
@@ -114,6 +128,8 @@ pub struct Api {
     /// Where `/metrics` is served (with the port the kernel chose for
     /// port 0).
     pub metrics: Option<SocketAddr>,
+    /// Where the TCP API is served (likewise).
+    pub tcp: Option<SocketAddr>,
 }
 
 /// Binds both listeners (so an error is reported before the switch runs),
@@ -121,14 +137,15 @@ pub struct Api {
 pub fn start(at: &Listeners, stop: Arc<AtomicBool>) -> Result<Api, StartError> {
     let socket = bind_socket(&at.socket)
         .map_err(|source| StartError::Socket { path: at.socket.display().to_string(), source })?;
-    let metrics = at
-        .metrics
-        .map(|addr| {
-            let l = std::net::TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l));
-            l.map_err(|source| StartError::Metrics { addr, source })
-        })
-        .transpose()?;
+    let metrics = at.metrics.map(|addr| bind_tcp(addr).map_err(|source| StartError::Metrics { addr, source }));
+    let metrics = metrics.transpose()?;
+    let tcp = at.tcp.as_ref().map(|(addr, token)| {
+        let addr = *addr;
+        bind_tcp(addr).map(|l| (l, token.clone())).map_err(|source| StartError::Tcp { addr, source })
+    });
+    let tcp = tcp.transpose()?;
     let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
+    let tcp_addr = tcp.as_ref().and_then(|(l, _)| l.local_addr().ok());
     let (tx, rx) = bounded::<ApiCall>(QUEUE);
     let path = at.socket.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build();
@@ -136,11 +153,17 @@ pub fn start(at: &Listeners, stop: Arc<AtomicBool>) -> Result<Api, StartError> {
     let handle = std::thread::Builder::new()
         .name("xvs-api".into())
         .spawn(move || {
-            runtime.block_on(serve(socket, metrics, tx, stop));
+            runtime.block_on(serve(socket, tcp, metrics, tx, stop));
             let _ = std::fs::remove_file(&path);
         })
         .map_err(StartError::Thread)?;
-    Ok(Api { calls: rx, thread: handle, metrics: metrics_addr })
+    Ok(Api { calls: rx, thread: handle, metrics: metrics_addr, tcp: tcp_addr })
+}
+
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(addr)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
 }
 
 /// Binds the Unix socket, replacing a stale one, and restricts it to its
@@ -167,11 +190,12 @@ fn bind_socket(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener>
 
 async fn serve(
     socket: std::os::unix::net::UnixListener,
+    tcp: Option<(std::net::TcpListener, String)>,
     metrics: Option<std::net::TcpListener>,
     tx: Sender<ApiCall>,
     stop: Arc<AtomicBool>,
 ) {
-    let stopped = || {
+    let stopped = move || {
         let stop = stop.clone();
         async move {
             while !stop.load(Ordering::Relaxed) {
@@ -179,30 +203,61 @@ async fn serve(
             }
         }
     };
-    let api = match tokio::net::UnixListener::from_std(socket) {
-        Ok(l) => axum::serve(l, routes(tx.clone())).with_graceful_shutdown(stopped()),
-        Err(e) => return log::error!("control socket: {e}"),
-    };
-    let api = async move {
-        if let Err(e) = api.await {
-            log::error!("control API: {e}");
+    let unix = async {
+        match tokio::net::UnixListener::from_std(socket) {
+            Ok(l) => {
+                report("control socket", axum::serve(l, routes(tx.clone())).with_graceful_shutdown(stopped()).await)
+            }
+            Err(e) => log::error!("control socket: {e}"),
         }
     };
-    match metrics.map(tokio::net::TcpListener::from_std) {
-        None => api.await,
-        Some(Ok(l)) => {
-            let metrics = axum::serve(l, metrics_routes(tx)).with_graceful_shutdown(stopped());
-            let metrics = async move {
-                if let Err(e) = metrics.await {
-                    log::error!("metrics listener: {e}");
-                }
-            };
-            tokio::join!(api, metrics);
+    let tcp = async {
+        let Some((l, token)) = tcp else { return };
+        let router = routes(tx.clone()).layer(middleware::from_fn_with_state(Arc::<str>::from(token), bearer));
+        match tokio::net::TcpListener::from_std(l) {
+            Ok(l) => report("api_listen", axum::serve(l, router).with_graceful_shutdown(stopped()).await),
+            Err(e) => log::error!("api_listen: {e}"),
         }
-        Some(Err(e)) => {
-            log::error!("metrics listener: {e}");
-            api.await
+    };
+    let metrics = async {
+        let Some(l) = metrics else { return };
+        match tokio::net::TcpListener::from_std(l) {
+            Ok(l) => {
+                let served = axum::serve(l, metrics_routes(tx.clone())).with_graceful_shutdown(stopped()).await;
+                report("metrics_listen", served)
+            }
+            Err(e) => log::error!("metrics_listen: {e}"),
         }
+    };
+    tokio::join!(unix, tcp, metrics);
+}
+
+fn report(listener: &str, served: std::io::Result<()>) {
+    if let Err(e) = served {
+        log::error!("{listener}: {e}");
+    }
+}
+
+/// Lets a request through only with `Authorization: Bearer <token>`,
+/// compared in constant time so that response times do not reveal how much
+/// of a guess was right.
+async fn bearer(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        next.run(request).await
+    } else {
+        let e = ApiError {
+            status: 401,
+            message: "the TCP API needs Authorization: Bearer <token> (api_token_file)".into(),
+        };
+        let mut r = error(e);
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        r
     }
 }
 

@@ -55,6 +55,14 @@ pub enum RunError {
     /// Opening AF_XDP sockets failed.
     #[error("AF_XDP: {0}")]
     Afxdp(io_afxdp::Error),
+    /// The TCP API's token file is unusable.
+    #[error("control.api_token_file {path}: {reason}")]
+    ApiToken {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The control socket or the metrics listener could not be opened.
     #[error("{0}")]
     Api(#[from] server::StartError),
@@ -90,6 +98,24 @@ pub enum RunError {
         /// Configured workers.
         workers: usize,
     },
+}
+
+/// The TCP API's bearer token: the file's first line. The file must be
+/// readable by its owner only, as an SSH key must.
+fn read_token(path: &std::path::Path) -> Result<String, RunError> {
+    use std::os::unix::fs::PermissionsExt;
+    let refuse = |reason: String| RunError::ApiToken { path: path.display().to_string(), reason };
+    let meta = std::fs::metadata(path).map_err(|e| refuse(e.to_string()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(refuse(format!("its mode is {mode:03o}, so others may read it; chmod 600 it")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.len() < 16 {
+        return Err(refuse("the token (its first line) is shorter than 16 characters".into()));
+    }
+    Ok(token)
 }
 
 /// The MAC address of interface `iface`, from sysfs.
@@ -144,6 +170,7 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
     for (p, rt) in config.spec.ports.iter().zip(&config.ports) {
         names.push(rt.interface.clone().ok_or_else(|| RunError::NoInterface(p.name.clone()))?);
     }
+    let token = config.control.api_token_file.as_deref().map(read_token).transpose()?;
     io_afxdp::validate_interfaces(&names).map_err(RunError::Interface)?;
     let workers = config.dataplane.worker_cpus.len().max(1);
     for (p, rt) in config.spec.ports.iter().zip(&config.ports) {
@@ -263,7 +290,11 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         Some(c) => log::info!("control thread pinned to CPU {c}, away from the workers"),
         None => log::warn!("every CPU runs a worker: the control thread shares them"),
     }
-    let listeners = server::Listeners { socket: config.control.socket.clone(), metrics: config.control.metrics_listen };
+    let listeners = server::Listeners {
+        socket: config.control.socket.clone(),
+        metrics: config.control.metrics_listen,
+        tcp: config.control.api_listen.zip(token),
+    };
     let api = server::start(&listeners, stop.clone())?;
     let metrics = Metrics::new(std::time::SystemTime::now());
     let dataplane = Box::new(afxdp_stats::AfxdpStats { workers: io_stats, details });
@@ -275,7 +306,8 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         plan.ports.len(),
         handles.len(),
         listeners.socket.display(),
-        api.metrics.map(|a| format!(", metrics on http://{a}/metrics")).unwrap_or_default()
+        api.tcp.map(|a| format!(", on tcp {a} with its token")).unwrap_or_default()
+            + &api.metrics.map(|a| format!(", metrics on http://{a}/metrics")).unwrap_or_default()
     );
     ready();
     while !stop.load(Ordering::Relaxed) {
