@@ -94,6 +94,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script: `source <(xvs completions bash)`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Check a config file and print it in canonical form.
     Check {
         /// Config file (default: the embedded default config).
@@ -305,6 +310,15 @@ fn run(cli: Cli) -> Result<(), String> {
                     println!("{l}");
                 }
             }
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "xvs",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
         Command::Check { config } => {
