@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Which FDB entries: `GET /v1/fdb` lists them, `POST /v1/fdb/flush` removes
-/// the dynamic ones. Every field narrows; none given means all.
+/// Which FDB entries `POST /v1/fdb/flush` removes (dynamic ones only).
+/// Every field narrows; none given means all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FdbFilter {
@@ -20,9 +20,54 @@ pub struct FdbFilter {
     /// VLAN of the bridge (the domain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vlan: Option<u16>,
+    /// VNI: the domain it is bridged to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
+    /// Port name (a tunnel port's name for entries behind a remote VTEP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+}
+
+/// Static or learned (also the CLI's `--type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryType {
+    /// Configured or added through the API; never ages.
+    Static,
+    /// Learned from traffic.
+    Dynamic,
+}
+
+/// Which FDB entries `GET /v1/fdb` lists: the [`FdbFilter`] fields, a MAC
+/// and a type. Every field narrows; none given means all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FdbQuery {
+    /// Bridge name; may be left out when the switch has one bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+    /// VLAN of the bridge (the domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<u16>,
+    /// VNI: the domain it is bridged to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vni: Option<u32>,
     /// Port name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
+    /// One MAC address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Static or dynamic entries only.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<EntryType>,
+}
+
+impl FdbQuery {
+    /// The part that names domains and ports.
+    pub fn filter(&self) -> FdbFilter {
+        FdbFilter { bridge: self.bridge.clone(), vlan: self.vlan, vni: self.vni, port: self.port.clone() }
+    }
 }
 
 /// `POST /v1/fdb`: a static entry.
@@ -57,7 +102,7 @@ pub struct FdbDelete {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// List FDB entries.
-    FdbShow(FdbFilter),
+    FdbShow(FdbQuery),
     /// Add a static entry.
     FdbAdd(FdbAdd),
     /// Remove an entry.
@@ -131,5 +176,9 @@ mod tests {
         let f = FdbFilter { vlan: Some(10), ..FdbFilter::default() };
         assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"vlan":10}"#);
         assert_eq!(serde_json::from_str::<FdbFilter>("{}").unwrap(), FdbFilter::default());
+        let q = FdbQuery { kind: Some(EntryType::Static), ..FdbQuery::default() };
+        assert_eq!(serde_urlencoded::to_string(&q).unwrap(), "type=static");
+        assert_eq!(serde_urlencoded::from_str::<FdbQuery>("type=dynamic&vni=100").unwrap().vni, Some(100));
+        assert!(serde_urlencoded::from_str::<FdbQuery>("type=learned").is_err());
     }
 }

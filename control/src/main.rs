@@ -10,7 +10,7 @@ use hyper::Method;
 use xvs_config::Config;
 use xvs_control::api::client::{call, with_query};
 use xvs_control::cli_view;
-use xvs_control::command::{FdbAdd, FdbDelete, FdbFilter};
+use xvs_control::command::{EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery};
 use xvs_control::replay::{replay, ReplayInput};
 use xvs_control::trace::{parse_hex, trace};
 
@@ -128,9 +128,18 @@ enum FdbAction {
         /// Only this VLAN.
         #[arg(long)]
         vlan: Option<u16>,
+        /// Only the domain this VNI is bridged to.
+        #[arg(long)]
+        vni: Option<u32>,
         /// Only this port.
         #[arg(long)]
         port: Option<String>,
+        /// Only this MAC.
+        #[arg(long)]
+        mac: Option<String>,
+        /// Only static or only dynamic entries.
+        #[arg(long = "type", value_enum)]
+        kind: Option<EntryType>,
     },
     /// Add a static entry.
     Add {
@@ -167,6 +176,9 @@ enum FdbAction {
         /// VLAN.
         #[arg(long)]
         vlan: Option<u16>,
+        /// The domain this VNI is bridged to.
+        #[arg(long)]
+        vni: Option<u32>,
         /// Port.
         #[arg(long)]
         port: Option<String>,
@@ -199,9 +211,9 @@ fn print_result(conn: &Conn, value: &serde_json::Value, table: impl Fn(&serde_js
 fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
     let sock: &Path = &conn.socket;
     match action {
-        FdbAction::Show { bridge, vlan, port } => {
-            let filter = FdbFilter { bridge, vlan, port };
-            let v = call(sock, Method::GET, &with_query("/v1/fdb", &filter)?, NO_BODY)?;
+        FdbAction::Show { bridge, vlan, vni, port, mac, kind } => {
+            let query = FdbQuery { bridge, vlan, vni, port, mac, kind };
+            let v = call(sock, Method::GET, &with_query("/v1/fdb", &query)?, NO_BODY)?;
             print_result(conn, &v, cli_view::fdb_table);
         }
         FdbAction::Add { bridge, vlan, mac, port } => {
@@ -220,8 +232,8 @@ fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
             let v = call(sock, Method::DELETE, &target, NO_BODY)?;
             print_result(conn, &v, |v| format!("removed {}\n", v["removed"].as_str().unwrap_or("")));
         }
-        FdbAction::Flush { bridge, vlan, port } => {
-            let v = call(sock, Method::POST, "/v1/fdb/flush", Some(&FdbFilter { bridge, vlan, port }))?;
+        FdbAction::Flush { bridge, vlan, vni, port } => {
+            let v = call(sock, Method::POST, "/v1/fdb/flush", Some(&FdbFilter { bridge, vlan, vni, port }))?;
             print_result(conn, &v, |v| format!("flushed {} entries\n", v["flushed"]));
         }
         FdbAction::Moves => {

@@ -12,10 +12,10 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | GET | `/v1/fdb?bridge=&vlan=&port=` | FDB entries ([`FdbFilter`](crate::command::FdbFilter)) |
+//! | GET | `/v1/fdb?bridge=&vlan=&vni=&port=&mac=&type=` | FDB entries ([`FdbQuery`](crate::command::FdbQuery)) |
 //! | POST | `/v1/fdb` `{bridge?, vlan, mac, port}` | add a static entry (201) |
 //! | DELETE | `/v1/fdb?bridge=&vlan=&mac=` | remove an entry |
-//! | POST | `/v1/fdb/flush` `{bridge?, vlan?, port?}` (body optional) | flush dynamic entries |
+//! | POST | `/v1/fdb/flush` `{bridge?, vlan?, vni?, port?}` (body optional) | flush dynamic entries |
 //! | GET | `/v1/fdb/moves` | recent MAC moves |
 //! | GET | `/v1/ports` | ports, modes, counters |
 //! | GET | `/v1/tunnels` | VTEPs, next hops, tunnels, gateways, routes |

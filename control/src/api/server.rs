@@ -31,7 +31,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use super::service::ControlPlane;
-use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, Reply};
+use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, FdbQuery, Reply};
 use crate::metrics::Metrics;
 
 /// What the API thread asks of the control thread.
@@ -285,7 +285,7 @@ pub fn metrics_routes(tx: Sender<ApiCall>) -> Router {
     Router::new().route("/metrics", get(scrape)).with_state(tx)
 }
 
-async fn fdb_show(s: State<Sender<ApiCall>>, q: Result<Query<FdbFilter>, QueryRejection>) -> Response {
+async fn fdb_show(s: State<Sender<ApiCall>>, q: Result<Query<FdbQuery>, QueryRejection>) -> Response {
     match q {
         Ok(Query(f)) => run(s, Command::FdbShow(f)).await,
         Err(e) => refused(e.status(), e.body_text()),

@@ -12,7 +12,7 @@ use switch_core::fdb::{FdbWriter, LearnQueue};
 use switch_core::pipeline::{CounterSnapshot, WorkerCounters, TUNNEL_COUNTERS};
 use switch_core::{BdId, MacAddr, PortId};
 
-use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, Reply};
+use crate::command::{ApiError, Command, EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery, Reply};
 use crate::views;
 
 /// What the I/O backend reports, so the control plane does not depend on
@@ -177,6 +177,27 @@ impl ControlPlane {
         })
     }
 
+    /// A filter's domain: from `bridge`/`vlan`, or from `vni` (the domain
+    /// the VNI is bridged to); both given must agree.
+    fn filter_domain(&self, plan: &ForwardingPlan, f: &FdbFilter) -> Result<Option<BdId>, ApiError> {
+        let by_vlan = self.domain(plan, f.bridge.as_deref(), f.vlan)?;
+        let Some(vni) = f.vni else { return Ok(by_vlan) };
+        let bd = plan
+            .overlay
+            .as_deref()
+            .and_then(|ov| ov.tunnels.iter().find(|t| t.vni == vni))
+            .map(|t| t.bd)
+            .ok_or_else(|| ApiError::bad_request(format!("vni: no VNI {vni} is configured")))?;
+        match by_vlan {
+            Some(d) if d != bd => Err(ApiError::bad_request(format!(
+                "vni: VNI {vni} is bridged to {}, not {}",
+                plan.domain_name(bd),
+                plan.domain_name(d)
+            ))),
+            _ => Ok(Some(bd)),
+        }
+    }
+
     fn port(&self, plan: &ForwardingPlan, name: Option<&str>) -> Result<Option<PortId>, ApiError> {
         match name {
             None => Ok(None),
@@ -186,15 +207,18 @@ impl ControlPlane {
         }
     }
 
-    fn fdb_show(&self, f: &FdbFilter) -> Reply {
+    fn fdb_show(&self, q: &FdbQuery) -> Reply {
         let plan = self.plan.load();
-        let bd = self.domain(&plan, f.bridge.as_deref(), f.vlan)?;
-        let port = self.port(&plan, f.port.as_deref())?;
+        let bd = self.filter_domain(&plan, &q.filter())?;
+        let port = self.port(&plan, q.port.as_deref())?;
+        let mac = q.mac.as_deref().map(parse_mac).transpose()?;
+        let is_static = q.kind.map(|k| k == EntryType::Static);
         let entries: Vec<_> = self
             .writer
             .entries()
             .into_iter()
             .filter(|e| bd.is_none_or(|b| e.bd == b) && port.is_none_or(|p| e.port == p))
+            .filter(|e| mac.is_none_or(|m| e.mac == m) && is_static.is_none_or(|s| e.is_static == s))
             .collect();
         let rows = views::fdb_rows(&plan, &entries, self.now_secs());
         Ok(json!({ "entries": rows, "count": rows.len() }))
@@ -245,7 +269,7 @@ impl ControlPlane {
 
     fn fdb_flush(&mut self, f: &FdbFilter) -> Reply {
         let plan = self.plan.load_full();
-        let bd = self.domain(&plan, f.bridge.as_deref(), f.vlan)?;
+        let bd = self.filter_domain(&plan, f)?;
         let port = self.port(&plan, f.port.as_deref())?;
         let n = self.writer.flush(bd, port);
         Ok(json!({ "flushed": n }))
@@ -595,8 +619,8 @@ mod tests {
         c.execute(command).map_or_else(|e| e.status, |_| 200)
     }
 
-    fn filter(vlan: Option<u16>, port: Option<&str>) -> FdbFilter {
-        FdbFilter { vlan, port: port.map(str::to_string), ..FdbFilter::default() }
+    fn filter(vlan: Option<u16>, port: Option<&str>) -> FdbQuery {
+        FdbQuery { vlan, port: port.map(str::to_string), ..FdbQuery::default() }
     }
 
     #[test]
@@ -610,7 +634,7 @@ mod tests {
             at: 90,
         });
         assert_eq!(c.housekeeping(), 1);
-        let v = ok(&mut c, Command::FdbShow(FdbFilter::default()));
+        let v = ok(&mut c, Command::FdbShow(FdbQuery::default()));
         assert_eq!(v["count"], 1);
         assert_eq!(v["entries"][0]["port"], "h1");
         assert_eq!(v["entries"][0]["vlan"], 10);
@@ -642,8 +666,24 @@ mod tests {
         for (vlan, mac, port, why) in refused {
             assert_eq!(add(&mut c, vlan, mac, port), Err((400, why.to_string())));
         }
-        let v = ok(&mut c, Command::FdbShow(FdbFilter::default()));
+        let v = ok(&mut c, Command::FdbShow(FdbQuery::default()));
         assert_eq!(v["entries"][0]["type"], "static");
+        // Filters by type, MAC and VNI (VNI 100 is bridged to VLAN 10).
+        let count = |c: &mut ControlPlane, q: FdbQuery| ok(c, Command::FdbShow(q))["count"].as_u64();
+        let q = |f: fn(&mut FdbQuery)| {
+            let mut q = FdbQuery::default();
+            f(&mut q);
+            q
+        };
+        assert_eq!(count(&mut c, q(|q| q.kind = Some(EntryType::Static))), Some(1));
+        assert_eq!(count(&mut c, q(|q| q.kind = Some(EntryType::Dynamic))), Some(0));
+        assert_eq!(count(&mut c, q(|q| q.mac = Some("02:00:00:00:00:09".into()))), Some(1));
+        assert_eq!(count(&mut c, q(|q| q.mac = Some("02:00:00:00:00:08".into()))), Some(0));
+        assert_eq!(count(&mut c, q(|q| q.vni = Some(100))), Some(1));
+        let e = c.execute(Command::FdbShow(q(|q| q.vni = Some(7)))).unwrap_err();
+        assert_eq!(e.message, "vni: no VNI 7 is configured");
+        let e = c.execute(Command::FdbShow(q(|q| (q.vni, q.vlan) = (Some(100), Some(20))))).unwrap_err();
+        assert_eq!(e.message, "vni: VNI 100 is bridged to br0/10, not br0/20");
         // Flush keeps statics.
         assert_eq!(ok(&mut c, Command::FdbFlush(FdbFilter::default()))["flushed"], 0);
         let del = Command::FdbDelete(FdbDelete { bridge: None, vlan: 10, mac: "02:00:00:00:00:09".into() });
