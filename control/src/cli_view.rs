@@ -96,6 +96,36 @@ pub fn ports_table(v: &Value) -> String {
     table(&["PORT", "INTERFACE", "MODE", "VLANS", "MACS", "RX_PKTS", "TX_PKTS", "AF_XDP"], &rows)
 }
 
+/// `xvs bridge list`: one row per domain.
+pub fn bridges_table(v: &Value) -> String {
+    let mut rows = Vec::new();
+    for b in v["bridges"].as_array().into_iter().flatten() {
+        for d in b["domains"].as_array().into_iter().flatten() {
+            let join = |key: &str, f: &dyn Fn(&Value) -> String| {
+                let items: Vec<String> = d[key].as_array().into_iter().flatten().map(f).collect();
+                if items.is_empty() {
+                    "-".to_string()
+                } else {
+                    items.join(" ")
+                }
+            };
+            let members = join("members", &|m| match m["sends"].as_str() {
+                Some("untagged") => s(&m["port"]),
+                _ => format!("{}(t)", s(&m["port"])),
+            });
+            let statics = d["static_entries"].as_u64().unwrap_or(0);
+            rows.push(vec![
+                s(&b["name"]),
+                s(&d["vlan"]),
+                join("vnis", &s),
+                members,
+                format!("{} ({statics} static)", s(&d["fdb_entries"])),
+            ]);
+        }
+    }
+    table(&["BRIDGE", "VLAN", "VNIS", "MEMBERS ((t): tagged)", "MACS"], &rows)
+}
+
 /// `xvs tunnel list`.
 pub fn tunnels_table(v: &Value) -> String {
     let list = |key: &str| v[key].as_array().cloned().unwrap_or_default();

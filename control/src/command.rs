@@ -113,6 +113,8 @@ pub enum Command {
     FdbMoves,
     /// Ports, their modes and counters.
     Ports,
+    /// Bridges and their domains: VLANs, VNIs, members, FDB entries.
+    Bridges,
     /// VTEPs, next hops, tunnels, gateways and routes.
     Tunnels,
     /// Every counter.

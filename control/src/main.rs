@@ -46,6 +46,18 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// The bridges and domains of a running switch.
+    Bridge {
+        #[command(subcommand)]
+        action: BridgeAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// The versions of this CLI and of the running switch.
+    Version {
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// VTEPs, their next hops, and the tunnels of a running switch.
     Tunnel {
         #[command(subcommand)]
@@ -194,6 +206,12 @@ enum PortAction {
 }
 
 #[derive(Subcommand)]
+enum BridgeAction {
+    /// Bridges, their VLANs and VNIs, member ports and MAC counts.
+    List,
+}
+
+#[derive(Subcommand)]
 enum TunnelAction {
     /// VTEPs with their next hops' ARP state, then one line per tunnel (VNI
     /// and remote VTEP) with its counters.
@@ -281,6 +299,24 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Port { action: PortAction::List, conn } => {
             let v = call(&conn.socket, Method::GET, "/v1/ports", NO_BODY)?;
             print_result(&conn, &v, cli_view::ports_table);
+            Ok(())
+        }
+        Command::Bridge { action: BridgeAction::List, conn } => {
+            let v = call(&conn.socket, Method::GET, "/v1/bridges", NO_BODY)?;
+            print_result(&conn, &v, cli_view::bridges_table);
+            Ok(())
+        }
+        Command::Version { conn } => {
+            let v = call(&conn.socket, Method::GET, "/v1/version", NO_BODY)?;
+            let both = serde_json::json!({ "cli": env!("CARGO_PKG_VERSION"), "switch": v });
+            print_result(&conn, &both, |b| {
+                format!(
+                    "xvs {} (CLI)\nxvs {} (running for {} s)\n",
+                    b["cli"].as_str().unwrap_or(""),
+                    b["switch"]["version"].as_str().unwrap_or("?"),
+                    b["switch"]["uptime_secs"]
+                )
+            });
             Ok(())
         }
         Command::Tunnel { action: TunnelAction::List, conn } => {

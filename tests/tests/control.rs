@@ -108,3 +108,53 @@ fn a_token_file_others_may_read_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("shorter than 16 characters"), "{err}");
 }
+
+/// The CLI against a running switch: listings with their filters, errors
+/// with a non-zero exit, and a clear message once the switch is gone.
+#[test]
+fn the_cli_lists_filters_and_fails_clearly() {
+    if skip_unless_root("the_cli_lists_filters_and_fails_clearly") {
+        return;
+    }
+    let _serial = serial();
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.9.0.1/24"))
+        .host("h2", PortMode::Access(10), Some("10.9.0.2/24"))
+        .host("h3", PortMode::Access(20), Some("10.9.0.3/24"))
+        .build();
+    let (h1, h2) = (topo.host("h1"), topo.host("h2"));
+    let mut xvs = Xvs::start(&topo, &XvsOptions::default());
+    let (n, out) = h1.ping(h2.ip(), 2, &["-i", "0.2"]);
+    assert_eq!(n, 2, "{out}");
+    let out = xvs.cli(&["fdb", "add", "--vlan", "20", "--mac", "02:00:00:00:aa:01", "--port", "h3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let count = |args: &[&str]| xvs.json(&[&["fdb", "show"], args].concat())["count"].as_u64();
+    assert_eq!(count(&[]), Some(3));
+    assert_eq!(count(&["--type", "static"]), Some(1));
+    assert_eq!(count(&["--type", "dynamic", "--vlan", "10"]), Some(2));
+    assert_eq!(count(&["--mac", &h1.mac]), Some(1));
+
+    let bridges = xvs.json(&["bridge", "list"]);
+    let domains = bridges["bridges"][0]["domains"].as_array().unwrap();
+    let vlan = |v: u64| domains.iter().find(|d| d["vlan"] == v).unwrap_or_else(|| panic!("{bridges}"));
+    assert_eq!((vlan(10)["fdb_entries"].as_u64(), vlan(20)["static_entries"].as_u64()), (Some(2), Some(1)));
+    let table = String::from_utf8_lossy(&xvs.cli(&["bridge", "list"]).stdout).into_owned();
+    assert!(table.contains("h1 h2") && table.contains("2 (0 static)"), "{table}");
+    let version = String::from_utf8_lossy(&xvs.cli(&["version"]).stdout).into_owned();
+    assert!(version.contains(&format!("xvs {} (running for", env!("CARGO_PKG_VERSION"))), "{version}");
+
+    // A wrong request: exit 1 and the API's message, naming the field.
+    let out = xvs.cli(&["fdb", "show", "--port", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), r#"xvs: port: no port named "nope""#);
+    let out = xvs.cli(&["fdb", "show", "--vni", "100"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "xvs: vni: no VNI 100 is configured");
+
+    // The switch gone: exit 1 and what to check.
+    xvs.stop();
+    let out = xvs.cli(&["stats"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("cannot reach xvs at") && err.contains("is `xvs run` running?"), "{err}");
+}

@@ -18,6 +18,7 @@
 //! | POST | `/v1/fdb/flush` `{bridge?, vlan?, vni?, port?}` (body optional) | flush dynamic entries |
 //! | GET | `/v1/fdb/moves` | recent MAC moves |
 //! | GET | `/v1/ports` | ports, modes, counters |
+//! | GET | `/v1/bridges` | bridges, their domains (VLAN, VNIs, members and their tagging, FDB entries) |
 //! | GET | `/v1/tunnels` | VTEPs, next hops, tunnels, gateways, routes |
 //! | GET | `/v1/stats` | pipeline, drop, FDB, overlay and dataplane counters |
 //! | GET | `/v1/version` | version and uptime |

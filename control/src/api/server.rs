@@ -268,6 +268,7 @@ pub fn routes(tx: Sender<ApiCall>) -> Router {
         .route("/v1/fdb/flush", post(fdb_flush))
         .route("/v1/fdb/moves", get(|s: State<Sender<ApiCall>>| run(s, Command::FdbMoves)))
         .route("/v1/ports", get(|s: State<Sender<ApiCall>>| run(s, Command::Ports)))
+        .route("/v1/bridges", get(|s: State<Sender<ApiCall>>| run(s, Command::Bridges)))
         .route("/v1/tunnels", get(|s: State<Sender<ApiCall>>| run(s, Command::Tunnels)))
         .route("/v1/stats", get(|s: State<Sender<ApiCall>>| run(s, Command::Stats)))
         .route("/v1/version", get(|s: State<Sender<ApiCall>>| run(s, Command::Version)))

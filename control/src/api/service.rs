@@ -146,6 +146,7 @@ impl ControlPlane {
                 Ok(json!({ "moves": views::move_rows(&plan, self.writer.recent_moves()) }))
             }
             Command::Ports => Ok(self.ports()),
+            Command::Bridges => Ok(self.bridges()),
             Command::Stats => Ok(self.stats()),
             Command::Tunnels => Ok(self.tunnels()),
             Command::Version => Ok(json!({
@@ -273,6 +274,54 @@ impl ControlPlane {
         let port = self.port(&plan, f.port.as_deref())?;
         let n = self.writer.flush(bd, port);
         Ok(json!({ "flushed": n }))
+    }
+
+    /// `GET /v1/bridges`: each bridge's domains, their VNIs, member ports
+    /// and how each sends the domain, and their FDB entries.
+    fn bridges(&self) -> Value {
+        let plan = self.plan.load();
+        let tunnels = plan.overlay.as_deref().map(|ov| ov.tunnels.as_slice()).unwrap_or_default();
+        let bridges: Vec<Value> = plan
+            .bridges
+            .iter()
+            .enumerate()
+            .map(|(b, name)| {
+                let domains: Vec<Value> = plan
+                    .domains
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, d)| d.bridge == b)
+                    .map(|(i, d)| {
+                        let bd = BdId(i as u16);
+                        let mut vnis: Vec<u32> = tunnels.iter().filter(|t| t.bd == bd).map(|t| t.vni).collect();
+                        vnis.dedup();
+                        let members: Vec<Value> = plan
+                            .ports
+                            .iter()
+                            .filter_map(|p| {
+                                let sends = match p.egress.get(i).copied().unwrap_or_default() {
+                                    EgressTag::NotMember => return None,
+                                    EgressTag::Untagged => "untagged".to_string(),
+                                    EgressTag::Tagged { tpid, vid } => format!("tagged {vid} (tpid 0x{tpid:04x})"),
+                                };
+                                Some(json!({ "port": p.name, "sends": sends }))
+                            })
+                            .collect();
+                        let (entries, statics) = self.writer.domain_entries(bd);
+                        json!({
+                            "vlan": d.vlan.0,
+                            "vnis": vnis,
+                            "members": members,
+                            "fdb_entries": entries,
+                            "static_entries": statics,
+                        })
+                    })
+                    .collect();
+                json!({ "name": name, "domains": domains })
+            })
+            .collect();
+        json!({ "bridges": bridges })
     }
 
     fn ports(&self) -> Value {
@@ -704,6 +753,15 @@ mod tests {
         assert_eq!(v["uptime_secs"], 100);
         assert_eq!(ok(&mut c, Command::Version)["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(ok(&mut c, Command::Health)["status"], "ok");
+        let v = ok(&mut c, Command::Bridges);
+        let vlan10 = &v["bridges"][0]["domains"][0];
+        assert_eq!((vlan10["vlan"].as_u64(), vlan10["vnis"][0].as_u64()), (Some(10), Some(100)), "{v}");
+        let members: Vec<&str> =
+            vlan10["members"].as_array().unwrap().iter().filter_map(|m| m["port"].as_str()).collect();
+        assert!(members.contains(&"h1") && members.contains(&"h2") && !members.contains(&"h3"), "{members:?}");
+        assert_eq!(vlan10["members"][0]["sends"], "untagged");
+        let text = crate::cli_view::bridges_table(&v);
+        assert!(text.lines().any(|l| l.starts_with("br0") && l.contains(" 10 ") && l.contains("100")), "{text}");
     }
 
     #[test]
