@@ -123,6 +123,8 @@ pub enum Command {
     Version,
     /// Whether the control thread answers.
     Health,
+    /// The running config, in canonical form.
+    ConfigShow,
 }
 
 /// A command's failure: an HTTP status and a message a person can act on.

@@ -53,6 +53,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// The config a running switch runs on.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// The versions of this CLI and of the running switch.
     Version {
         #[command(flatten)]
@@ -206,6 +213,12 @@ enum PortAction {
 }
 
 #[derive(Subcommand)]
+enum ConfigAction {
+    /// Print it in canonical form (what `xvs check` prints for a file).
+    Show,
+}
+
+#[derive(Subcommand)]
 enum BridgeAction {
     /// Bridges, their VLANs and VNIs, member ports and MAC counts.
     List,
@@ -304,6 +317,11 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Bridge { action: BridgeAction::List, conn } => {
             let v = call(&conn.socket, Method::GET, "/v1/bridges", NO_BODY)?;
             print_result(&conn, &v, cli_view::bridges_table);
+            Ok(())
+        }
+        Command::Config { action: ConfigAction::Show, conn } => {
+            let v = call(&conn.socket, Method::GET, "/v1/config", NO_BODY)?;
+            print_result(&conn, &v, |v| v["toml"].as_str().unwrap_or_default().to_string());
             Ok(())
         }
         Command::Version { conn } => {

@@ -58,7 +58,7 @@ impl Switch {
                 vec![Arc::new(LearnQueue::new(64))],
                 vec![Arc::new(WorkerCounters::default())],
                 Box::new(NoDataplane),
-                config.ports.iter().map(|p| p.interface.clone()).collect(),
+                &config,
                 Box::new(|| Nanos::from_secs(100)),
             );
             let exporter = Metrics::new(std::time::SystemTime::now());

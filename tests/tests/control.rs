@@ -144,6 +144,12 @@ fn the_cli_lists_filters_and_fails_clearly() {
     let version = String::from_utf8_lossy(&xvs.cli(&["version"]).stdout).into_owned();
     assert!(version.contains(&format!("xvs {} (running for", env!("CARGO_PKG_VERSION"))), "{version}");
 
+    // The running config is the file's canonical form.
+    let shown = xvs.cli(&["config", "show"]);
+    let checked = output(Command::new(xvs_bin()).args(["check", "-c"]).arg(&xvs.config));
+    assert!(shown.status.success() && checked.status.success());
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), String::from_utf8_lossy(&checked.stdout));
+
     // A wrong request: exit 1 and the API's message, naming the field.
     let out = xvs.cli(&["fdb", "show", "--port", "nope"]);
     assert_eq!(out.status.code(), Some(1));

@@ -22,6 +22,7 @@
 //! | GET | `/v1/tunnels` | VTEPs, next hops, tunnels, gateways, routes |
 //! | GET | `/v1/stats` | pipeline, drop, FDB, overlay and dataplane counters |
 //! | GET | `/v1/version` | version and uptime |
+//! | GET | `/v1/config` | `{"toml": ...}`: the running config in canonical form |
 //! | GET | `/v1/health` | `{"status": "ok"}` while the control thread answers |
 //!
 //! On `metrics_listen`: `GET /metrics` (see docs/metrics.md).

@@ -75,6 +75,8 @@ pub struct ControlPlane {
     pub dataplane: Box<dyn DataplaneStats>,
     /// Port interfaces, by index (for listing).
     pub interfaces: Vec<Option<String>>,
+    /// The running config in canonical form (`xvs config show`).
+    config_toml: String,
     clock: Box<dyn Fn() -> Nanos + Send>,
     /// The second (workers' clock) of the last aging pass.
     last_pass: Option<u32>,
@@ -93,10 +95,12 @@ impl ControlPlane {
         queues: Vec<Arc<LearnQueue>>,
         counters: Vec<Arc<WorkerCounters>>,
         dataplane: Box<dyn DataplaneStats>,
-        interfaces: Vec<Option<String>>,
+        config: &xvs_config::Config,
         clock: Box<dyn Fn() -> Nanos + Send>,
     ) -> ControlPlane {
-        ControlPlane { plan, writer, queues, counters, dataplane, interfaces, clock, last_pass: None }
+        let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
+        let config_toml = config.to_toml_string();
+        ControlPlane { plan, writer, queues, counters, dataplane, interfaces, config_toml, clock, last_pass: None }
     }
 
     /// Seconds on the workers' clock.
@@ -154,6 +158,7 @@ impl ControlPlane {
                 "uptime_secs": self.now_secs(),
             })),
             Command::Health => Ok(json!({ "status": "ok" })),
+            Command::ConfigShow => Ok(json!({ "toml": self.config_toml })),
         }
     }
 
@@ -619,7 +624,7 @@ mod tests {
             vec![q],
             vec![Arc::new(WorkerCounters::default())],
             Box::new(NoDataplane),
-            config.ports.iter().map(|p| p.interface.clone()).collect(),
+            &config,
             clock,
         )
     }
@@ -753,6 +758,8 @@ mod tests {
         assert_eq!(v["uptime_secs"], 100);
         assert_eq!(ok(&mut c, Command::Version)["version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(ok(&mut c, Command::Health)["status"], "ok");
+        let toml = ok(&mut c, Command::ConfigShow)["toml"].as_str().unwrap().to_string();
+        assert_eq!(toml, xvs_config::Config::embedded_default().to_toml_string());
         let v = ok(&mut c, Command::Bridges);
         let vlan10 = &v["bridges"][0]["domains"][0];
         assert_eq!((vlan10["vlan"].as_u64(), vlan10["vnis"][0].as_u64()), (Some(10), Some(100)), "{v}");

@@ -298,9 +298,8 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
     let api = server::start(&listeners, stop.clone())?;
     let metrics = Metrics::new(std::time::SystemTime::now());
     let dataplane = Box::new(afxdp_stats::AfxdpStats { workers: io_stats, details });
-    let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
     let mut control =
-        ControlPlane::new(plan_swap, writer, queues, counters, dataplane, interfaces, Box::new(monotonic_now));
+        ControlPlane::new(plan_swap, writer, queues, counters, dataplane, config, Box::new(monotonic_now));
     log::info!(
         "xvs running: {} ports, {} workers, control API on {}{}",
         plan.ports.len(),
