@@ -6,13 +6,14 @@
 #   tests:  iproute2 ethtool iputils-ping tcpdump tshark iperf3 python3-scapy
 #   bench:  valgrind (instructions per packet), netsniff-ng (trafgen baseline)
 #   metrics: prometheus (a real server scrapes xvs; promtool checks the format)
+#   cli:    tmux (xvs top in a real terminal)
 #   peers:  openvswitch-switch (OVS userspace datapath as a VXLAN peer,
 #           tests/tests/ovs.rs; its services are never started, see below)
 set -euo pipefail
 
 PACKAGES=(clang llvm libelf-dev m4 libpcap-dev pkg-config zlib1g-dev
           iproute2 ethtool iputils-ping tcpdump tshark iperf3 python3-scapy
-          valgrind procps prometheus
+          valgrind procps prometheus tmux
           openvswitch-switch openvswitch-common)
 
 missing=()

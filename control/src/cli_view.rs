@@ -243,3 +243,101 @@ pub fn stats_text(v: &Value) -> String {
     }
     out
 }
+
+/// `xvs top`: rates between two `/v1/stats` answers taken `secs` apart:
+/// per port, per worker (busy share of its poll loops, mean burst) and the
+/// drops that grew.
+pub fn top_view(prev: &Value, cur: &Value, secs: f64) -> String {
+    let secs = secs.max(1e-3);
+    let delta = |a: &Value, b: &Value| b.as_u64().unwrap_or(0).saturating_sub(a.as_u64().unwrap_or(0)) as f64;
+    let rate = |a: &Value, b: &Value| delta(a, b) / secs;
+    let mut out = format!("xvs top: uptime {} s, every {secs:.1} s (Ctrl-C to quit)\n\n", s(&cur["uptime_secs"]));
+    let ports: Vec<Vec<String>> = cur["ports"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(name, p)| {
+                    let q = &prev["ports"][name];
+                    vec![
+                        name.clone(),
+                        format!("{:.0}", rate(&q["rx_packets"], &p["rx_packets"])),
+                        format!("{:.3}", 8.0 * rate(&q["rx_bytes"], &p["rx_bytes"]) / 1e6),
+                        format!("{:.0}", rate(&q["tx_packets"], &p["tx_packets"])),
+                        format!("{:.3}", 8.0 * rate(&q["tx_bytes"], &p["tx_bytes"]) / 1e6),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out += &table(&["PORT", "RX_PPS", "RX_MBPS", "TX_PPS", "TX_MBPS"], &ports);
+    let workers = cur["workers"].as_array().cloned().unwrap_or_default();
+    let loops = cur["dataplane"]["workers"].as_array().cloned().unwrap_or_default();
+    let rows: Vec<Vec<String>> = workers
+        .iter()
+        .enumerate()
+        .map(|(w, c)| {
+            let p = &prev["workers"][w];
+            let (l, pl) = (loops.get(w).cloned().unwrap_or_default(), &prev["dataplane"]["workers"][w]);
+            let all = delta(&pl["loops"], &l["loops"]);
+            let busy = all - delta(&pl["idle_loops"], &l["idle_loops"]);
+            let batches = delta(&p["batches"], &c["batches"]);
+            let share = if all > 0.0 { format!("{:.2}%", 100.0 * busy / all) } else { "-".into() };
+            let burst = if batches > 0.0 {
+                format!("{:.1}", delta(&p["packets"], &c["packets"]) / batches)
+            } else {
+                "-".into()
+            };
+            vec![w.to_string(), format!("{:.0}", rate(&p["packets"], &c["packets"])), share, burst]
+        })
+        .collect();
+    out += "\n";
+    out += &table(&["WORKER", "PPS", "BUSY", "BURST"], &rows);
+    let drops: Vec<Vec<String>> = cur["drops"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(reason, n)| (reason, rate(&prev["drops"][reason], n)))
+                .filter(|(_, r)| *r > 0.0)
+                .map(|(reason, r)| vec![reason.clone(), format!("{r:.1}")])
+                .collect()
+        })
+        .unwrap_or_default();
+    out += "\n";
+    if drops.is_empty() {
+        out += "no drops\n";
+    } else {
+        out += &table(&["DROP REASON", "PER_SEC"], &drops);
+    }
+    out
+}
+
+#[cfg(test)]
+mod top_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn top_shows_rates_busy_share_burst_and_growing_drops() {
+        let prev = json!({
+            "uptime_secs": 10,
+            "ports": {"h1": {"rx_packets": 100, "rx_bytes": 6400, "tx_packets": 0, "tx_bytes": 0}},
+            "workers": [{"packets": 100, "batches": 10}],
+            "dataplane": {"workers": [{"loops": 1000, "idle_loops": 900}]},
+            "drops": {"truncated": 5, "same_segment": 0},
+        });
+        let cur = json!({
+            "uptime_secs": 12,
+            "ports": {"h1": {"rx_packets": 300, "rx_bytes": 19200, "tx_packets": 40, "tx_bytes": 2560}},
+            "workers": [{"packets": 300, "batches": 30}],
+            "dataplane": {"workers": [{"loops": 2000, "idle_loops": 1650}]},
+            "drops": {"truncated": 5, "same_segment": 4},
+        });
+        let text = top_view(&prev, &cur, 2.0);
+        let h1 = text.lines().find(|l| l.starts_with("h1")).expect(&text);
+        let cells: Vec<&str> = h1.split_whitespace().collect();
+        assert_eq!(cells, ["h1", "100", "0.051", "20", "0.010"], "{text}");
+        let w0 = text.lines().find(|l| l.starts_with('0')).expect(&text);
+        assert_eq!(w0.split_whitespace().collect::<Vec<_>>(), ["0", "100", "25.00%", "10.0"], "{text}");
+        assert!(text.contains("same_segment") && text.contains("2.0") && !text.contains("truncated"), "{text}");
+    }
+}

@@ -60,6 +60,18 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// A live view of a running switch: port rates, worker busy share and
+    /// burst, growing drops; refreshed every interval.
+    Top {
+        /// Seconds between refreshes.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+        /// Stop after this many refreshes (default: until Ctrl-C).
+        #[arg(long)]
+        count: Option<u64>,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// The versions of this CLI and of the running switch.
     Version {
         #[command(flatten)]
@@ -275,6 +287,26 @@ fn fdb(conn: &Conn, action: FdbAction) -> Result<(), String> {
     Ok(())
 }
 
+/// `xvs top`: redraws the view every `interval` seconds.
+fn top(conn: &Conn, interval: f64, count: Option<u64>) -> Result<(), String> {
+    if !(0.1..=3600.0).contains(&interval) {
+        return Err(format!("--interval {interval}: give 0.1 to 3600 seconds"));
+    }
+    let mut prev = call(&conn.socket, Method::GET, "/v1/stats", NO_BODY)?;
+    let mut at = std::time::Instant::now();
+    for _ in 0..count.unwrap_or(u64::MAX) {
+        std::thread::sleep(std::time::Duration::from_secs_f64(interval));
+        let cur = call(&conn.socket, Method::GET, "/v1/stats", NO_BODY)?;
+        let now = std::time::Instant::now();
+        // Home and clear, as top(1) does, so the view redraws in place.
+        print!("\x1b[H\x1b[2J{}", cli_view::top_view(&prev, &cur, (now - at).as_secs_f64()));
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        (prev, at) = (cur, now);
+    }
+    Ok(())
+}
+
 fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_target(false).init();
 }
@@ -324,6 +356,7 @@ fn run(cli: Cli) -> Result<(), String> {
             print_result(&conn, &v, |v| v["toml"].as_str().unwrap_or_default().to_string());
             Ok(())
         }
+        Command::Top { interval, count, conn } => top(&conn, interval, count),
         Command::Version { conn } => {
             let v = call(&conn.socket, Method::GET, "/v1/version", NO_BODY)?;
             let both = serde_json::json!({ "cli": env!("CARGO_PKG_VERSION"), "switch": v });

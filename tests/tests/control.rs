@@ -6,7 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use xvs_tests::netns::{output, serial, skip_unless_root, PortMode, Topology, Xvs, XvsOptions};
+use std::time::Duration;
+
+use xvs_tests::netns::{output, poll, serial, skip_unless_root, Background, PortMode, Topology, Xvs, XvsOptions};
 use xvs_tests::xvs_bin;
 
 const TOKEN: &str = "9b1c6f0e4a7d2358c0ffee0123456789";
@@ -163,4 +165,43 @@ fn the_cli_lists_filters_and_fails_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(err.contains("cannot reach xvs at") && err.contains("is `xvs run` running?"), "{err}");
+}
+
+/// `xvs top` in a real terminal (tmux) while h1 pings h2 every 10 ms: the
+/// view redraws with h1's rate and the worker's busy share.
+#[test]
+fn top_shows_live_rates_in_a_terminal() {
+    if skip_unless_root("top_shows_live_rates_in_a_terminal") {
+        return;
+    }
+    let _serial = serial();
+    let topo = Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.9.0.1/24"))
+        .host("h2", PortMode::Access(10), Some("10.9.0.2/24"))
+        .build();
+    let (h1, h2) = (topo.host("h1"), topo.host("h2"));
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, ..XvsOptions::default() });
+    let _ping = Background::spawn(h1, &["ping", "-q", "-i", "0.01", h2.ip()], &topo.dir().join("ping.log"));
+    let session = format!("xvs-top-{}", std::process::id());
+    let top = format!("{} top --socket {} --interval 0.5", xvs_bin().display(), xvs.socket.display());
+    let started =
+        output(Command::new("tmux").args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40", &top]));
+    assert!(started.status.success(), "tmux: {}", String::from_utf8_lossy(&started.stderr));
+    // Until the view shows h1 receiving the pings (or 10 s pass).
+    let screen = poll(Duration::from_secs(10), Duration::from_millis(500), || {
+        let pane = output(Command::new("tmux").args(["capture-pane", "-p", "-t", &session]));
+        let text = String::from_utf8_lossy(&pane.stdout).into_owned();
+        let h1_pps = text
+            .lines()
+            .find(|l| l.starts_with("h1 "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok());
+        h1_pps.filter(|&r| r > 30.0).map(|_| text)
+    });
+    let _ = output(Command::new("tmux").args(["kill-session", "-t", &session]));
+    let screen = screen.expect("xvs top never showed h1 receiving ~100 pings/s");
+    assert!(screen.starts_with("xvs top: uptime"), "{screen}");
+    let worker = screen.lines().find(|l| l.starts_with("0 ")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(worker.contains('%'), "no busy share for worker 0: {screen}");
+    eprintln!("top_shows_live_rates_in_a_terminal:\n{screen}");
 }
