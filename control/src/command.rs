@@ -98,6 +98,16 @@ pub struct FdbDelete {
     pub mac: String,
 }
 
+/// `POST /v1/trace`: one frame through the running switch's tables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceRequest {
+    /// The port it arrives on.
+    pub in_port: String,
+    /// The frame, in hex (spaces and colons allowed).
+    pub frame: String,
+}
+
 /// What the control thread can be asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -125,6 +135,8 @@ pub enum Command {
     Health,
     /// The running config, in canonical form.
     ConfigShow,
+    /// Trace a frame through the current tables, without the workers.
+    Trace(TraceRequest),
 }
 
 /// A command's failure: an HTTP status and a message a person can act on.

@@ -10,7 +10,7 @@ use hyper::Method;
 use xvs_config::Config;
 use xvs_control::api::client::{call, with_query};
 use xvs_control::cli_view;
-use xvs_control::command::{EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery};
+use xvs_control::command::{EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery, TraceRequest};
 use xvs_control::replay::{replay, ReplayInput};
 use xvs_control::trace::{parse_hex, trace};
 
@@ -119,11 +119,18 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         index: usize,
         /// PORT=FILE captures replayed first, to populate the FDB.
-        #[arg(long, value_name = "PORT=FILE")]
+        #[arg(long, value_name = "PORT=FILE", conflicts_with = "live")]
         warmup: Vec<ReplayInput>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Trace through the running switch's current tables (its FDB, its
+        /// next hops), on its control thread; the workers are not involved.
+        #[arg(long, conflicts_with = "config")]
+        live: bool,
+        /// With --live: the running switch's control socket.
+        #[arg(long, default_value = "/run/xvs/xvs.sock", requires = "live")]
+        socket: PathBuf,
     },
     /// Print a shell completion script: `source <(xvs completions bash)`.
     Completions {
@@ -386,8 +393,7 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
             Ok(())
         }
-        Command::Trace { config, in_port, frame, pcap, index, warmup, json } => {
-            let config = load_config(&config)?;
+        Command::Trace { config, in_port, frame, pcap, index, warmup, json, live, socket } => {
             let bytes = match (frame, pcap) {
                 (Some(hex), _) => parse_hex(&hex)?,
                 (None, Some(path)) => {
@@ -401,11 +407,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
                 (None, None) => return Err("give --frame HEX or --pcap FILE".into()),
             };
-            let report = trace(&config, &in_port, &bytes, &warmup).map_err(|e| e.to_string())?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report.json).unwrap_or_default());
+            let (lines, value) = if live {
+                let request = TraceRequest { in_port, frame: xvs_control::trace::hex(&bytes) };
+                let v = call(&socket, Method::POST, "/v1/trace", Some(&request))?;
+                let lines = v["lines"].as_array().into_iter().flatten().filter_map(|l| l.as_str().map(str::to_string));
+                (lines.collect(), v)
             } else {
-                for l in &report.lines {
+                let config = load_config(&config)?;
+                let report = trace(&config, &in_port, &bytes, &warmup).map_err(|e| e.to_string())?;
+                (report.lines, report.json)
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            } else {
+                for l in &lines {
                     println!("{l}");
                 }
             }

@@ -7,13 +7,19 @@
 //! the trace sees a learned table.
 
 use serde_json::json;
+use std::sync::Arc;
 use switch_core::bridge::plan::IngressRule;
 use switch_core::bridge::EgressTag;
 use switch_core::fdb::LearnOutcome;
 use switch_core::pipeline::trace::FloodCause;
 use switch_core::pipeline::{TraceEvent, TraceLog};
-use switch_core::sim::SwitchSim;
-use switch_core::PortId;
+
+use switch_core::bridge::ForwardingPlan;
+use switch_core::fdb::{FdbTable, LearnQueue};
+use switch_core::pipeline::{Batch, Pipeline, PipelineSettings, WorkerCounters};
+use switch_core::port::memory::MemIo;
+use switch_core::sim::{SwitchSim, SIM_HEADROOM};
+use switch_core::{Nanos, PortId};
 use xvs_config::Config;
 
 use crate::replay::{drive, load_inputs, ReplayError, ReplayInput};
@@ -59,11 +65,65 @@ pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput
     sim.run_observed(&mut log);
     let outputs: Vec<(String, Vec<u8>)> =
         sim.take_all_tx().into_iter().map(|(p, f)| (port_name(&sim.plan, p.index()), f)).collect();
+    Ok(report(&sim.plan, port, frame, &log, outputs))
+}
 
+/// Traces `frame` arriving on `in_port` of a running switch, on the
+/// control thread: through a detached copy of its plan (so a traced ARP
+/// reply cannot change the next hops the workers use) and its FDB as it is
+/// now, read-only (the trace's learn events go to a queue of its own and
+/// are dropped). The workers are not involved.
+pub fn trace_live(
+    plan: &ForwardingPlan,
+    fdb: &FdbTable,
+    aging_secs: u32,
+    now: Nanos,
+    in_port: &str,
+    frame: &[u8],
+) -> Result<TraceReport, String> {
+    let port = plan.port_id(in_port).ok_or_else(|| {
+        let known: Vec<&str> = plan.ports.iter().map(|p| p.name.as_str()).collect();
+        format!("in_port: no port named {in_port:?} (ports: {})", known.join(", "))
+    })?;
+    let max = plan.ports[port.index()].max_frame;
+    if frame.len() > usize::from(max) {
+        return Err(format!("frame: {} bytes is more than port {in_port} receives ({max}: its MTU + 18)", frame.len()));
+    }
+    let plan = plan.detached();
+    let queue = Arc::new(LearnQueue::new(64));
+    let mut pipeline =
+        Pipeline::new(PipelineSettings::for_aging(aging_secs), queue, Arc::new(WorkerCounters::default()));
+    // Room for one copy per port when the frame floods.
+    let mut io = MemIo::new(plan.ports.len(), plan.ports.len() + 16, SIM_HEADROOM);
+    if frame.len() < 14 || !io.inject(port, frame) {
+        return Err(format!("frame: {} bytes cannot be a received Ethernet frame", frame.len()));
+    }
+    let mut batch = Batch::new();
+    io.fill_batch(&mut batch, 1);
+    let mut log = TraceLog::default();
+    pipeline.process(&plan, fdb, &mut batch, &mut io, now, &mut log);
+    let mut outputs = Vec::new();
+    for p in 0..plan.ports.len() {
+        let name = port_name(&plan, p);
+        outputs.extend(io.take_tx(PortId(p as u16)).into_iter().map(|f| (name.clone(), f)));
+    }
+    Ok(report(&plan, port, frame, &log, outputs))
+}
+
+/// The trace's lines, JSON and verdict, from what the observer recorded and
+/// what left the switch.
+fn report(
+    plan: &ForwardingPlan,
+    port: PortId,
+    frame: &[u8],
+    log: &TraceLog,
+    outputs: Vec<(String, Vec<u8>)>,
+) -> TraceReport {
+    let in_port = port_name(plan, port.index());
     let mut lines = vec![format!("Frame: {} bytes received on port {}", frame.len(), in_port)];
     let mut steps = Vec::new();
     for (_, ev) in &log.events {
-        let (stage, text) = describe(&sim, port, ev);
+        let (stage, text) = describe(plan, port, ev);
         lines.push(format!("  {stage:<9} {text}"));
         steps.push(json!({"stage": stage, "detail": text}));
     }
@@ -71,13 +131,13 @@ pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput
     // stage sent on (a send to a tunnel or gateway port is followed by its
     // outcome). Anything else the capture holds the switch sent itself (an
     // ARP request for an unresolved next hop, an ICMP answer).
-    let first_tunnel = sim.plan.first_tunnel;
+    let first_tunnel = plan.first_tunnel;
     let own: Vec<String> = log
         .events
         .iter()
         .filter_map(|(_, e)| match *e {
-            TraceEvent::Output { port, .. } if port.0 < first_tunnel => Some(port_name(&sim.plan, port.index())),
-            TraceEvent::Encapsulated { port, .. } => Some(port_name(&sim.plan, port.index())),
+            TraceEvent::Output { port, .. } if port.0 < first_tunnel => Some(port_name(plan, port.index())),
+            TraceEvent::Encapsulated { port, .. } => Some(port_name(plan, port.index())),
             _ => None,
         })
         .collect();
@@ -103,7 +163,7 @@ pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput
         "verdict": verdict,
         "outputs": outputs.iter().map(|(p, f)| json!({"port": p, "len": f.len(), "hex": hex(f)})).collect::<Vec<_>>(),
     });
-    Ok(TraceReport { lines, json, outputs })
+    TraceReport { lines, json, outputs }
 }
 
 /// Lower-case hex without separators.
@@ -127,8 +187,7 @@ fn encap_name(e: switch_core::overlay::Encap) -> &'static str {
     }
 }
 
-fn describe(sim: &SwitchSim, in_port: PortId, ev: &TraceEvent) -> (&'static str, String) {
-    let plan = &sim.plan;
+fn describe(plan: &ForwardingPlan, in_port: PortId, ev: &TraceEvent) -> (&'static str, String) {
     match *ev {
         TraceEvent::Parsed { dst, src, ethertype, tci } => {
             let tag = match (ethertype, tci) {

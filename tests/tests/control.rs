@@ -146,6 +146,21 @@ fn the_cli_lists_filters_and_fails_clearly() {
     let version = String::from_utf8_lossy(&xvs.cli(&["version"]).stdout).into_owned();
     assert!(version.contains(&format!("xvs {} (running for", env!("CARGO_PKG_VERSION"))), "{version}");
 
+    // A live trace sees what the switch learned: h1 -> h2 goes to h2 alone,
+    // and a frame from h1 to a MAC nobody has floods VLAN 10.
+    let frame = |dst: &str| format!("{}{}0800{}", dst.replace(':', ""), h1.mac.replace(':', ""), "00".repeat(46));
+    let traced = |dst: &str| {
+        let out = xvs.cli(&["trace", "--live", "--in-port", "h1", "--frame", &frame(dst)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let to_h2 = traced(&h2.mac);
+    assert!(to_h2.contains("Verdict: forwarded to h2"), "{to_h2}");
+    let unknown = traced("02:00:00:00:77:77");
+    assert!(unknown.contains("Verdict: flooded to 1 port(s): h2"), "{unknown}");
+    let out = xvs.cli(&["trace", "--live", "--in-port", "h7", "--frame", &frame(&h2.mac)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(r#"xvs: in_port: no port named "h7""#));
+
     // The running config is the file's canonical form.
     let shown = xvs.cli(&["config", "show"]);
     let checked = output(Command::new(xvs_bin()).args(["check", "-c"]).arg(&xvs.config));

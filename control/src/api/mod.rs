@@ -17,6 +17,7 @@
 //! | DELETE | `/v1/fdb?bridge=&vlan=&mac=` | remove an entry |
 //! | POST | `/v1/fdb/flush` `{bridge?, vlan?, vni?, port?}` (body optional) | flush dynamic entries |
 //! | GET | `/v1/fdb/moves` | recent MAC moves |
+//! | POST | `/v1/trace` `{in_port, frame}` (hex) | one frame through the current tables, off the workers |
 //! | GET | `/v1/ports` | ports, modes, counters |
 //! | GET | `/v1/bridges` | bridges, their domains (VLAN, VNIs, members and their tagging, FDB entries) |
 //! | GET | `/v1/tunnels` | VTEPs, next hops, tunnels, gateways, routes |

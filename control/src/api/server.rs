@@ -31,7 +31,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use super::service::ControlPlane;
-use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, FdbQuery, Reply};
+use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, FdbQuery, Reply, TraceRequest};
 use crate::metrics::Metrics;
 
 /// What the API thread asks of the control thread.
@@ -266,6 +266,7 @@ pub fn routes(tx: Sender<ApiCall>) -> Router {
     Router::new()
         .route("/v1/fdb", get(fdb_show).post(fdb_add).delete(fdb_delete))
         .route("/v1/fdb/flush", post(fdb_flush))
+        .route("/v1/trace", post(trace))
         .route("/v1/fdb/moves", get(|s: State<Sender<ApiCall>>| run(s, Command::FdbMoves)))
         .route("/v1/ports", get(|s: State<Sender<ApiCall>>| run(s, Command::Ports)))
         .route("/v1/bridges", get(|s: State<Sender<ApiCall>>| run(s, Command::Bridges)))
@@ -310,6 +311,13 @@ async fn fdb_add(s: State<Sender<ApiCall>>, b: Result<Json<FdbAdd>, JsonRejectio
             }
             r
         }
+        Err(e) => refused(e.status(), e.body_text()),
+    }
+}
+
+async fn trace(s: State<Sender<ApiCall>>, b: Result<Json<TraceRequest>, JsonRejection>) -> Response {
+    match b {
+        Ok(Json(t)) => run(s, Command::Trace(t)).await,
         Err(e) => refused(e.status(), e.body_text()),
     }
 }

@@ -159,6 +159,18 @@ impl ControlPlane {
             })),
             Command::Health => Ok(json!({ "status": "ok" })),
             Command::ConfigShow => Ok(json!({ "toml": self.config_toml })),
+            Command::Trace(t) => {
+                let frame =
+                    crate::trace::parse_hex(&t.frame).map_err(|e| ApiError::bad_request(format!("frame: {e}")))?;
+                let plan = self.plan.load();
+                let now = (self.clock)();
+                let aging = self.writer.aging_secs();
+                let report = crate::trace::trace_live(&plan, self.writer.table(), aging, now, &t.in_port, &frame)
+                    .map_err(ApiError::bad_request)?;
+                let mut v = report.json;
+                v["lines"] = json!(report.lines);
+                Ok(v)
+            }
         }
     }
 
@@ -608,6 +620,7 @@ pub fn describe_mode(plan: &ForwardingPlan, p: &switch_core::bridge::plan::PortP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::TraceRequest;
     use switch_core::fdb::{FdbKey, LearnEvent};
 
     fn control() -> ControlPlane {
@@ -700,6 +713,51 @@ mod tests {
         assert_eq!((e.status, e.message.as_str()), (400, r#"port: no port named "nope""#));
         let e = c.execute(Command::FdbShow(filter(Some(99), None))).unwrap_err();
         assert_eq!((e.status, e.message.as_str()), (400, r#"vlan: VLAN 99 is not used on bridge "br0""#));
+    }
+
+    /// A live trace follows the current FDB, and what it runs cannot change
+    /// the tables: an ARP reply from the VTEP's next hop resolves nothing
+    /// the workers see, and the traced source is not learned.
+    #[test]
+    fn live_trace_reads_the_tables_and_changes_nothing() {
+        let mut c = control();
+        let plan = c.plan.load_full();
+        let bd = plan.domain(0, 10).unwrap();
+        c.queues[0].push(LearnEvent { key: FdbKey::new(bd, MacAddr([2, 0, 0, 0, 0, 2])), port: PortId(1), at: 99 });
+        c.housekeeping();
+        let trace = |c: &mut ControlPlane, in_port: &str, frame: &[u8]| {
+            let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+            c.execute(Command::Trace(TraceRequest { in_port: in_port.into(), frame: hex }))
+        };
+        let mut unicast = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        unicast.resize(60, 0);
+        let v = trace(&mut c, "h1", &unicast).unwrap();
+        assert_eq!(v["verdict"], "forwarded to h2", "{v}");
+        assert!(v["lines"][0].as_str().unwrap().starts_with("Frame: 60 bytes received on port h1"), "{v}");
+        assert_eq!(c.writer.entries().len(), 1, "the traced source was learned");
+
+        let ov = plan.overlay.as_deref().unwrap();
+        let (vtep, hop) = (ov.vteps[0].mac.0, [2, 0, 0, 0, 0, 0x99]);
+        let mut arp = [
+            &vtep[..],
+            &hop,
+            &[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 2],
+            &hop,
+            &[192, 168, 100, 2],
+            &vtep,
+            &[192, 168, 100, 1],
+        ]
+        .concat();
+        arp.resize(60, 0);
+        let v = trace(&mut c, "uplink", &arp).unwrap();
+        assert!(!v["steps"].as_array().unwrap().is_empty(), "{v}");
+        assert_eq!(ov.neighbors.mac(0), None, "a traced ARP reply resolved the live next hop: {v}");
+
+        let e = trace(&mut c, "h9", &unicast).unwrap_err();
+        assert!(e.message.starts_with(r#"in_port: no port named "h9""#), "{e}");
+        let e = c.execute(Command::Trace(TraceRequest { in_port: "h1".into(), frame: "0g".into() })).unwrap_err();
+        assert_eq!(e.message, r#"frame: not hex: "0g""#);
+        assert!(trace(&mut c, "h1", &[2; 10]).is_err(), "a 10-byte frame was traced");
     }
 
     #[test]

@@ -497,6 +497,13 @@ impl ForwardingPlan {
         self.ports.iter().position(|p| p.name == name).map(|i| PortId(i as u16))
     }
 
+    /// A copy whose overlay run-time state is a snapshot (see
+    /// [`OverlayPlan::detached`](crate::overlay::OverlayPlan::detached)):
+    /// frames run on it change nothing the workers read.
+    pub fn detached(&self) -> ForwardingPlan {
+        ForwardingPlan { overlay: self.overlay.as_deref().map(|ov| Arc::new(ov.detached())), ..self.clone() }
+    }
+
     /// Human name of a domain, `bridge/vlan`.
     pub fn domain_name(&self, bd: BdId) -> String {
         match self.domains.get(bd.index()) {

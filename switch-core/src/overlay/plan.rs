@@ -219,6 +219,11 @@ impl HostTable {
         HostTable { net, macs: (0..size).map(|_| AtomicU64::new(0)).collect() }
     }
 
+    /// A copy with the MACs as they are now, sharing nothing.
+    pub fn snapshot(&self) -> HostTable {
+        HostTable { net: self.net, macs: self.macs.iter().map(|m| AtomicU64::new(m.load(Ordering::Relaxed))).collect() }
+    }
+
     /// `ip`'s slot, if it is in the subnet.
     pub fn index(&self, ip: Ipv4Addr) -> Option<usize> {
         let off = u32::from(ip).wrapping_sub(self.net) as usize;
@@ -315,6 +320,22 @@ pub struct Neighbors {
 }
 
 impl Neighbors {
+    /// A copy with the MACs and times as they are now, sharing nothing.
+    pub fn snapshot(&self) -> Neighbors {
+        let entries = self
+            .entries
+            .iter()
+            .map(|n| Neighbor {
+                vtep: n.vtep,
+                ip: n.ip,
+                is_static: n.is_static,
+                mac: AtomicU64::new(n.mac.load(Ordering::Relaxed)),
+                confirmed: AtomicU32::new(n.confirmed.load(Ordering::Relaxed)),
+            })
+            .collect();
+        Neighbors { entries }
+    }
+
     /// The index of (`vtep`, `ip`), if it is a next hop.
     pub fn find(&self, vtep: u16, ip: IpAddr) -> Option<u16> {
         self.entries.iter().position(|n| n.vtep == vtep && n.ip == ip).map(|i| i as u16)
@@ -409,6 +430,40 @@ pub struct OverlayPlan {
     /// Index into `vnis` and remote address → tunnel port: the
     /// source-VTEP allowlist. IPv4 keys are one word ([`Sources`]).
     sources: Sources,
+}
+
+impl OverlayPlan {
+    /// A copy whose run-time state (next hops, gateway hosts) is a snapshot
+    /// of this one's, so that what runs on the copy (`xvs trace --live`)
+    /// cannot change what the workers see.
+    pub fn detached(&self) -> OverlayPlan {
+        let gateways = self
+            .gateways
+            .iter()
+            .map(|g| GatewayPlan {
+                bd: g.bd,
+                port: g.port,
+                address: g.address,
+                prefix_len: g.prefix_len,
+                mac: g.mac,
+                hosts: g.hosts.snapshot(),
+            })
+            .collect();
+        OverlayPlan {
+            vteps: self.vteps.clone(),
+            vnis: self.vnis.clone(),
+            tunnels: self.tunnels.clone(),
+            first_tunnel: self.first_tunnel,
+            neighbors: Arc::new(self.neighbors.snapshot()),
+            groups: self.groups.clone(),
+            gateways,
+            first_gateway: self.first_gateway,
+            routes: self.routes.clone(),
+            vtep_of_port: self.vtep_of_port.clone(),
+            vni_index: self.vni_index.clone(),
+            sources: self.sources.clone(),
+        }
+    }
 }
 
 /// Why an overlay could not be compiled (the config crate reports these
