@@ -135,6 +135,8 @@ pub enum Command {
     Health,
     /// The running config, in canonical form.
     ConfigShow,
+    /// Re-read the config file and apply it, if its ids are unchanged.
+    ConfigReload,
     /// Trace a frame through the current tables, without the workers.
     Trace(TraceRequest),
 }

@@ -11,6 +11,7 @@ pub mod command;
 pub mod daemon;
 pub mod metrics;
 pub mod pcapio;
+pub mod reload;
 pub mod replay;
 pub mod trace;
 pub mod views;

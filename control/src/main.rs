@@ -235,6 +235,10 @@ enum PortAction {
 enum ConfigAction {
     /// Print it in canonical form (what `xvs check` prints for a file).
     Show,
+    /// Re-read the file `xvs run -c` was given and apply it without
+    /// restarting the workers (as SIGHUP does); a change of ports, VLANs,
+    /// VNIs or start-up settings is refused and needs a restart.
+    Reload,
 }
 
 #[derive(Subcommand)]
@@ -338,14 +342,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Run { config } => {
+        Command::Run { config: path } => {
             init_logging();
-            let config = load_config(&config)?;
+            let config = load_config(&path)?;
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
             }
-            xvs_control::daemon::run(&config, stop, || {}).map_err(|e| e.to_string())
+            let source = path.as_deref();
+            xvs_control::daemon::run(&config, source, stop, || {}).map_err(|e| e.to_string())
         }
         Command::Fdb { action, conn } => fdb(&conn, action),
         Command::Port { action: PortAction::List, conn } => {
@@ -356,6 +361,16 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Bridge { action: BridgeAction::List, conn } => {
             let v = call(&conn.socket, Method::GET, "/v1/bridges", NO_BODY)?;
             print_result(&conn, &v, cli_view::bridges_table);
+            Ok(())
+        }
+        Command::Config { action: ConfigAction::Reload, conn } => {
+            let v = call(&conn.socket, Method::POST, "/v1/config/reload", NO_BODY)?;
+            print_result(&conn, &v, |v| match v["reloaded"].as_bool() {
+                Some(true) => {
+                    format!("reloaded: {} static entries added, {} removed\n", v["static_added"], v["static_removed"])
+                }
+                _ => format!("not reloaded: {}\n", v["why"].as_str().unwrap_or("")),
+            });
             Ok(())
         }
         Command::Config { action: ConfigAction::Show, conn } => {

@@ -24,6 +24,7 @@
 //! | GET | `/v1/stats` | pipeline, drop, FDB, overlay and dataplane counters |
 //! | GET | `/v1/version` | version and uptime |
 //! | GET | `/v1/config` | `{"toml": ...}`: the running config in canonical form |
+//! | POST | `/v1/config/reload` | re-read the config file and apply it (409 when it needs a restart) |
 //! | GET | `/v1/health` | `{"status": "ok"}` while the control thread answers |
 //!
 //! On `metrics_listen`: `GET /metrics` (see docs/metrics.md).

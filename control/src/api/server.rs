@@ -275,6 +275,7 @@ pub fn routes(tx: Sender<ApiCall>) -> Router {
         .route("/v1/version", get(|s: State<Sender<ApiCall>>| run(s, Command::Version)))
         .route("/v1/health", get(|s: State<Sender<ApiCall>>| run(s, Command::Health)))
         .route("/v1/config", get(|s: State<Sender<ApiCall>>| run(s, Command::ConfigShow)))
+        .route("/v1/config/reload", post(|s: State<Sender<ApiCall>>| run(s, Command::ConfigReload)))
         .fallback(|uri: axum::http::Uri| async move { error(ApiError::not_found(format!("no route {uri}"))) })
         .method_not_allowed_fallback(|m: axum::http::Method, uri: axum::http::Uri| async move {
             error(ApiError { status: 405, message: format!("{uri} does not take {m}") })

@@ -37,6 +37,18 @@ pub trait DataplaneStats: Send {
     }
 }
 
+/// How the control plane reloads: the file, and the daemon's step from a
+/// config to the spec it compiles.
+pub struct Reloader {
+    /// The config file `xvs run -c` was given.
+    pub source: std::path::PathBuf,
+    /// Fills in what comes from the interfaces (VTEP MACs, port MTUs).
+    pub resolve: Box<ResolveSpec>,
+}
+
+/// A config's compiled spec with the interfaces' facts filled in, or why not.
+pub type ResolveSpec = dyn Fn(&xvs_config::Config) -> Result<switch_core::bridge::SwitchSpec, String> + Send;
+
 /// One VNI's tunnel counters towards one local VTEP, summed over its
 /// remotes and the workers.
 pub struct VniTotals {
@@ -75,8 +87,12 @@ pub struct ControlPlane {
     pub dataplane: Box<dyn DataplaneStats>,
     /// Port interfaces, by index (for listing).
     pub interfaces: Vec<Option<String>>,
-    /// The running config in canonical form (`xvs config show`).
-    config_toml: String,
+    /// The running config.
+    config: xvs_config::Config,
+    /// Where a reload reads the config from, and how it turns it into the
+    /// spec `xvs run` compiles (the VTEP MACs and port MTUs it reads from
+    /// the interfaces); `None` when the switch runs on the embedded default.
+    reload: Option<Reloader>,
     clock: Box<dyn Fn() -> Nanos + Send>,
     /// The second (workers' clock) of the last aging pass.
     last_pass: Option<u32>,
@@ -99,8 +115,68 @@ impl ControlPlane {
         clock: Box<dyn Fn() -> Nanos + Send>,
     ) -> ControlPlane {
         let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
-        let config_toml = config.to_toml_string();
-        ControlPlane { plan, writer, queues, counters, dataplane, interfaces, config_toml, clock, last_pass: None }
+        let config = config.clone();
+        ControlPlane {
+            plan,
+            writer,
+            queues,
+            counters,
+            dataplane,
+            interfaces,
+            config,
+            reload: None,
+            clock,
+            last_pass: None,
+        }
+    }
+
+    /// Lets `xvs config reload` and SIGHUP re-read `source`.
+    pub fn with_reload(mut self, reload: Reloader) -> ControlPlane {
+        self.reload = Some(reload);
+        self
+    }
+
+    /// Re-reads the config file and applies it if its ids are unchanged
+    /// (see [`crate::reload`]); otherwise refuses and keeps the running one.
+    pub fn reload(&mut self) -> Reply {
+        let Some(r) = &self.reload else {
+            return Err(ApiError::bad_request(
+                "this switch runs on the embedded default config: there is no file to reload",
+            ));
+        };
+        let path = r.source.display().to_string();
+        let new = xvs_config::Config::load(&r.source)
+            .map_err(|e| ApiError::bad_request(format!("{path}: {e}; the running config stays in force")))?;
+        let refused = |e: String| ApiError::bad_request(format!("{path}: {e}; the running config stays in force"));
+        // The ids come from the config alone; what the interfaces fill in
+        // (MACs, MTUs) comes after the check, which the ports pass first.
+        let shape = ForwardingPlan::compile(&new.spec).map_err(|e| refused(e.to_string()))?;
+        let old = self.plan.load_full();
+        if let Some(why) = crate::reload::restart_needed(&self.config, &new, &old, &shape) {
+            return Err(ApiError {
+                status: 409,
+                message: format!("{path}: {why}: restart xvs to apply it; the running config stays in force"),
+            });
+        }
+        let plan = ForwardingPlan::compile(&(r.resolve)(&new).map_err(refused)?).map_err(|e| refused(e.to_string()))?;
+        if new == self.config {
+            return Ok(json!({ "reloaded": false, "why": "the config is unchanged" }));
+        }
+        plan.adopt_state(&old);
+        let keep: std::collections::HashSet<(BdId, MacAddr)> = plan.statics.iter().map(|s| (s.bd, s.mac)).collect();
+        let mut removed = 0;
+        for s in old.statics.iter().filter(|s| !keep.contains(&(s.bd, s.mac))) {
+            if self.writer.get(s.bd, s.mac).is_some_and(|e| e.is_static) && self.writer.remove(s.bd, s.mac) {
+                removed += 1;
+            }
+        }
+        let before = self.writer.stats().static_entries;
+        self.writer.set_plan(&plan);
+        let added = (self.writer.stats().static_entries + removed).saturating_sub(before);
+        self.plan.store(Arc::new(plan));
+        self.config = new;
+        log::info!("config reloaded from {path}: {added} static entries added, {removed} removed");
+        Ok(json!({ "reloaded": true, "static_added": added, "static_removed": removed }))
     }
 
     /// Seconds on the workers' clock.
@@ -158,7 +234,8 @@ impl ControlPlane {
                 "uptime_secs": self.now_secs(),
             })),
             Command::Health => Ok(json!({ "status": "ok" })),
-            Command::ConfigShow => Ok(json!({ "toml": self.config_toml })),
+            Command::ConfigShow => Ok(json!({ "toml": self.config.to_toml_string() })),
+            Command::ConfigReload => self.reload(),
             Command::Trace(t) => {
                 let frame =
                     crate::trace::parse_hex(&t.frame).map_err(|e| ApiError::bad_request(format!("frame: {e}")))?;
@@ -758,6 +835,55 @@ mod tests {
         let e = c.execute(Command::Trace(TraceRequest { in_port: "h1".into(), frame: "0g".into() })).unwrap_err();
         assert_eq!(e.message, r#"frame: not hex: "0g""#);
         assert!(trace(&mut c, "h1", &[2; 10]).is_err(), "a 10-byte frame was traced");
+    }
+
+    /// A reload applies a change that keeps the ids, keeps learned entries,
+    /// and refuses (409, naming it) a change that does not, or a bad file,
+    /// with the running config kept.
+    #[test]
+    fn reload_applies_what_keeps_the_ids_and_refuses_the_rest() {
+        let dir = std::env::temp_dir().join(format!("xvs-reload-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("xvs.toml");
+        let base = include_str!("../../../config/default.toml");
+        std::fs::write(&path, base).unwrap();
+        let config = xvs_config::Config::load(&path).unwrap();
+        let identity = |c: &xvs_config::Config| Ok(c.spec.clone());
+        let mut c = control_with(config, Box::new(|| Nanos::from_secs(100)))
+            .with_reload(Reloader { source: path.clone(), resolve: Box::new(identity) });
+        let bd = c.plan.load_full().domain(0, 10).unwrap();
+        c.queues[0].push(LearnEvent { key: FdbKey::new(bd, MacAddr([2, 0, 0, 0, 0, 1])), port: PortId(0), at: 99 });
+        c.housekeeping();
+
+        assert_eq!(c.reload().unwrap()["reloaded"], false, "an unchanged file");
+        let with_static = "\n[[fdb.static]]\nvlan = 10\nmac = \"02:00:00:00:00:5a\"\nport = \"h2\"\n";
+        std::fs::write(&path, format!("{base}{with_static}")).unwrap();
+        let v = c.reload().unwrap();
+        assert_eq!((v["reloaded"].as_bool(), v["static_added"].as_u64()), (Some(true), Some(1)), "{v}");
+        let kinds: Vec<bool> = c.writer.entries().iter().map(|e| e.is_static).collect();
+        assert_eq!(kinds.len(), 2, "the learned entry and the new static one: {kinds:?}");
+        assert!(ok(&mut c, Command::ConfigShow)["toml"].as_str().unwrap().contains("02:00:00:00:00:5a"));
+
+        // A new port changes the ids: refused, and nothing changes.
+        let new_port = "\n[[port]]\nname = \"h5\"\ninterface = \"xvs-h5\"\nmode = \"access\"\nvlan = 10\n";
+        std::fs::write(&path, format!("{base}{with_static}{new_port}")).unwrap();
+        let e = c.reload().unwrap_err();
+        assert_eq!(e.status, 409, "{e}");
+        assert!(
+            e.message.contains(r#"added ["h5"]"#) && e.message.ends_with("the running config stays in force"),
+            "{e}"
+        );
+        assert_eq!(c.plan.load().ports.iter().filter(|p| p.name == "h5").count(), 0);
+        // Removing the static entry again takes it out of the FDB.
+        std::fs::write(&path, base).unwrap();
+        assert_eq!(c.reload().unwrap()["static_removed"], 1);
+        assert_eq!(c.writer.entries().len(), 1);
+        // A bad file: its error, and the config stays.
+        std::fs::write(&path, format!("{base}\n[fdb]\nagin_secs = 3\n")).unwrap();
+        let e = c.reload().unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("the running config stays in force"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

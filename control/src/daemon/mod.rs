@@ -18,6 +18,7 @@
 
 mod afxdp_stats;
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +34,7 @@ use switch_core::PortId;
 use xvs_config::{Config, Toggle};
 
 use crate::api::server;
-use crate::api::service::ControlPlane;
+use crate::api::service::{ControlPlane, Reloader};
 use crate::metrics::Metrics;
 
 /// Learn events one worker may have in flight before it starts dropping
@@ -118,6 +119,41 @@ fn read_token(path: &std::path::Path) -> Result<String, RunError> {
     Ok(token)
 }
 
+/// The spec `xvs run` compiles: the config's, with what comes from the
+/// interfaces `names` (one per port) filled in. A VTEP without a configured
+/// MAC uses its underlay interface's: peers address it there, and it sends
+/// from there.
+fn resolve_spec(config: &Config, names: &[String]) -> Result<switch_core::bridge::SwitchSpec, RunError> {
+    let mut spec = config.spec.clone();
+    for v in spec.overlay.vteps.iter_mut().filter(|v| v.mac.is_none()) {
+        let Some(iface) = names.get(v.port) else { return Err(RunError::NoInterface(v.name.clone())) };
+        v.mac = Some(interface_mac(iface).ok_or_else(|| RunError::NoInterfaceMac(iface.clone()))?);
+        log::info!("vtep {} at {} uses {iface}'s MAC {}", v.name, v.address, v.mac.unwrap_or_default());
+    }
+    // Each port's MTU is its interface's: the kernel drops longer frames
+    // unseen, so the plan drops them itself, counted (`egress_too_big`).
+    for (p, iface) in spec.ports.iter_mut().zip(names) {
+        let actual = interface_mtu(iface).ok_or_else(|| RunError::NoInterfaceMtu(iface.clone()))?;
+        match p.mtu {
+            Some(configured) if configured != actual => {
+                let (port, interface) = (p.name.clone(), iface.clone());
+                return Err(RunError::MtuMismatch { port, interface, configured, actual });
+            }
+            _ => p.mtu = Some(actual),
+        }
+    }
+    // A VTEP cannot send more than its underlay link carries: larger packets
+    // would vanish in the kernel, and PMTU answers would name the wrong MTU.
+    for v in &mut spec.overlay.vteps {
+        let link = spec.ports.get(v.port).and_then(|p| p.mtu).unwrap_or(v.mtu);
+        if v.mtu > link {
+            log::warn!("vtep {}: mtu = {} is above its underlay interface's MTU {link}; using {link}", v.name, v.mtu);
+            v.mtu = link;
+        }
+    }
+    Ok(spec)
+}
+
 /// The MAC address of interface `iface`, from sysfs.
 fn interface_mac(iface: &str) -> Option<switch_core::MacAddr> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{iface}/address")).ok()?;
@@ -164,7 +200,12 @@ fn portset_config(config: &Config) -> PortSetConfig {
 
 /// Runs the switch until `stop` becomes true (the binary sets it from
 /// SIGINT/SIGTERM). `ready` is called once the switch forwards.
-pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Result<(), RunError> {
+pub fn run(
+    config: &Config,
+    source: Option<&Path>,
+    stop: Arc<AtomicBool>,
+    ready: impl FnOnce(),
+) -> Result<(), RunError> {
     // 1. Validate every interface before touching any.
     let mut names = Vec::new();
     for (p, rt) in config.spec.ports.iter().zip(&config.ports) {
@@ -179,35 +220,8 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
         }
     }
 
-    // 2. Tables. A VTEP without a configured MAC uses its underlay
-    // interface's: peers address it there, and it sends from there.
-    let mut spec = config.spec.clone();
-    for v in spec.overlay.vteps.iter_mut().filter(|v| v.mac.is_none()) {
-        let iface = &names[v.port];
-        v.mac = Some(interface_mac(iface).ok_or_else(|| RunError::NoInterfaceMac(iface.clone()))?);
-        log::info!("vtep {} at {} uses {iface}'s MAC {}", v.name, v.address, v.mac.unwrap_or_default());
-    }
-    // Each port's MTU is its interface's: the kernel drops longer frames
-    // unseen, so the plan drops them itself, counted (`egress_too_big`).
-    for (p, iface) in spec.ports.iter_mut().zip(&names) {
-        let actual = interface_mtu(iface).ok_or_else(|| RunError::NoInterfaceMtu(iface.clone()))?;
-        match p.mtu {
-            Some(configured) if configured != actual => {
-                let (port, interface) = (p.name.clone(), iface.clone());
-                return Err(RunError::MtuMismatch { port, interface, configured, actual });
-            }
-            _ => p.mtu = Some(actual),
-        }
-    }
-    // A VTEP cannot send more than its underlay link carries: larger packets
-    // would vanish in the kernel, and PMTU answers would name the wrong MTU.
-    for v in &mut spec.overlay.vteps {
-        let link = spec.ports.get(v.port).and_then(|p| p.mtu).unwrap_or(v.mtu);
-        if v.mtu > link {
-            log::warn!("vtep {}: mtu = {} is above its underlay interface's MTU {link}; using {link}", v.name, v.mtu);
-            v.mtu = link;
-        }
-    }
+    // 2. Tables.
+    let spec = resolve_spec(config, &names)?;
     let plan = Arc::new(ForwardingPlan::compile(&spec)?);
     let writer = FdbWriter::new(&config.spec.fdb, &plan);
     if writer.aging_secs() != config.spec.fdb.aging_secs {
@@ -300,6 +314,17 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
     let dataplane = Box::new(afxdp_stats::AfxdpStats { workers: io_stats, details });
     let mut control =
         ControlPlane::new(plan_swap, writer, queues, counters, dataplane, config, Box::new(monotonic_now));
+    // SIGHUP, like `xvs config reload`, re-reads the file the switch was
+    // started with.
+    let hangup = Arc::new(AtomicBool::new(false));
+    if let Some(path) = source {
+        let names = names.clone();
+        let resolve = move |c: &Config| resolve_spec(c, &names).map_err(|e| e.to_string());
+        control = control.with_reload(Reloader { source: path.to_path_buf(), resolve: Box::new(resolve) });
+        if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone()) {
+            log::warn!("SIGHUP will not reload the config: {e}");
+        }
+    }
     log::info!(
         "xvs running: {} ports, {} workers, control API on {}{}",
         plan.ports.len(),
@@ -310,6 +335,12 @@ pub fn run(config: &Config, stop: Arc<AtomicBool>, ready: impl FnOnce()) -> Resu
     );
     ready();
     while !stop.load(Ordering::Relaxed) {
+        if hangup.swap(false, Ordering::Relaxed) {
+            match control.reload() {
+                Ok(v) => log::info!("SIGHUP: {v}"),
+                Err(e) => log::error!("SIGHUP: {e}"),
+            }
+        }
         let learned = control.housekeeping();
         let served = api.answer(&mut control, &metrics);
         if learned == 0 && served == 0 {

@@ -497,6 +497,14 @@ impl ForwardingPlan {
         self.ports.iter().position(|p| p.name == name).map(|i| PortId(i as u16))
     }
 
+    /// Takes over `old`'s overlay run-time state (resolved next hops,
+    /// learned gateway hosts), for a reload that keeps the ids.
+    pub fn adopt_state(&self, old: &ForwardingPlan) {
+        if let (Some(new), Some(old)) = (self.overlay.as_deref(), old.overlay.as_deref()) {
+            new.adopt_state(old);
+        }
+    }
+
     /// A copy whose overlay run-time state is a snapshot (see
     /// [`OverlayPlan::detached`](crate::overlay::OverlayPlan::detached)):
     /// frames run on it change nothing the workers read.

@@ -257,6 +257,21 @@ impl HostTable {
         }
     }
 
+    /// Takes over the hosts `old` learned (not those it pinned), where this
+    /// table covers the same subnet and has pinned nothing itself: a reload
+    /// keeps what the gateway knows.
+    pub fn adopt(&self, old: &HostTable) {
+        if old.net != self.net || old.macs.len() != self.macs.len() {
+            return;
+        }
+        for (new, old) in self.macs.iter().zip(old.macs.iter()) {
+            let w = old.load(Ordering::Relaxed);
+            if w & PINNED == 0 && new.load(Ordering::Relaxed) == 0 {
+                new.store(w, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Every known host: (address, MAC, pinned).
     pub fn entries(&self) -> Vec<(Ipv4Addr, MacAddr, bool)> {
         let mut out = Vec::new();
@@ -334,6 +349,18 @@ impl Neighbors {
             })
             .collect();
         Neighbors { entries }
+    }
+
+    /// Takes over `old`'s resolved MACs and times for the next hops both
+    /// have (same VTEP index and address) that are not static here: a
+    /// reload does not send the tunnels back to ARP.
+    pub fn adopt(&self, old: &Neighbors) {
+        for n in self.entries.iter().filter(|n| !n.is_static) {
+            if let Some(o) = old.entries.iter().find(|o| o.vtep == n.vtep && o.ip == n.ip && !o.is_static) {
+                n.mac.store(o.mac.load(Ordering::Relaxed), Ordering::Relaxed);
+                n.confirmed.store(o.confirmed.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
     }
 
     /// The index of (`vtep`, `ip`), if it is a next hop.
@@ -433,6 +460,17 @@ pub struct OverlayPlan {
 }
 
 impl OverlayPlan {
+    /// Takes over `old`'s run-time state (next hops, gateway hosts) where
+    /// this plan has the same next hops and gateway subnets.
+    pub fn adopt_state(&self, old: &OverlayPlan) {
+        self.neighbors.adopt(&old.neighbors);
+        for g in &self.gateways {
+            if let Some(o) = old.gateways.iter().find(|o| o.bd == g.bd && o.address == g.address) {
+                g.hosts.adopt(&o.hosts);
+            }
+        }
+    }
+
     /// A copy whose run-time state (next hops, gateway hosts) is a snapshot
     /// of this one's, so that what runs on the copy (`xvs trace --live`)
     /// cannot change what the workers see.
@@ -850,6 +888,27 @@ mod tests {
             },
             ..SwitchSpec::default()
         }
+    }
+
+    /// A recompiled plan takes over resolved next hops, and a detached copy
+    /// shares none of its run-time state.
+    #[test]
+    fn reloaded_plans_adopt_and_detached_copies_isolate_next_hops() {
+        let old = ForwardingPlan::compile(&spec()).unwrap();
+        let ov = old.overlay.as_deref().unwrap();
+        let hop = ov.neighbors.find(0, GW.into()).unwrap();
+        let mac = MacAddr([2, 0, 0, 0, 0, 0x77]);
+        ov.neighbors.resolve(hop, mac, 50);
+        let new = ForwardingPlan::compile(&spec()).unwrap();
+        let nv = new.overlay.as_deref().unwrap();
+        assert_eq!(nv.neighbors.mac(hop), None);
+        new.adopt_state(&old);
+        assert_eq!((nv.neighbors.mac(hop), nv.neighbors.age(hop, 52)), (Some(mac), Some(2)));
+        let copy = new.detached();
+        let cv = copy.overlay.as_deref().unwrap();
+        assert_eq!(cv.neighbors.mac(hop), Some(mac));
+        cv.neighbors.resolve(hop, MacAddr([2, 0, 0, 0, 0, 0x78]), 60);
+        assert_eq!(nv.neighbors.mac(hop), Some(mac), "the copy changed the original");
     }
 
     #[test]
