@@ -39,7 +39,9 @@ pub enum EntryType {
 }
 
 /// Which FDB entries `GET /v1/fdb` lists: the [`FdbFilter`] fields, a MAC
-/// and a type. Every field narrows; none given means all.
+/// and a type. Every field narrows; none given means all. The shared
+/// fields are repeated rather than flattened in: serde cannot combine
+/// `flatten` with `deny_unknown_fields`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FdbQuery {

@@ -18,6 +18,14 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// h1 and h2 in VLAN 10.
+fn two_hosts() -> Topology {
+    Topology::builder()
+        .host("h1", PortMode::Access(10), Some("10.9.0.1/24"))
+        .host("h2", PortMode::Access(10), Some("10.9.0.2/24"))
+        .build()
+}
+
 /// Runs `args` as user `nobody`.
 fn as_nobody(args: &[&str]) -> std::process::Output {
     output(Command::new("runuser").args(["-u", "nobody", "--"]).args(args))
@@ -50,10 +58,7 @@ fn an_unprivileged_user_cannot_reach_the_api() {
         return;
     }
     let _serial = serial();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.9.0.1/24"))
-        .host("h2", PortMode::Access(10), Some("10.9.0.2/24"))
-        .build();
+    let topo = two_hosts();
     let token_file = topo.dir().join("api-token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -190,10 +195,7 @@ fn top_shows_live_rates_in_a_terminal() {
         return;
     }
     let _serial = serial();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.9.0.1/24"))
-        .host("h2", PortMode::Access(10), Some("10.9.0.2/24"))
-        .build();
+    let topo = two_hosts();
     let (h1, h2) = (topo.host("h1"), topo.host("h2"));
     let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, ..XvsOptions::default() });
     let _ping = Background::spawn(h1, &["ping", "-q", "-i", "0.01", h2.ip()], &topo.dir().join("ping.log"));
@@ -231,10 +233,7 @@ fn reload_under_traffic_loses_nothing() {
         return;
     }
     let _serial = serial();
-    let topo = Topology::builder()
-        .host("h1", PortMode::Access(10), Some("10.9.0.1/24"))
-        .host("h2", PortMode::Access(10), Some("10.9.0.2/24"))
-        .build();
+    let topo = two_hosts();
     let (h1, h2) = (topo.host("h1"), topo.host("h2"));
     let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, ..XvsOptions::default() });
     let (n, out) = h1.ping(h2.ip(), 2, &["-i", "0.2"]);
