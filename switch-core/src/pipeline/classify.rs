@@ -79,8 +79,10 @@ fn tagged(plan: &ForwardingPlan, port: PortId, rule: PortTagging, bytes: &[u8]) 
     let pcp = (tci >> 13) as u8;
     if vid == 0 {
         // Priority-tagged: the frame belongs to the untagged VLAN, and its
-        // priority is kept.
-        if rule.untagged_in == BdId::NONE {
+        // priority is kept. A tag under the priority tag is refused: where
+        // the untagged VLAN leaves untagged, the next switch would read it
+        // as the frame's VLAN (VLAN hopping).
+        if rule.untagged_in == BdId::NONE || parse::inner_is_tag(bytes) {
             Err(DropReason::VlanNotAllowed)
         } else {
             Ok(Class { bd: rule.untagged_in, tag_len: 4, pcp })

@@ -15,6 +15,7 @@ use super::DropReason;
 use crate::fdb::FdbKey;
 use crate::types::BdId;
 use crate::wire::ethernet::{self, EthernetFrame};
+use crate::wire::EtherType;
 
 /// 01:80:c2:00:00:0X, the 802.1D reserved destinations: the first four
 /// octets as a little-endian `u32`...
@@ -80,6 +81,15 @@ pub(super) fn tci(bytes: &[u8]) -> Option<u16> {
     match bytes.get(ethernet::HEADER_LEN..TAGGED_MIN) {
         Some(&[hi, lo, _, _]) => Some(u16::from_be_bytes([hi, lo])),
         _ => None,
+    }
+}
+
+/// Whether the EtherType behind the outer tag is itself a tag's (802.1Q or
+/// 802.1ad).
+pub(super) fn inner_is_tag(bytes: &[u8]) -> bool {
+    match bytes.get(ethernet::HEADER_LEN..TAGGED_MIN) {
+        Some(&[_, _, hi, lo]) => matches!(u16::from_be_bytes([hi, lo]), EtherType::VLAN | EtherType::QINQ),
+        _ => false,
     }
 }
 

@@ -188,6 +188,11 @@ fn strip_inner_vlan(
     // A tag is as long as the TCI and EtherType its view covers; the MACs
     // are the 12 bytes in front of it.
     let (tag, macs) = (crate::wire::vlan::HEADER_LEN, 12);
+    // The EtherType alone says tagged: a 14- or 15-byte frame has no whole
+    // tag to remove (and the move would run past its end).
+    if len < macs + tag {
+        return Err(DropReason::DecapInnerTruncated);
+    }
     frame.copy_within(offset..offset + macs, offset + tag);
     let (offset, len) = (offset + tag, len - tag);
     check_inner(&frame[offset..offset + len])?;
