@@ -13,6 +13,7 @@
 
 use metrics::{counter, describe_counter, describe_gauge, gauge, with_local_recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use switch_core::bridge::ForwardingPlan;
 use switch_core::pipeline::{CounterSnapshot, DropReason};
 use switch_core::BdId;
 
@@ -80,10 +81,11 @@ impl Metrics {
         with_local_recorder(&self.recorder, || {
             gauge!("xvs_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             gauge!("xvs_start_time_seconds").set(self.start_time);
-            export_ports(cp);
+            let plan = cp.plan.load();
+            export_ports(cp, &plan);
             export_pipeline(cp);
-            export_fdb(cp);
-            export_overlay(cp);
+            export_fdb(cp, &plan);
+            export_overlay(cp, &plan);
         });
         self.handle.render()
     }
@@ -99,8 +101,7 @@ fn one_line(doc: &str) -> String {
     doc.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn export_ports(cp: &ControlPlane) {
-    let plan = cp.plan.load();
+fn export_ports(cp: &ControlPlane, plan: &ForwardingPlan) {
     let first_tunnel = usize::from(plan.first_tunnel);
     for (i, p) in plan.ports.iter().enumerate() {
         let [rx_packets, rx_bytes, tx_packets, tx_bytes] = match i.checked_sub(first_tunnel) {
@@ -150,8 +151,7 @@ fn export_pipeline(cp: &ControlPlane) {
     }
 }
 
-fn export_fdb(cp: &ControlPlane) {
-    let plan = cp.plan.load();
+fn export_fdb(cp: &ControlPlane, plan: &ForwardingPlan) {
     let mut per_bridge = vec![(0u64, 0u64); plan.bridges.len()];
     for (i, d) in plan.domains.iter().enumerate().skip(1) {
         let (all, statics) = cp.writer.domain_entries(BdId(i as u16));
@@ -185,8 +185,8 @@ fn export_fdb(cp: &ControlPlane) {
     }
 }
 
-fn export_overlay(cp: &ControlPlane) {
-    for v in cp.vni_totals() {
+fn export_overlay(cp: &ControlPlane, plan: &ForwardingPlan) {
+    for v in cp.vni_totals(plan) {
         let (vni, vtep) = (v.vni.to_string(), v.vtep.clone());
         let c = v.counters;
         for (direction, packets, bytes, drops) in [("rx", c[0], c[1], c[4]), ("tx", c[2], c[3], c[5])] {

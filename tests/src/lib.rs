@@ -62,6 +62,12 @@ pub fn xvs_bin() -> PathBuf {
         .clone()
 }
 
+/// A free loopback TCP port: bound, read and released. The tests that use
+/// one run serially, so nothing takes it in between.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
 /// A fresh scratch directory under the system temp dir.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("xvs-test-{name}-{}", std::process::id()));

@@ -660,9 +660,8 @@ pub struct XvsOptions {
     /// Poll-mode workers: 1 (pinned to CPU 1) or more (pinned to CPUs
     /// 0, 1, ...). Every port polls as many queues as the topology has.
     pub workers: usize,
-    /// `[control] metrics_listen` (none: no metrics listener).
-    pub metrics_listen: Option<String>,
-    /// More `[control]` keys, one `key = value` per line.
+    /// More `[control]` keys, one `key = value` per line
+    /// (`metrics_listen`, `api_listen`...).
     pub control_extra: String,
 }
 
@@ -675,7 +674,6 @@ impl Default for XvsOptions {
             small_rings: true,
             extra: String::new(),
             workers: 1,
-            metrics_listen: None,
             control_extra: String::new(),
         }
     }
@@ -718,9 +716,6 @@ pub fn config_toml(topo: &Topology, opts: &XvsOptions, socket: &Path) -> String 
         );
     }
     let _ = writeln!(s, "[control]\nsocket = \"{}\"", socket.display());
-    if let Some(addr) = &opts.metrics_listen {
-        let _ = writeln!(s, "metrics_listen = \"{addr}\"");
-    }
     s.push_str(&opts.control_extra);
     s.push('\n');
     s.push_str(&opts.extra);

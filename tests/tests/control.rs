@@ -9,14 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use xvs_tests::netns::{output, poll, serial, skip_unless_root, Background, PortMode, Topology, Xvs, XvsOptions};
-use xvs_tests::xvs_bin;
+use xvs_tests::{free_port, xvs_bin};
 
 const TOKEN: &str = "9b1c6f0e4a7d2358c0ffee0123456789";
-
-/// A free loopback TCP port (bound and released; the tests run serially).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
 
 /// h1 and h2 in VLAN 10.
 fn two_hosts() -> Topology {

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
+use xvs_tests::free_port;
 use xvs_tests::netns::{poll, serial, skip_unless_root, Background, PortMode, Topology, Xvs, XvsOptions};
 
 /// A GET over HTTP/1.1 to `addr` on loopback: (status, body).
@@ -41,11 +42,6 @@ fn dechunk(mut body: &str) -> String {
         body = rest[n..].trim_start_matches("\r\n");
     }
     out
-}
-
-/// A free loopback TCP port (bound and released; the tests run serially).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 fn percent_encode(s: &str) -> String {
@@ -127,7 +123,8 @@ fn prometheus_scrapes_the_switch_under_traffic() {
         .build();
     let (h1, h2) = (topo.host("h1"), topo.host("h2"));
     let metrics = format!("127.0.0.1:{}", free_port());
-    let opts = XvsOptions { idle_backoff: false, metrics_listen: Some(metrics.clone()), ..XvsOptions::default() };
+    let control_extra = format!("metrics_listen = \"{metrics}\"\n");
+    let opts = XvsOptions { idle_backoff: false, control_extra, ..XvsOptions::default() };
     let xvs = Xvs::start(&topo, &opts);
     assert!(xvs.log_text().contains(&format!("metrics on http://{metrics}/metrics")), "{}", xvs.log_text());
     let (n, out) = h1.ping(h2.ip(), 3, &["-i", "0.2"]);

@@ -195,46 +195,38 @@ async fn serve(
     tx: Sender<ApiCall>,
     stop: Arc<AtomicBool>,
 ) {
-    let stopped = move || {
-        let stop = stop.clone();
-        async move {
-            while !stop.load(Ordering::Relaxed) {
-                tokio::time::sleep(STOP_POLL).await;
-            }
-        }
-    };
-    let unix = async {
-        match tokio::net::UnixListener::from_std(socket) {
-            Ok(l) => {
-                report("control socket", axum::serve(l, routes(tx.clone())).with_graceful_shutdown(stopped()).await)
-            }
-            Err(e) => log::error!("control socket: {e}"),
-        }
-    };
+    let unix = serve_on("control socket", tokio::net::UnixListener::from_std(socket), routes(tx.clone()), &stop);
     let tcp = async {
         let Some((l, token)) = tcp else { return };
         let router = routes(tx.clone()).layer(middleware::from_fn_with_state(Arc::<str>::from(token), bearer));
-        match tokio::net::TcpListener::from_std(l) {
-            Ok(l) => report("api_listen", axum::serve(l, router).with_graceful_shutdown(stopped()).await),
-            Err(e) => log::error!("api_listen: {e}"),
-        }
+        serve_on("api_listen", tokio::net::TcpListener::from_std(l), router, &stop).await
     };
     let metrics = async {
         let Some(l) = metrics else { return };
-        match tokio::net::TcpListener::from_std(l) {
-            Ok(l) => {
-                let served = axum::serve(l, metrics_routes(tx.clone())).with_graceful_shutdown(stopped()).await;
-                report("metrics_listen", served)
-            }
-            Err(e) => log::error!("metrics_listen: {e}"),
-        }
+        serve_on("metrics_listen", tokio::net::TcpListener::from_std(l), metrics_routes(tx.clone()), &stop).await
     };
     tokio::join!(unix, tcp, metrics);
 }
 
-fn report(listener: &str, served: std::io::Result<()>) {
+/// Serves `router` on `listener` (once registered with the runtime) until
+/// the stop flag is set; failures are logged under `name`.
+async fn serve_on<L>(name: &str, listener: std::io::Result<L>, router: Router, stop: &Arc<AtomicBool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let stop = stop.clone();
+    let stopped = async move {
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(STOP_POLL).await;
+        }
+    };
+    let served = match listener {
+        Ok(l) => axum::serve(l, router).with_graceful_shutdown(stopped).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = served {
-        log::error!("{listener}: {e}");
+        log::error!("{name}: {e}");
     }
 }
 

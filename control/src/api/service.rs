@@ -489,8 +489,7 @@ impl ControlPlane {
     }
 
     /// Per-VNI sums of the tunnel counters, in the plan's tunnel order.
-    pub fn vni_totals(&self) -> Vec<VniTotals> {
-        let plan = self.plan.load();
+    pub fn vni_totals(&self, plan: &ForwardingPlan) -> Vec<VniTotals> {
         let Some(ov) = plan.overlay.as_deref() else { return Vec::new() };
         let mut vnis: Vec<VniTotals> = Vec::new();
         for (i, t) in ov.tunnels.iter().enumerate() {
@@ -515,7 +514,7 @@ impl ControlPlane {
             }
         }
         let vnis: Vec<Value> = self
-            .vni_totals()
+            .vni_totals(plan)
             .into_iter()
             .map(|v| {
                 let mut o = tunnel_counter_map(v.counters);

@@ -28,13 +28,23 @@ pub(super) struct AfxdpStats {
     pub(super) details: Details,
 }
 
+impl AfxdpStats {
+    /// `port`'s counters summed over the workers' queues.
+    fn totals(&self, port: PortId) -> io_afxdp::PortTotals {
+        let mut t = io_afxdp::PortTotals::default();
+        for w in &self.workers {
+            t += w.port_totals(port);
+        }
+        t
+    }
+}
+
 impl DataplaneStats for AfxdpStats {
     fn port(&self, index: usize) -> serde_json::Map<String, Value> {
         let port = PortId(index as u16);
-        let mut t = io_afxdp::PortTotals::default();
+        let t = self.totals(port);
         let mut modes = Vec::new();
         for w in &self.workers {
-            t += w.port_totals(port);
             for q in w.queues.iter().filter(|q| q.port == port) {
                 modes.push(format!(
                     "q{}:{}/{}",
@@ -56,11 +66,7 @@ impl DataplaneStats for AfxdpStats {
     }
 
     fn port_totals(&self, index: usize) -> [u64; 4] {
-        let port = PortId(index as u16);
-        let mut t = io_afxdp::PortTotals::default();
-        for w in &self.workers {
-            t += w.port_totals(port);
-        }
+        let t = self.totals(PortId(index as u16));
         [t.rx_packets, t.rx_bytes, t.tx_packets, t.tx_bytes]
     }
 
