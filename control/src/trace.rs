@@ -264,6 +264,14 @@ fn describe(plan: &ForwardingPlan, in_port: PortId, ev: &TraceEvent) -> (&'stati
             ("underlay", format!("for the VTEP: answered, out of port {}", port_name(plan, port.index())))
         }
         TraceEvent::Absorbed => ("underlay", "for the VTEP: nothing to answer, consumed".into()),
+        TraceEvent::Rule { id } => {
+            let text = plan.flows.as_deref().and_then(|f| f.source(id)).map_or_else(String::new, |r| format!(": {r}"));
+            ("acl", format!("rule {id}{text}"))
+        }
+        TraceEvent::Mirrored { port } => ("acl", format!("copy sent to mirror port {}", port_name(plan, port.index()))),
+        TraceEvent::RuleOutput { port } => {
+            ("acl", format!("sent as received to port {}, not switched", port_name(plan, port.index())))
+        }
         TraceEvent::Dropped(r) => {
             let _ = in_port;
             ("drop", format!("reason {}", r.name()))

@@ -24,6 +24,7 @@
 
 pub mod bridge;
 pub mod fdb;
+pub mod flow;
 pub mod overlay;
 pub mod pipeline;
 pub mod port;

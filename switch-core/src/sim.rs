@@ -92,6 +92,15 @@ impl SwitchSim {
         self.io.inject(port, frame)
     }
 
+    /// Replaces the flow rules (compiled against the plan's ports), as the
+    /// control plane does: the next batch sees all of them or none.
+    pub fn set_flows(&mut self, rules: &[(u32, crate::flow::FlowRule)]) -> Result<(), crate::flow::SpecError> {
+        let flows =
+            if rules.is_empty() { None } else { Some(Arc::new(crate::flow::FlowPlan::compile(rules, &self.plan)?)) };
+        self.plan = Arc::new(self.plan.with_flows(flows));
+        Ok(())
+    }
+
     /// Processes every queued frame, batch by batch, applying learn events
     /// after each batch.
     pub fn run(&mut self) {

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::spec::{PortMode, SwitchSpec};
+use crate::flow::FlowPlan;
 use crate::overlay::plan::{OverlayError, OverlayPlan};
 use crate::types::{BdId, MacAddr, PortId, VlanId};
 use crate::wire::EtherType;
@@ -242,6 +243,10 @@ pub struct ForwardingPlan {
     /// The smallest [`PortPlan::max_frame`]: output looks up the egress
     /// port's limit only for frames longer than this.
     pub shortest_max_frame: u16,
+    /// The flow rules, compiled against this plan's ports (see
+    /// [`ForwardingPlan::with_flows`]). `None` when there are none, and then
+    /// no batch pays anything for them.
+    pub flows: Option<Arc<FlowPlan>>,
     by_bridge_vlan: HashMap<(usize, u16), BdId>,
     /// Per port, what classify and output read per frame (derived from
     /// `ports`).
@@ -254,10 +259,11 @@ pub struct ForwardingPlan {
 /// ingress port and output its egress port). Ids the plan does not have
 /// hold 0, [`PortTagging::UNKNOWN`].
 ///
-/// 512 KiB of address space, allocated zeroed, so the memory actually
-/// touched is the first pages, those of the ports in use (8 bytes a port).
+/// 512 KiB, shared by the plans that differ only in their flow rules; the
+/// per-frame reads touch only the first pages, those of the ports in use
+/// (8 bytes a port).
 #[derive(Clone)]
-struct TaggingTable(Box<[[u16; 4]; TaggingTable::LEN]>);
+struct TaggingTable(Arc<[[u16; 4]; TaggingTable::LEN]>);
 
 impl TaggingTable {
     const LEN: usize = 1 << u16::BITS;
@@ -286,7 +292,9 @@ impl TaggingTable {
             }
             *entry = tagging.to_halves();
         }
-        TaggingTable(table)
+        // Shared, so that a plan that differs only in its flow rules costs
+        // no copy of it.
+        TaggingTable(Arc::from(table))
     }
 }
 
@@ -462,6 +470,7 @@ impl ForwardingPlan {
             overlay,
             first_tunnel: first_tunnel as u16,
             shortest_max_frame,
+            flows: None,
             by_bridge_vlan,
             tagging,
         })
@@ -503,6 +512,12 @@ impl ForwardingPlan {
         if let (Some(new), Some(old)) = (self.overlay.as_deref(), old.overlay.as_deref()) {
             new.adopt_state(old);
         }
+    }
+
+    /// This plan with `flows` as its rules (compiled against it, or against
+    /// a plan with the same ports). Cheap: the large tables are shared.
+    pub fn with_flows(&self, flows: Option<Arc<FlowPlan>>) -> ForwardingPlan {
+        ForwardingPlan { flows, ..self.clone() }
     }
 
     /// A copy whose overlay run-time state is a snapshot (see

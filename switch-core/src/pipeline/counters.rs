@@ -43,6 +43,8 @@ macro_rules! worker_counters {
             /// Per tunnel port, by its index among the tunnels (port id
             /// minus the plan's `first_tunnel`): room for every port id.
             pub tunnels: Box<[TunnelCounters]>,
+            /// Per flow rule, by its id: the frames it matched.
+            pub rules: Box<[RuleCounters]>,
             /// Per VTEP (by its index in the overlay plan): frames dropped on
             /// its underlay port by the underlay stage, whatever the reason
             /// (an unknown VNI or source as well as a bad inner frame).
@@ -55,6 +57,7 @@ macro_rules! worker_counters {
                     drops: core::array::from_fn(|_| Counter::default()),
                     $( $name: Counter::default(), )*
                     tunnels: (0..crate::bridge::MAX_PORTS).map(|_| TunnelCounters::default()).collect(),
+                    rules: (0..crate::flow::MAX_RULES).map(|_| RuleCounters::default()).collect(),
                     vtep_rx_drops: (0..crate::bridge::MAX_PORTS).map(|_| Counter::default()).collect(),
                 }
             }
@@ -157,6 +160,15 @@ worker_counters! {
     /// ICMP "fragmentation needed" answers to packets too big for the
     /// overlay (path MTU discovery).
     pmtu_answers,
+    /// Frames of a port with flow rules whose verdict the worker's flow
+    /// cache held.
+    flow_cache_hits,
+    /// Frames of a port with flow rules that the classifier had to look up.
+    flow_cache_misses,
+    /// Frames a flow rule's `output` action sent instead of switching.
+    flow_outputs,
+    /// Copies a flow rule's `mirror` action sent.
+    mirror_copies,
 }
 
 impl WorkerCounters {
@@ -171,6 +183,16 @@ impl WorkerCounters {
     pub fn tunnel(&self, i: usize) -> Option<&TunnelCounters> {
         self.tunnels.get(i)
     }
+}
+
+/// What one worker's frames matched one flow rule: frames and bytes as
+/// received.
+#[derive(Default, Debug)]
+pub struct RuleCounters {
+    /// Frames.
+    pub packets: Counter,
+    /// Their bytes.
+    pub bytes: Counter,
 }
 
 /// What one worker decapsulated from and encapsulated to one tunnel port

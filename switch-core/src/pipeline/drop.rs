@@ -146,6 +146,8 @@ drop_reasons! {
     EncapNexthopUnresolved => "encap_nexthop_unresolved",
     /// The encapsulated packet would exceed the underlay MTU.
     EncapTooBig => "encap_too_big",
+    /// A flow rule's `drop` action (the rule's own counters say which).
+    AclDrop => "acl_drop",
 }
 
 /// `reason`, from a function the compiler keeps out of line: write

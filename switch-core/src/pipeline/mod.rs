@@ -35,6 +35,7 @@
 //! and `encap` wraps the backend, so a send to a tunnel port leaves
 //! encapsulated. A plan without an overlay runs the L2 loop alone.
 
+mod acl;
 mod batch;
 mod classify;
 mod counters;
@@ -52,7 +53,7 @@ pub mod trace;
 use std::sync::Arc;
 
 pub use batch::{Batch, PktDesc, Verdict, MAX_BURST};
-pub use counters::{Counter, CounterSnapshot, TunnelCounters, WorkerCounters, TUNNEL_COUNTERS};
+pub use counters::{Counter, CounterSnapshot, RuleCounters, TunnelCounters, WorkerCounters, TUNNEL_COUNTERS};
 pub use drop::DropReason;
 pub use encap::OverlayState;
 pub use meta::{GeneveOptionMeta, TunnelMeta, TunnelMetas};
@@ -61,6 +62,7 @@ pub use trace::{NoTrace, Observer, TraceEvent, TraceLog};
 
 use crate::bridge::ForwardingPlan;
 use crate::fdb::{FdbKey, FdbTable, Home, LearnCache, LearnQueue};
+use crate::flow::{FlowCache, FlowPlan};
 use crate::overlay::OverlayPlan;
 use crate::port::{FramePool, PortTx};
 use crate::types::Nanos;
@@ -125,6 +127,8 @@ pub struct Pipeline {
     overlay: OverlayState,
     /// The side array of the batch's decapsulated frames.
     tunnel_meta: TunnelMetas,
+    /// The flow cache in front of the plan's flow rules.
+    flows: FlowCache,
 }
 
 impl core::fmt::Debug for Pipeline {
@@ -144,6 +148,7 @@ impl Pipeline {
             scratch: Scratch::default(),
             overlay: OverlayState::default(),
             tunnel_meta: TunnelMetas::default(),
+            flows: FlowCache::default(),
         }
     }
 
@@ -194,21 +199,68 @@ impl Pipeline {
         }
         self.counters.batches.add(1);
         self.counters.packets.add(n as u64);
-        let Pipeline { cache, queue, counters, scratch, overlay, tunnel_meta } = self;
+        let Pipeline { cache, queue, counters, scratch, overlay, tunnel_meta, flows } = self;
         let counters: &WorkerCounters = counters;
         let ctx = Ctx { plan, fdb, queue, counters, now_s: now.as_secs_u32() };
-
+        let mut state = (cache, scratch, overlay, tunnel_meta);
         let frames = &mut batch.descs[..n];
-        let mut tally = Tally::default();
-        match plan.overlay.as_deref() {
-            None => process_l2(ctx, cache, &mut tally, scratch, frames, io, obs),
-            Some(ov) => overlay_batch(ctx, ov, cache, &mut tally, scratch, (overlay, tunnel_meta), frames, io, obs),
-        }
+        let (sent, slow) = match plan.flows.as_deref() {
+            None => (n, switch(ctx, &mut state, frames, io, obs)),
+            Some(rules) => with_rules(ctx, rules, flows, &mut state, frames, io, obs),
+        };
         // Every frame the slow ways did not take was sent by `unicast`'s
         // common path.
-        counters.forwarded.add((n - tally.slow) as u64);
+        counters.forwarded.add((sent - slow) as u64);
         batch.len = 0;
     }
+}
+
+/// A worker's per-batch state, as [`switch`] takes it.
+type BatchState<'s> = (&'s mut LearnCache, &'s mut Scratch, &'s mut OverlayState, &'s mut TunnelMetas);
+
+/// The L2 path, and the overlay's when the plan has one, over `frames`.
+/// Returns how many frames took a slow way out (see [`Tally`]).
+#[inline(always)]
+fn switch<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    (cache, scratch, overlay, tunnel_meta): &mut BatchState<'_>,
+    frames: &mut [PktDesc],
+    io: &mut IO,
+    obs: &mut O,
+) -> usize {
+    let mut tally = Tally::default();
+    match ctx.plan.overlay.as_deref() {
+        None => process_l2(ctx, cache, &mut tally, scratch, frames, io, obs),
+        Some(ov) => overlay_batch(ctx, ov, cache, &mut tally, scratch, (overlay, tunnel_meta), frames, io, obs),
+    }
+    tally.slow
+}
+
+/// A batch of a plan with flow rules: the ingress rules first (`acl`),
+/// then [`switch`] over the frames they let through. Returns (frames
+/// switched, frames of those that took a slow way out). Out of line, so
+/// that a plan without rules does not carry it.
+#[inline(never)]
+fn with_rules<IO: FramePool + PortTx, O: Observer>(
+    ctx: Ctx<'_>,
+    rules: &FlowPlan,
+    flows: &mut FlowCache,
+    state: &mut BatchState<'_>,
+    frames: &mut [PktDesc],
+    io: &mut IO,
+    obs: &mut O,
+) -> (usize, usize) {
+    let mut orig = [0; MAX_BURST];
+    let kept = acl::ingress(ctx.plan, rules, flows, ctx.counters, frames, io, obs, &mut orig);
+    let frames = &mut frames[..kept];
+    // Only a trace needs the frames' received indexes; the workers' path
+    // runs the very code a plan without rules does.
+    let slow = if O::ENABLED {
+        switch(ctx, state, frames, io, &mut acl::Reindexed { obs, orig })
+    } else {
+        switch(ctx, state, frames, io, obs)
+    };
+    (kept, slow)
 }
 
 /// How many frames of a batch took a slow way out: dropped (by
@@ -650,6 +702,8 @@ pub(super) fn trace_parsed<O: Observer>(obs: &mut O, i: usize, bytes: &[u8]) {
     }
 }
 
+#[cfg(test)]
+mod acl_tests;
 #[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]

@@ -35,7 +35,7 @@ fn vlans(v: &[u16]) -> VlanSet {
     s
 }
 
-fn spec() -> SwitchSpec {
+pub(super) fn spec() -> SwitchSpec {
     SwitchSpec {
         bridges: vec![BridgeSpec { name: "br0".into() }],
         ports: vec![

@@ -92,6 +92,23 @@ pub enum TraceEvent {
     /// The frame was for a VTEP itself and needed no answer (an ARP reply
     /// or announcement).
     Absorbed,
+    /// A flow rule of the ingress port's table matched.
+    Rule {
+        /// The rule's id.
+        id: u32,
+    },
+    /// A copy of the frame, as received, was sent to this port (a rule's
+    /// `mirror`).
+    Mirrored {
+        /// The mirror port.
+        port: PortId,
+    },
+    /// The frame was sent as received to this port instead of being
+    /// switched (a rule's `output`).
+    RuleOutput {
+        /// The port.
+        port: PortId,
+    },
 }
 
 /// Receives trace events. See the module docs.

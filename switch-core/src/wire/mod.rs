@@ -33,6 +33,7 @@ pub mod ipip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mld;
+pub mod tcp;
 pub mod udp;
 pub mod vxlan;
 
@@ -42,6 +43,7 @@ pub use icmpv6::{Icmpv6Packet, NdpOption, NdpOptions, NdpPacket};
 pub use ipip::IpipRepr;
 pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{ExtHeaders, Ipv6Fragment, Ipv6Packet, Ipv6Repr};
+pub use tcp::TcpHeader;
 pub use udp::{UdpPacket, UdpRepr};
 pub use vxlan::{VxlanPacket, VxlanRepr};
 
