@@ -214,6 +214,17 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         writeln!(o, "vtep = {}", quote(ov.vteps.get(r.vtep).map_or("", |v| v.name.as_str())))?;
     }
 
+    for f in &c.flows {
+        writeln!(o, "\n[[flow]]")?;
+        if let Some(id) = f.id {
+            writeln!(o, "id = {id}")?;
+        }
+        writeln!(o, "port = {}", quote(f.rule.table.port()))?;
+        writeln!(o, "direction = \"ingress\"")?;
+        writeln!(o, "priority = {}", f.rule.priority)?;
+        writeln!(o, "match = {}", quote(&f.rule.matches.to_string()))?;
+        writeln!(o, "actions = {}", quote(&f.rule.actions.to_string()))?;
+    }
     writeln!(o, "\n[control]")?;
     writeln!(o, "socket = {}", quote(&c.control.socket.to_string_lossy()))?;
     if let Some(a) = c.control.api_listen {

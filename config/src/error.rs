@@ -707,6 +707,29 @@ pub enum ConfigError {
         first: usize,
     },
 
+    /// A flow rule's match, actions or table that the rule language refuses
+    /// (see docs/flows.md), or one naming a port the file does not have.
+    #[error("{at} = {value:?}: {reason}")]
+    BadFlow {
+        /// The key.
+        at: KeyPath,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Two `[[flow]]` tables with one `id`.
+    #[error("{at} = {id} is already the id of flow[{first}]")]
+    DuplicateFlowId {
+        /// The second rule's `id` key.
+        at: KeyPath,
+        /// The id.
+        id: u32,
+        /// Index of the first.
+        first: usize,
+    },
+
     /// The file defines no `[[port]]` at all.
     #[error("no [[port]] is defined; a switch needs at least one port")]
     NoPorts,
@@ -775,7 +798,9 @@ impl ConfigError {
             | BadOptionData { at, .. }
             | TooManyOptions { at, .. }
             | DuplicateGateway { at, .. }
-            | DuplicateRoute { at, .. } => Some(at),
+            | DuplicateRoute { at, .. }
+            | BadFlow { at, .. }
+            | DuplicateFlowId { at, .. } => Some(at),
         }
     }
 }

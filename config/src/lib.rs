@@ -85,6 +85,18 @@ pub struct Config {
     pub spec: SwitchSpec,
     /// Per-port runtime settings; `ports[i]` belongs to `spec.ports[i]`.
     pub ports: Vec<PortRuntime>,
+    /// `[[flow]]`: the flow rules, in file order.
+    pub flows: Vec<FlowConfig>,
+}
+
+/// One `[[flow]]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowConfig {
+    /// The id the file gives it (below half of `MAX_RULES`: the API's rules
+    /// take the upper half), or `None` to have one assigned.
+    pub id: Option<u32>,
+    /// The rule.
+    pub rule: switch_core::flow::FlowRule,
 }
 
 impl Config {

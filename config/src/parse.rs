@@ -20,13 +20,14 @@ use crate::overlay::read_overlay;
 use crate::settings::{ControlSettings, DataplaneSettings, PortRuntime, SwitchSettings, Toggle, XdpMode};
 use crate::tree::{self, Ctx, Located, Node, Tbl};
 use crate::vlans::parse_vlan_list;
-use crate::Config;
+use crate::{Config, FlowConfig};
+use switch_core::flow::{FlowRule, FlowTable};
 
 /// Name of the bridge implied when the file has no `[[bridge]]`.
 pub const IMPLICIT_BRIDGE: &str = "br0";
 
 const TOP_KEYS: &[&str] =
-    &["switch", "dataplane", "fdb", "bridge", "port", "vtep", "vni", "gateway", "route", "control"];
+    &["switch", "dataplane", "fdb", "bridge", "port", "vtep", "vni", "gateway", "route", "flow", "control"];
 const SWITCH_KEYS: &[&str] = &["batch_size"];
 const DATAPLANE_KEYS: &[&str] = &[
     "xdp_mode",
@@ -60,6 +61,8 @@ const PORT_KEYS: &[&str] = &[
     "tpid",
     "s_vlan",
 ];
+const FLOW_KEYS: &[&str] = &["id", "port", "direction", "priority", "match", "actions"];
+const DIRECTIONS: &[&str] = &["ingress"];
 const CONTROL_KEYS: &[&str] = &["socket", "metrics_listen", "api_listen", "api_token_file"];
 
 const MODES: &[&str] = &["access", "trunk", "dot1q-tunnel", "underlay"];
@@ -123,6 +126,7 @@ pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
         None => (FdbSpec::default(), HashMap::new()),
     };
     let overlay = read_overlay(&mut cx, &top, &bridges, &ports, &fdb_statics);
+    let flows = read_flows(&mut cx, &top, &ports);
     let control = match section(&mut cx, &top, "control") {
         Some(t) => read_control(&mut cx, &t),
         None => ControlSettings::default(),
@@ -155,7 +159,99 @@ pub(crate) fn build(src: &str) -> Result<Config, Vec<ConfigError>> {
     }
     let bridges = bridges.names.into_iter().map(|n| BridgeSpec { name: n.unwrap_or_default() }).collect();
     let spec = SwitchSpec { bridges, ports: spec_ports, fdb, overlay };
-    Ok(Config { switch, dataplane, control, spec, ports: runtime })
+    Ok(Config { switch, dataplane, control, spec, ports: runtime, flows })
+}
+
+/// `[[flow]]`: the rules, checked in the rule language; ports are checked
+/// by name here, and the rest (tunnel ports) when the plan is compiled.
+fn read_flows(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vec<FlowConfig> {
+    let mut out = Vec::new();
+    let mut ids: HashMap<u32, usize> = HashMap::new();
+    for t in &cx.tables(top, "flow", "flow") {
+        cx.check_keys(t, FLOW_KEYS);
+        let id = match cx.int(t, "id", 0, switch_core::flow::MAX_RULES as i64 / 2 - 1) {
+            Ok(Some(n)) => Some(n as u32),
+            _ => None,
+        };
+        if let Some(id) = id {
+            if let Some(&first) = ids.get(&id) {
+                let at = cx.at_key(t, "id");
+                cx.push(ConfigError::DuplicateFlowId { at, id, first });
+            }
+            ids.entry(id).or_insert(t.index);
+        }
+        if let Ok(Some(d)) = cx.string(t, "direction") {
+            if !DIRECTIONS.contains(&d.as_str()) {
+                let at = cx.at_key(t, "direction");
+                let reason = if d == "egress" {
+                    "egress tables are not supported yet: write the rule for the port the frames arrive on".into()
+                } else {
+                    "expected \"ingress\"".into()
+                };
+                cx.push(ConfigError::BadFlow { at, value: d, reason });
+            }
+        }
+        let port = cx.string(t, "port");
+        let port = cx.required(t, "port", "every [[flow]] needs the port whose frames it matches", port);
+        if let Some(name) = &port {
+            if ports.index(name).is_none() && ports.complete {
+                let at = cx.at_key(t, "port");
+                cx.push(ConfigError::UnknownPort { at, name: name.clone() });
+            }
+        }
+        let priority = match cx.int(t, "priority", 0, 65535) {
+            Ok(Some(n)) => n as u16,
+            _ => switch_core::flow::DEFAULT_PRIORITY,
+        };
+        let matches = match cx.string(t, "match") {
+            Ok(Some(m)) => match m.parse::<switch_core::flow::FlowMatch>() {
+                Ok(parsed) => Some(parsed),
+                Err(e) => {
+                    let at = cx.at_key(t, "match");
+                    cx.push(ConfigError::BadFlow { at, value: m, reason: e.0 });
+                    None
+                }
+            },
+            Ok(None) => Some(switch_core::flow::FlowMatch::default()),
+            Err(()) => None,
+        };
+        let actions = cx.string(t, "actions");
+        let actions =
+            cx.required(t, "actions", "every [[flow]] needs actions (drop, allow, output:PORT, mirror:PORT)", actions);
+        let actions = actions.and_then(|a| match a.parse::<switch_core::flow::FlowActions>() {
+            Ok(parsed) => Some(parsed),
+            Err(e) => {
+                let at = cx.at_key(t, "actions");
+                cx.push(ConfigError::BadFlow { at, value: a, reason: e.0 });
+                None
+            }
+        });
+        if let Some(acts) = &actions {
+            let named = [
+                acts.mirror.as_deref(),
+                match &acts.verdict {
+                    switch_core::flow::Verdict::Output(p) => Some(p.as_str()),
+                    _ => None,
+                },
+            ];
+            for name in named.into_iter().flatten() {
+                if ports.index(name).is_none() && ports.complete {
+                    let at = cx.at_key(t, "actions");
+                    cx.push(ConfigError::UnknownPort { at, name: name.to_string() });
+                }
+            }
+        }
+        let in_port = matches.as_ref().and_then(|m| m.in_port.clone());
+        if let Some(name) = in_port.filter(|n| ports.index(n).is_none() && ports.complete) {
+            let at = cx.at_key(t, "match");
+            cx.push(ConfigError::UnknownPort { at, name });
+        }
+        if let (Some(port), Some(matches), Some(actions)) = (port, matches, actions) {
+            let rule = FlowRule { table: FlowTable::Ingress(port), priority, matches, actions };
+            out.push(FlowConfig { id, rule });
+        }
+    }
+    out
 }
 
 /// Number of (bridge, VLAN) pairs the ports and the VNIs use, as the

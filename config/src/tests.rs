@@ -187,6 +187,15 @@ fn rich_config_round_trips() {
         bridge = "core"
         mode = "access"
         vlan = 4094
+        [[flow]]
+        port = "up"
+        priority = 10
+        match = "tcp,nw_dst=10.0.0.0/8,tp_dst=5201"
+        actions = "drop"
+        [[flow]]
+        id = 7
+        port = "cust1"
+        actions = "mirror:odd.name"
         [control]
         socket = "relative/x\"y.sock"
     "#;
@@ -198,6 +207,12 @@ fn rich_config_round_trips() {
     assert_eq!(c.spec.fdb.static_macs[0].mac, MacAddr([2, 0xaa, 0xbb, 0, 0, 1]));
     assert_eq!((c.spec.fdb.static_macs[0].bridge, c.spec.fdb.static_macs[0].port), (1, 0));
     assert_eq!(c.ports[0].queues, 8);
+    assert_eq!(c.flows.len(), 2);
+    assert_eq!(
+        c.flows[0].rule.to_string(),
+        "table=ingress:up priority=10 match=tcp,nw_dst=10.0.0.0/8,tp_dst=5201 actions=drop"
+    );
+    assert_eq!((c.flows[1].id, c.flows[1].rule.priority), (Some(7), 32768));
     let text = c.to_toml_string();
     assert_eq!(ok(&text), c, "canonical text:\n{text}");
 }
@@ -1955,4 +1970,30 @@ fn port_mtu() {
         assert!(matches!(e, ConfigError::OutOfRange { .. }), "{e:?}");
         assert_names(&msg, &[&format!("mtu = {value}"), "576..=9216"]);
     }
+}
+
+#[test]
+fn flow_errors_name_the_key_and_why() {
+    let flow = |body: &str| with(&format!("[[flow]]\n{body}"));
+    let (_, m) = one(&flow("port = \"h1\"\nmatch = \"tp_dst=80\"\nactions = \"drop\""));
+    assert_names(&m, &["flow[0].match", "tp_dst=80", "tcp,tp_dst=80"]);
+    let (_, m) = one(&flow("port = \"h1\"\nactions = \"explode\""));
+    assert_names(&m, &["flow[0].actions", "unknown action"]);
+    let (_, m) = one(&flow("port = \"nope\"\nactions = \"drop\""));
+    assert_names(&m, &["flow[0].port", "nope"]);
+    let (_, m) = one(&flow("port = \"h1\"\nactions = \"mirror:ghost\""));
+    assert_names(&m, &["flow[0].actions", "ghost"]);
+    let (_, m) = one(&flow("port = \"h1\"\ndirection = \"egress\"\nactions = \"drop\""));
+    assert_names(&m, &["flow[0].direction", "not supported yet"]);
+    let (_, m) = one(&flow("port = \"h1\""));
+    assert_names(&m, &["actions"]);
+    let (_, m) = one(&flow("port = \"h1\"\nactions = \"drop\"\nprioriti = 3"));
+    assert_names(&m, &["prioriti", "priority"]);
+    let two = with(
+        "[[flow]]\nid = 3\nport = \"h1\"\nactions = \"drop\"\n[[flow]]\nid = 3\nport = \"h1\"\nactions = \"allow\"",
+    );
+    let (_, m) = one(&two);
+    assert_names(&m, &["flow[1].id", "flow[0]"]);
+    let (_, m) = one(&flow("id = 40000\nport = \"h1\"\nactions = \"drop\""));
+    assert_names(&m, &["flow[0].id", "0..=32767"]);
 }

@@ -72,6 +72,36 @@ pub fn moves_table(v: &Value) -> String {
     table(&["AT", "DOMAIN", "MAC", "FROM", "TO", "RESULT"], &rows)
 }
 
+/// `xvs flow list`.
+pub fn flows_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = v["flows"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    vec![
+                        s(&f["id"]),
+                        s(&f["table"]),
+                        s(&f["priority"]),
+                        s(&f["match"]),
+                        s(&f["actions"]),
+                        s(&f["origin"]),
+                        s(&f["packets"]),
+                        s(&f["bytes"]),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let cache = &v["cache"];
+    format!(
+        "{}flow cache: {} hits, {} misses\n",
+        table(&["ID", "TABLE", "PRIORITY", "MATCH", "ACTIONS", "ORIGIN", "PACKETS", "BYTES"], &rows),
+        s(&cache["hits"]),
+        s(&cache["misses"])
+    )
+}
+
 /// `xvs port list`.
 pub fn ports_table(v: &Value) -> String {
     let rows: Vec<Vec<String>> = v["ports"]

@@ -110,6 +110,45 @@ pub struct TraceRequest {
     pub frame: String,
 }
 
+/// `POST /v1/flows`: one rule for the ingress table of `port`, in the rule
+/// language of docs/flows.md.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowAdd {
+    /// The port whose received frames the rule sees.
+    pub port: String,
+    /// Higher wins (default 32768).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u16>,
+    /// The match, like `tcp,tp_dst=22`; left out, every frame.
+    #[serde(default, rename = "match")]
+    pub matches: String,
+    /// The actions, like `drop` or `mirror:p3,allow`.
+    pub actions: String,
+}
+
+/// One rule of a `PUT /v1/flows/ingress/PORT` body (the port is the path's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowEntry {
+    /// Higher wins (default 32768).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u16>,
+    /// The match; left out, every frame.
+    #[serde(default, rename = "match")]
+    pub matches: String,
+    /// The actions.
+    pub actions: String,
+}
+
+/// `PUT /v1/flows/ingress/PORT`: the table's new rules, all at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowReplace {
+    /// The rules, in order (among equal priorities the first wins).
+    pub rules: Vec<FlowEntry>,
+}
+
 /// What the control thread can be asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -141,6 +180,19 @@ pub enum Command {
     ConfigReload,
     /// Trace a frame through the current tables, without the workers.
     Trace(TraceRequest),
+    /// Every flow rule with its counters.
+    FlowList,
+    /// Add a rule.
+    FlowAdd(FlowAdd),
+    /// Remove the rule with this id.
+    FlowDelete(u32),
+    /// Replace the ingress table of a port.
+    FlowReplace {
+        /// The port.
+        port: String,
+        /// Its rules.
+        rules: FlowReplace,
+    },
 }
 
 /// A command's failure: an HTTP status and a message a person can act on.

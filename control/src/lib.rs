@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli_view;
 pub mod command;
 pub mod daemon;
+pub mod flows;
 pub mod metrics;
 pub mod pcapio;
 pub mod reload;

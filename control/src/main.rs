@@ -10,7 +10,10 @@ use hyper::Method;
 use xvs_config::Config;
 use xvs_control::api::client::{call, with_query};
 use xvs_control::cli_view;
-use xvs_control::command::{EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery, TraceRequest};
+use xvs_control::command::{
+    EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery, FlowAdd, FlowEntry, FlowReplace, TraceRequest,
+};
+use xvs_control::flows::FlowStore;
 use xvs_control::replay::{replay, ReplayInput};
 use xvs_control::trace::{parse_hex, trace};
 
@@ -36,6 +39,13 @@ enum Command {
     Fdb {
         #[command(subcommand)]
         action: FdbAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
+    /// Show or change the flow rules (ACL, mirror) of a running switch.
+    Flow {
+        #[command(subcommand)]
+        action: FlowAction,
         #[command(flatten)]
         conn: Conn,
     },
@@ -226,6 +236,86 @@ enum FdbAction {
 }
 
 #[derive(Subcommand)]
+enum FlowAction {
+    /// Every rule with its counters, and the flow cache's hits and misses.
+    List,
+    /// Add a rule to the ingress table of a port.
+    Add {
+        /// The port whose received frames the rule sees.
+        #[arg(long)]
+        port: String,
+        /// Higher wins (default 32768).
+        #[arg(long)]
+        priority: Option<u16>,
+        /// The match, like `tcp,tp_dst=22` (default: every frame).
+        #[arg(long = "match", default_value = "")]
+        matches: String,
+        /// The actions, like `drop`, `output:p2` or `mirror:p3,allow`.
+        #[arg(long)]
+        actions: String,
+    },
+    /// Remove a rule.
+    Del {
+        /// Its id (`xvs flow list`).
+        id: u32,
+    },
+    /// Replace the whole ingress table of a port in one step.
+    Replace {
+        /// The port.
+        #[arg(long)]
+        port: String,
+        /// A rule, as `priority=N match=... actions=...` (repeatable; none
+        /// empties the table).
+        #[arg(long = "rule")]
+        rules: Vec<String>,
+    },
+}
+
+/// `priority=N match=M actions=A`, in any order; `priority` and `match` may
+/// be left out.
+fn parse_rule_arg(text: &str) -> Result<FlowEntry, String> {
+    let mut e = FlowEntry { priority: None, matches: String::new(), actions: String::new() };
+    for part in text.split_whitespace() {
+        match part.split_once('=') {
+            Some(("priority", v)) => {
+                e.priority = Some(v.parse().map_err(|_| format!("--rule {text:?}: priority {v:?} is not 0-65535"))?)
+            }
+            Some(("match", v)) => e.matches = v.to_string(),
+            Some(("actions", v)) => e.actions = v.to_string(),
+            _ => return Err(format!("--rule {text:?}: expected priority=N match=... actions=..., found {part:?}")),
+        }
+    }
+    if e.actions.is_empty() {
+        return Err(format!("--rule {text:?}: no actions=..."));
+    }
+    Ok(e)
+}
+
+fn flow(conn: &Conn, action: FlowAction) -> Result<(), String> {
+    let sock: &Path = &conn.socket;
+    match action {
+        FlowAction::List => {
+            let v = call(sock, Method::GET, "/v1/flows", NO_BODY)?;
+            print_result(conn, &v, cli_view::flows_table);
+        }
+        FlowAction::Add { port, priority, matches, actions } => {
+            let v = call(sock, Method::POST, "/v1/flows", Some(&FlowAdd { port, priority, matches, actions }))?;
+            print_result(conn, &v, |v| format!("added rule {}\n", v["added"]["id"]));
+        }
+        FlowAction::Del { id } => {
+            let v = call(sock, Method::DELETE, &format!("/v1/flows/{id}"), NO_BODY)?;
+            print_result(conn, &v, |v| format!("removed rule {}\n", v["removed"]));
+        }
+        FlowAction::Replace { port, rules } => {
+            let rules = FlowReplace { rules: rules.iter().map(|r| parse_rule_arg(r)).collect::<Result<_, _>>()? };
+            let v = call(sock, Method::PUT, &format!("/v1/flows/ingress/{port}"), Some(&rules))?;
+            print_result(conn, &v, |v| format!("{}: rules {}\n", v["table"].as_str().unwrap_or(""), v["ids"]));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
 enum PortAction {
     /// Ports, their VLAN modes and counters.
     List,
@@ -353,6 +443,7 @@ fn run(cli: Cli) -> Result<(), String> {
             xvs_control::daemon::run(&config, source, stop, || {}).map_err(|e| e.to_string())
         }
         Command::Fdb { action, conn } => fdb(&conn, action),
+        Command::Flow { action, conn } => flow(&conn, action),
         Command::Port { action: PortAction::List, conn } => {
             let v = call(&conn.socket, Method::GET, "/v1/ports", NO_BODY)?;
             print_result(&conn, &v, cli_view::ports_table);
@@ -452,6 +543,10 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Check { config } => {
             let config = load_config(&config)?;
+            // The rules also compile against the ports (no tunnel port as a
+            // mirror or output), as `xvs run` will.
+            let plan = switch_core::bridge::ForwardingPlan::compile(&config.spec).map_err(|e| e.to_string())?;
+            FlowStore::from_config(&config.flows).apply(&plan).map_err(|e| format!("flow {e}"))?;
             print!("{}", config.to_toml_string());
             Ok(())
         }

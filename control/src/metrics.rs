@@ -54,6 +54,8 @@ const COUNTERS: &[(&str, &str)] = &[
     ("xvs_vni_packets_total", "Inner frames per VNI and VTEP, by direction (rx: decapsulated, tx: encapsulated)."),
     ("xvs_vni_bytes_total", "Inner bytes per VNI and VTEP, by direction."),
     ("xvs_vni_drops_total", "Frames of a VNI dropped, by direction (rx: from the remote, tx: to it)."),
+    ("xvs_flow_rule_packets_total", "Frames a flow rule matched, by rule id and table."),
+    ("xvs_flow_rule_bytes_total", "Bytes of the frames a flow rule matched, as received."),
 ];
 
 impl Metrics {
@@ -86,6 +88,7 @@ impl Metrics {
             export_pipeline(cp);
             export_fdb(cp, &plan);
             export_overlay(cp, &plan);
+            export_flows(cp);
         });
         self.handle.render()
     }
@@ -182,6 +185,15 @@ fn export_fdb(cp: &ControlPlane, plan: &ForwardingPlan) {
     ];
     for (reason, n) in refusals {
         counter!("xvs_fdb_refusals_total", "reason" => reason).absolute(n);
+    }
+}
+
+fn export_flows(cp: &ControlPlane) {
+    for (id, s) in cp.flows().iter() {
+        let [packets, bytes] = cp.rule_counts(id);
+        let labels = [("id", id.to_string()), ("table", s.rule.table.to_string())];
+        counter!("xvs_flow_rule_packets_total", &labels).absolute(packets);
+        counter!("xvs_flow_rule_bytes_total", &labels).absolute(bytes);
     }
 }
 

@@ -58,6 +58,9 @@ pub enum ReplayError {
     /// The config's switch could not be compiled.
     #[error("config: {0}")]
     Plan(#[from] PlanError),
+    /// The config's flow rules could not be compiled.
+    #[error("config: flow {0}")]
+    Flows(#[from] switch_core::flow::SpecError),
     /// The output directory could not be written.
     #[error("{path}: {source}")]
     Io {
@@ -126,10 +129,19 @@ pub(crate) fn drive(sim: &mut SwitchSim, frames: &[Timed], mut out: impl FnMut(P
     }
 }
 
+/// The in-memory switch of `config`, flow rules included, with `chunks`
+/// buffers: what `replay` and `trace` run on.
+pub fn sim_for(config: &Config, chunks: usize) -> Result<SwitchSim, ReplayError> {
+    let mut sim = SwitchSim::with_chunks(&config.spec, chunks)?;
+    let flows = crate::flows::FlowStore::from_config(&config.flows);
+    sim.plan = std::sync::Arc::new(flows.apply(&sim.plan)?);
+    Ok(sim)
+}
+
 /// Runs a replay and writes `out_dir/<port>.pcap` and `out_dir/summary.json`.
 /// Returns the summary.
 pub fn replay(config: &Config, inputs: &[ReplayInput], out_dir: &Path) -> Result<serde_json::Value, ReplayError> {
-    let mut sim = SwitchSim::with_chunks(&config.spec, 8192)?;
+    let mut sim = sim_for(config, 8192)?;
     sim.batch_size = config.switch.batch_size.clamp(1, MAX_BURST);
     sim.io.set_capture(true);
 

@@ -18,7 +18,7 @@ use switch_core::bridge::ForwardingPlan;
 use switch_core::fdb::{FdbTable, LearnQueue};
 use switch_core::pipeline::{Batch, Pipeline, PipelineSettings, WorkerCounters};
 use switch_core::port::memory::MemIo;
-use switch_core::sim::{SwitchSim, SIM_HEADROOM};
+use switch_core::sim::SIM_HEADROOM;
 use switch_core::{Nanos, PortId};
 use xvs_config::Config;
 
@@ -50,7 +50,7 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 
 /// Traces `frame` arriving on `in_port`.
 pub fn trace(config: &Config, in_port: &str, frame: &[u8], warmup: &[ReplayInput]) -> Result<TraceReport, ReplayError> {
-    let mut sim = SwitchSim::with_chunks(&config.spec, 1024)?;
+    let mut sim = crate::replay::sim_for(config, 1024)?;
     let frames = load_inputs(&sim, warmup)?;
     drive(&mut sim, &frames, |_, _| {});
     if let Some(last) = frames.last() {

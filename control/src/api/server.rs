@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +31,9 @@ use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
 use super::service::ControlPlane;
-use crate::command::{ApiError, Command, FdbAdd, FdbDelete, FdbFilter, FdbQuery, Reply, TraceRequest};
+use crate::command::{
+    ApiError, Command, FdbAdd, FdbDelete, FdbFilter, FdbQuery, FlowAdd, FlowReplace, Reply, TraceRequest,
+};
 use crate::metrics::Metrics;
 
 /// What the API thread asks of the control thread.
@@ -259,6 +261,9 @@ pub fn routes(tx: Sender<ApiCall>) -> Router {
         .route("/v1/fdb", get(fdb_show).post(fdb_add).delete(fdb_delete))
         .route("/v1/fdb/flush", post(fdb_flush))
         .route("/v1/trace", post(trace))
+        .route("/v1/flows", get(|s: State<Sender<ApiCall>>| run(s, Command::FlowList)).post(flow_add))
+        .route("/v1/flows/{id}", axum::routing::delete(flow_delete))
+        .route("/v1/flows/ingress/{port}", axum::routing::put(flow_replace))
         .route("/v1/fdb/moves", get(|s: State<Sender<ApiCall>>| run(s, Command::FdbMoves)))
         .route("/v1/ports", get(|s: State<Sender<ApiCall>>| run(s, Command::Ports)))
         .route("/v1/bridges", get(|s: State<Sender<ApiCall>>| run(s, Command::Bridges)))
@@ -297,15 +302,42 @@ async fn fdb_delete(s: State<Sender<ApiCall>>, q: Result<Query<FdbDelete>, Query
 
 async fn fdb_add(s: State<Sender<ApiCall>>, b: Result<Json<FdbAdd>, JsonRejection>) -> Response {
     match b {
-        Ok(Json(a)) => {
-            let mut r = run(s, Command::FdbAdd(a)).await;
-            if r.status() == StatusCode::OK {
-                *r.status_mut() = StatusCode::CREATED;
-            }
-            r
-        }
+        Ok(Json(a)) => created(run(s, Command::FdbAdd(a)).await),
         Err(e) => refused(e.status(), e.body_text()),
     }
+}
+
+async fn flow_add(s: State<Sender<ApiCall>>, b: Result<Json<FlowAdd>, JsonRejection>) -> Response {
+    match b {
+        Ok(Json(a)) => created(run(s, Command::FlowAdd(a)).await),
+        Err(e) => refused(e.status(), e.body_text()),
+    }
+}
+
+async fn flow_delete(s: State<Sender<ApiCall>>, id: Result<UrlPath<u32>, PathRejection>) -> Response {
+    match id {
+        Ok(UrlPath(id)) => run(s, Command::FlowDelete(id)).await,
+        Err(e) => refused(StatusCode::BAD_REQUEST, format!("flow id: {}", e.body_text())),
+    }
+}
+
+async fn flow_replace(
+    s: State<Sender<ApiCall>>,
+    port: UrlPath<String>,
+    b: Result<Json<FlowReplace>, JsonRejection>,
+) -> Response {
+    match b {
+        Ok(Json(rules)) => run(s, Command::FlowReplace { port: port.0, rules }).await,
+        Err(e) => refused(e.status(), e.body_text()),
+    }
+}
+
+/// A successful add answers 201.
+fn created(mut r: Response) -> Response {
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = StatusCode::CREATED;
+    }
+    r
 }
 
 async fn trace(s: State<Sender<ApiCall>>, b: Result<Json<TraceRequest>, JsonRejection>) -> Response {

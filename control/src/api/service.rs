@@ -13,7 +13,24 @@ use switch_core::pipeline::{CounterSnapshot, WorkerCounters, TUNNEL_COUNTERS};
 use switch_core::{BdId, MacAddr, PortId};
 
 use crate::command::{ApiError, Command, EntryType, FdbAdd, FdbDelete, FdbFilter, FdbQuery, Reply};
+use crate::flows::FlowStore;
 use crate::views;
+use std::collections::HashMap;
+use switch_core::flow::{FlowRule, FlowTable};
+
+/// A rule of the API, parsed, or a 400 naming the field.
+fn flow_rule(port: &str, priority: Option<u16>, matches: &str, actions: &str) -> Result<FlowRule, ApiError> {
+    Ok(FlowRule {
+        table: FlowTable::Ingress(port.to_string()),
+        priority: priority.unwrap_or(switch_core::flow::DEFAULT_PRIORITY),
+        matches: matches
+            .parse()
+            .map_err(|e: switch_core::flow::SpecError| ApiError::bad_request(format!("match: {e}")))?,
+        actions: actions
+            .parse()
+            .map_err(|e: switch_core::flow::SpecError| ApiError::bad_request(format!("actions: {e}")))?,
+    })
+}
 
 /// What the I/O backend reports, so the control plane does not depend on
 /// AF_XDP (tests plug in an in-memory backend).
@@ -96,6 +113,11 @@ pub struct ControlPlane {
     clock: Box<dyn Fn() -> Nanos + Send>,
     /// The second (workers' clock) of the last aging pass.
     last_pass: Option<u32>,
+    /// The flow rules, as the published plan has them compiled.
+    flows: FlowStore,
+    /// Per rule id, its counters' sums when the id was given to its
+    /// current rule: an id can be reused, and its new rule counts from 0.
+    rule_base: HashMap<u32, [u64; 2]>,
 }
 
 /// Learn events applied per housekeeping pass, so a learning storm cannot
@@ -115,6 +137,14 @@ impl ControlPlane {
         clock: Box<dyn Fn() -> Nanos + Send>,
     ) -> ControlPlane {
         let interfaces = config.ports.iter().map(|p| p.interface.clone()).collect();
+        let flows = FlowStore::from_config(&config.flows);
+        // The caller's plan carries the same rules when it came from
+        // `FlowStore::from_config(..).apply`, as `xvs run`'s does; compiling
+        // them again makes sure of it.
+        match flows.apply(&plan.load()) {
+            Ok(p) => plan.store(Arc::new(p)),
+            Err(e) => log::error!("flow {e}: the config's rules are not in force"),
+        }
         let config = config.clone();
         ControlPlane {
             plan,
@@ -127,6 +157,8 @@ impl ControlPlane {
             reload: None,
             clock,
             last_pass: None,
+            flows,
+            rule_base: HashMap::new(),
         }
     }
 
@@ -159,6 +191,8 @@ impl ControlPlane {
             });
         }
         let plan = ForwardingPlan::compile(&(r.resolve)(&new).map_err(refused)?).map_err(|e| refused(e.to_string()))?;
+        let flows = self.flows.with_config(&new.flows);
+        let plan = flows.apply(&plan).map_err(|e| refused(format!("flow {e}")))?;
         if new == self.config {
             return Ok(json!({ "reloaded": false, "why": "the config is unchanged" }));
         }
@@ -175,9 +209,10 @@ impl ControlPlane {
         self.writer.set_plan(&plan);
         let added = self.writer.stats().static_entries - before;
         self.plan.store(Arc::new(plan));
+        self.adopt_flows(flows);
         self.config = new;
         log::info!("config reloaded from {path}: {added} static entries added, {removed} removed");
-        Ok(json!({ "reloaded": true, "static_added": added, "static_removed": removed }))
+        Ok(json!({ "reloaded": true, "static_added": added, "static_removed": removed, "flows": self.flows.len() }))
     }
 
     /// Seconds on the workers' clock.
@@ -237,6 +272,38 @@ impl ControlPlane {
             Command::Health => Ok(json!({ "status": "ok" })),
             Command::ConfigShow => Ok(json!({ "toml": self.config.to_toml_string() })),
             Command::ConfigReload => self.reload(),
+            Command::FlowList => Ok(self.flow_list()),
+            Command::FlowAdd(a) => {
+                let rule = flow_rule(&a.port, a.priority, &a.matches, &a.actions)?;
+                let mut store = self.flows.clone();
+                let id = store.add(rule).map_err(ApiError::bad_request)?;
+                self.publish_flows(store)?;
+                Ok(json!({ "added": self.flow_row(id) }))
+            }
+            Command::FlowDelete(id) => {
+                let mut store = self.flows.clone();
+                if store.delete(id).is_none() {
+                    return Err(ApiError::not_found(format!("no flow rule has id {id}")));
+                }
+                self.publish_flows(store)?;
+                Ok(json!({ "removed": id }))
+            }
+            Command::FlowReplace { port, rules } => {
+                let table = FlowTable::Ingress(port.clone());
+                let rules = rules
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        flow_rule(&port, r.priority, &r.matches, &r.actions)
+                            .map_err(|e| ApiError::bad_request(format!("rules[{i}].{}", e.message)))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut store = self.flows.clone();
+                let ids = store.replace_table(&table, rules).map_err(ApiError::bad_request)?;
+                self.publish_flows(store)?;
+                Ok(json!({ "table": table.to_string(), "ids": ids }))
+            }
             Command::Trace(t) => {
                 let frame =
                     crate::trace::parse_hex(&t.frame).map_err(|e| ApiError::bad_request(format!("frame: {e}")))?;
@@ -250,6 +317,72 @@ impl ControlPlane {
                 Ok(v)
             }
         }
+    }
+
+    /// Compiles `store` against the running plan and publishes both in one
+    /// snapshot; refuses (and changes nothing) when a rule does not compile.
+    fn publish_flows(&mut self, store: FlowStore) -> Result<(), ApiError> {
+        let plan = store.apply(&self.plan.load()).map_err(|e| ApiError::bad_request(e.0))?;
+        self.plan.store(Arc::new(plan));
+        self.adopt_flows(store);
+        Ok(())
+    }
+
+    /// Makes `store` the running rules, starting the counters of every id
+    /// whose rule is new from what the workers have counted so far.
+    fn adopt_flows(&mut self, store: FlowStore) {
+        for (id, s) in store.iter() {
+            if self.flows.get(id) != Some(s) {
+                let now = self.rule_sums(id);
+                self.rule_base.insert(id, now);
+            }
+        }
+        self.flows = store;
+    }
+
+    /// Rule slot `id`'s packets and bytes, summed over the workers.
+    fn rule_sums(&self, id: u32) -> [u64; 2] {
+        self.counters
+            .iter()
+            .filter_map(|c| c.rules.get(id as usize))
+            .fold([0, 0], |[p, b], r| [p + r.packets.get(), b + r.bytes.get()])
+    }
+
+    /// Rule `id`'s packets and bytes since it got its id.
+    pub fn rule_counts(&self, id: u32) -> [u64; 2] {
+        let [p, b] = self.rule_sums(id);
+        let [p0, b0] = self.rule_base.get(&id).copied().unwrap_or_default();
+        [p.wrapping_sub(p0), b.wrapping_sub(b0)]
+    }
+
+    /// The running rules, by id.
+    pub fn flows(&self) -> &FlowStore {
+        &self.flows
+    }
+
+    fn flow_row(&self, id: u32) -> Value {
+        let Some(s) = self.flows.get(id) else { return Value::Null };
+        let [packets, bytes] = self.rule_counts(id);
+        json!({
+            "id": id,
+            "table": s.rule.table.to_string(),
+            "priority": s.rule.priority,
+            "match": s.rule.matches.to_string(),
+            "actions": s.rule.actions.to_string(),
+            "origin": s.origin,
+            "packets": packets,
+            "bytes": bytes,
+        })
+    }
+
+    fn flow_list(&self) -> Value {
+        let rows: Vec<Value> = self.flows.iter().map(|(id, _)| self.flow_row(id)).collect();
+        let t = self.totals();
+        json!({
+            "count": rows.len(),
+            "flows": rows,
+            "cache": { "hits": t.flow_cache_hits, "misses": t.flow_cache_misses },
+        })
     }
 
     /// Resolves `bridge`/`vlan` arguments into a domain. `bridge` may be
@@ -1007,5 +1140,55 @@ mod tests {
         assert!(text.contains("RX_DROPS") && text.contains("TX_DROPS"), "{text}");
         let text = crate::cli_view::tunnels_table(&ok(&mut c, Command::Tunnels));
         assert!(text.contains("vxlan100@192.168.100.2") && text.contains("02:00:00:00:00:99"), "{text}");
+    }
+
+    #[test]
+    fn flow_rules_add_list_replace_delete_and_count() {
+        use crate::command::{FlowAdd, FlowEntry, FlowReplace};
+        let mut c = control();
+        let port = c.plan.load().ports[0].name.clone();
+        let add = |m: &str, a: &str| {
+            Command::FlowAdd(FlowAdd { port: port.clone(), priority: Some(10), matches: m.into(), actions: a.into() })
+        };
+        let v = ok(&mut c, add("tcp,tp_dst=5201", "drop"));
+        let id = v["added"]["id"].as_u64().unwrap() as u32;
+        assert_eq!(id, crate::flows::API_FIRST);
+        assert_eq!(v["added"]["match"], "tcp,tp_dst=5201");
+        assert!(c.plan.load().flows.is_some(), "published with the plan");
+        // The workers' counts show under the rule.
+        c.counters[0].rules[id as usize].packets.add(3);
+        c.counters[0].rules[id as usize].bytes.add(180);
+        let v = ok(&mut c, Command::FlowList);
+        assert_eq!((v["count"].as_u64(), v["flows"][0]["packets"].as_u64()), (Some(1), Some(3)));
+        // Bad requests name the field, and change nothing.
+        let e = c.execute(add("tp_dst=1", "drop")).unwrap_err();
+        assert!(e.status == 400 && e.message.starts_with("match: tp_src and tp_dst need"), "{e}");
+        let e = c.execute(add("", "output:nowhere")).unwrap_err();
+        assert!(e.message.contains("no port named \"nowhere\""), "{e}");
+        assert_eq!(ok(&mut c, Command::FlowList)["count"], 1);
+        // Delete, then the id's next rule counts from zero.
+        assert_eq!(ok(&mut c, Command::FlowDelete(id))["removed"], id);
+        assert_eq!(c.execute(Command::FlowDelete(id)).unwrap_err().status, 404);
+        assert!(c.plan.load().flows.is_none());
+        let v = ok(&mut c, add("udp", "allow"));
+        assert_eq!((v["added"]["id"].as_u64(), v["added"]["packets"].as_u64()), (Some(id as u64), Some(0)));
+        // Replace swaps the whole table in one plan.
+        let rules = FlowReplace {
+            rules: vec![
+                FlowEntry { priority: None, matches: "arp".into(), actions: "allow".into() },
+                FlowEntry { priority: Some(1), matches: "".into(), actions: "drop".into() },
+            ],
+        };
+        let v = ok(&mut c, Command::FlowReplace { port: port.clone(), rules });
+        assert_eq!(v["ids"].as_array().map(|a| a.len()), Some(2));
+        let v = ok(&mut c, Command::FlowList);
+        assert_eq!(v["count"], 2);
+        assert_eq!(v["flows"][0]["priority"], 32768);
+        let bad = FlowReplace {
+            rules: vec![FlowEntry { priority: None, matches: "colour=red".into(), actions: "drop".into() }],
+        };
+        let e = c.execute(Command::FlowReplace { port, rules: bad }).unwrap_err();
+        assert!(e.message.starts_with("rules[0].match: unknown match field"), "{e}");
+        assert_eq!(ok(&mut c, Command::FlowList)["count"], 2, "a refused replace keeps the table");
     }
 }

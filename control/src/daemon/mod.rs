@@ -53,6 +53,9 @@ pub enum RunError {
     /// The config's switch could not be compiled.
     #[error("config: {0}")]
     Plan(#[from] switch_core::bridge::PlanError),
+    /// The config's flow rules could not be compiled.
+    #[error("config: flow {0}")]
+    Flows(#[from] switch_core::flow::SpecError),
     /// Opening AF_XDP sockets failed.
     #[error("AF_XDP: {0}")]
     Afxdp(io_afxdp::Error),
@@ -222,7 +225,8 @@ pub fn run(
 
     // 2. Tables.
     let spec = resolve_spec(config, &names)?;
-    let plan = Arc::new(ForwardingPlan::compile(&spec)?);
+    let plan = ForwardingPlan::compile(&spec)?;
+    let plan = Arc::new(crate::flows::FlowStore::from_config(&config.flows).apply(&plan)?);
     let writer = FdbWriter::new(&config.spec.fdb, &plan);
     if writer.aging_secs() != config.spec.fdb.aging_secs {
         log::warn!(
