@@ -4,45 +4,12 @@
 //! agree with what the sending host's kernel counted.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
-use xvs_tests::free_port;
 use xvs_tests::netns::{poll, serial, skip_unless_root, Background, PortMode, Topology, Xvs, XvsOptions};
-
-/// A GET over HTTP/1.1 to `addr` on loopback: (status, body).
-fn http_get(addr: &str, target: &str) -> (u16, String) {
-    let mut s = match std::net::TcpStream::connect(addr) {
-        Ok(s) => s,
-        Err(_) => return (0, String::new()),
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = write!(s, "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    // Prometheus answers its API in chunks.
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.into() };
-    (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
+use xvs_tests::{free_port, http_get};
 
 fn percent_encode(s: &str) -> String {
     s.bytes()
@@ -154,8 +121,12 @@ fn prometheus_scrapes_the_switch_under_traffic() {
     let documented: BTreeSet<&str> =
         page.lines().filter(|l| l.starts_with("| `xvs_")).filter_map(|l| l.split('`').nth(1)).collect();
     let undocumented: Vec<_> = exported.difference(&documented).collect();
-    // Per-VNI series exist only with an overlay, which this switch has not.
-    let missing: Vec<_> = documented.difference(&exported).filter(|m| !m.starts_with("xvs_vni_")).collect();
+    // Per-VNI series exist only with an overlay, and per-rule ones only
+    // with flow rules, which this switch has not.
+    let missing: Vec<_> = documented
+        .difference(&exported)
+        .filter(|m| !m.starts_with("xvs_vni_") && !m.starts_with("xvs_flow_rule_"))
+        .collect();
     assert!(
         undocumented.is_empty() && missing.is_empty(),
         "not in docs/metrics.md: {undocumented:?}; documented but not exported: {missing:?}"
