@@ -1132,8 +1132,11 @@ fn examples_parse() {
             Ok(c) => c,
             Err(e) => panic!("{} is invalid:\n{e}", path.display()),
         };
-        if let Err(e) = switch_core::bridge::ForwardingPlan::compile(&c.spec) {
-            panic!("{}: plan refused a validated spec: {e}", path.display());
+        let plan = switch_core::bridge::ForwardingPlan::compile(&c.spec)
+            .unwrap_or_else(|e| panic!("{}: plan refused a validated spec: {e}", path.display()));
+        let rules: Vec<_> = c.flows.iter().enumerate().map(|(i, f)| (i as u32, f.rule.clone())).collect();
+        if let Err(e) = switch_core::flow::FlowPlan::compile(&rules, &plan) {
+            panic!("{}: flow rules refused: {e}", path.display());
         }
         let text = c.to_toml_string();
         assert_eq!(ok(&text), c, "{}: canonical text:\n{text}", path.display());
