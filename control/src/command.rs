@@ -111,7 +111,9 @@ pub struct TraceRequest {
 }
 
 /// `POST /v1/flows`: one rule for the ingress table of `port`, in the rule
-/// language of docs/flows.md.
+/// language of docs/flows.md. [`FlowEntry`]'s fields are repeated rather
+/// than flattened in, as in [`FdbQuery`]: serde cannot combine `flatten`
+/// with `deny_unknown_fields`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowAdd {
