@@ -5,6 +5,8 @@
 #   PACKETS=50000 CASES="hit-1k learn" bash scripts/ipp.sh
 #   CASES="hit-1k hit-1k-overlay encap-1k decap-1k" bash scripts/ipp.sh
 #   CASES="encap-1k geneve-encap-1k ipip-encap-1k" bash scripts/ipp.sh
+#   CASES=acl bash scripts/ipp.sh             only the flow-rule cases ($ACL_CASES, below)
+#   CASES="hit-1k hit-1k-ip acl-hit-10 acl-hit-100 acl-hit-1k acl-hit-10k acl-miss-100 acl-miss-10k" PACKETS=50000 bash scripts/ipp.sh
 #
 # What is counted: every instruction executed inside `xvs_ipp_measured`
 # (benches/src/bin/ipp.rs; `xvs_ipp_measured_overlay` for encap-1k,
@@ -12,10 +14,15 @@
 # of 32 frames: the FDB snapshot load, Pipeline::process (parse, classify,
 # learn, forward, output incl. MemIo's tx count/recycle; on a plan with an
 # overlay also encapsulation or routing into IP-in-IP, and the underlay stage)
-# and, for the learn case, the FDB writer's drain. Setup, FDB prefill (for the
+# and, for the learn case, the FDB writer's drain; on a plan with flow rules
+# also the acl stage in front of the L2 path (flow key, flow cache, on a
+# miss the classifier, the matched rule's counters, the batch's
+# compaction). Setup, FDB prefill, compiling flow rules (for the
 # overlay cases also the next hop's ARP reply and, except ipip-encap-1k, the
 # remote MACs' learning packets), warm-up, frame generation and
-# MemIo::inject/fill_batch are not counted (--toggle-collect). The overlay
+# MemIo::inject/fill_batch are not counted (--toggle-collect). The L2 cases
+# but flood check afterwards that every measured frame left on its
+# destination's port, and nothing anywhere else; the overlay
 # cases check afterwards that every measured frame left on the expected port,
 # encapsulated (decapsulated), at the expected length, with nothing dropped,
 # and parse one more (unmeasured) batch frame by frame; a case whose check
@@ -31,13 +38,32 @@
 # decap-1k (VXLAN from the remote VTEP to 1000 local hosts: every frame
 # decapsulated, learned and forwarded).
 #
+# Flow-rule (ACL) cases, $ACL_CASES (see benches/src/acl.rs; in the default
+# list, as they add about 10 s): hit-1k-ip (hit-1k's MACs, ports and
+# draws, but every frame a real IPv4/TCP packet, one flow per source host;
+# no rules: the baseline, which the L2 path runs exactly as hit-1k);
+# acl-hit-N (hit-1k-ip with N rules in the ingress table of every port:
+# N - 1 rules of five mask shapes -- dl_src, TCP/UDP 5-tuple, nw_src /16
+# and /24, nw_dst /24 -- at various priorities, none matching the traffic,
+# and a catch-all allow at priority 0; 6 subtables per table; after the
+# warm-up every frame is a flow cache hit); acl-miss-N (the same, but every
+# frame has a new TCP source port, so every frame misses the flow cache and
+# probes all six subtables). Any N works (acl-hit-5k, acl-miss-1k...); the
+# default list has N = 10, 100, 1k, 10k for hits and 100, 10k for misses.
+# They check afterwards that every measured frame left on its destination's
+# port, nothing was dropped, every frame matched a catch-all rule, and the
+# flow cache hits (misses) equal the measured frames; the log
+# ($OUT/<case>.log) has the rule and subtable counts.
+#
 # Output: a table on stdout; callgrind files, annotations and logs in
 # target/ipp/.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PACKETS=${PACKETS:-200000}
-CASES=${CASES:-"hit-1k hit-100k hit-1m learn flood hit-1k-overlay encap-1k decap-1k geneve-encap-1k ipip-encap-1k"}
+ACL_CASES=${ACL_CASES:-"hit-1k-ip acl-hit-10 acl-hit-100 acl-hit-1k acl-hit-10k acl-miss-100 acl-miss-10k"}
+CASES=${CASES:-"hit-1k hit-100k hit-1m learn flood hit-1k-overlay encap-1k decap-1k geneve-encap-1k ipip-encap-1k $ACL_CASES"}
+[ "$CASES" = acl ] && CASES=$ACL_CASES
 OUT=${OUT:-target/ipp}
 BIN=target/release/ipp
 

@@ -9,12 +9,27 @@
 //! `driver_overhead/inject_only` runs the rx side alone and gives the
 //! buffers back, so the pipeline's own cost is roughly the difference.
 //!
-//! Run: `cargo bench -p xvs-benches` (about a minute on a 2-core VM).
+//! `flow_table_swap` times what replacing a switch's flow rules costs the
+//! control plane: `FlowPlan::compile` of an already parsed rule set
+//! against the forwarding plan's ports, plus `ForwardingPlan::with_flows`
+//! (the new plan the workers then load). Not included: parsing the rules'
+//! text, publishing the plan, and dropping the old one (criterion's
+//! `iter_with_large_drop` drops each iteration's result outside the
+//! timing). `10k_rules_1_table` is 10,000 rules ([`xvs_benches::acl`]'s
+//! mix of mask shapes) in one port's ingress table; `10k_rules_x4_tables`
+//! is the whole rule set of the `acl-*-10k` ipp cases, 10,000 rules in each
+//! of the four ports' tables.
+//!
+//! Run: `cargo bench -p xvs-benches` (about a minute on a 2-core VM);
+//! only the swap: `cargo bench -p xvs-benches --bench pipeline -- flow_table_swap`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use xvs_benches::{Driver, Scenario, BATCH};
+use switch_core::bridge::ForwardingPlan;
+use switch_core::flow::FlowPlan;
+use xvs_benches::{acl, Driver, Scenario, BATCH, PORTS};
 
 /// Batches run before measuring so the learn cache and the caches are warm.
 const WARM_BATCHES: usize = 4_096;
@@ -108,9 +123,31 @@ fn driver_overhead(c: &mut Criterion) {
     g.finish();
 }
 
+fn flow_table_swap(c: &mut Criterion) {
+    let mut g = c.benchmark_group("flow_table_swap");
+    let plan = ForwardingPlan::compile(&xvs_benches::spec(1_000_000)).expect("benchmark spec compiles");
+    for (label, ports) in [("10k_rules_1_table", 1), ("10k_rules_x4_tables", PORTS)] {
+        let rules = acl::rules_on(10_000, ports);
+        g.throughput(Throughput::Elements(rules.len() as u64));
+        g.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter_with_large_drop(|| {
+                let flows = FlowPlan::compile(&rules, &plan).expect("benchmark rules compile");
+                plan.with_flows(Some(Arc::new(flows)))
+            })
+        });
+        // What was timed is what the ipp cases run: every table has all six
+        // mask shapes.
+        let swapped = plan.with_flows(Some(Arc::new(FlowPlan::compile(&rules, &plan).expect("compiles"))));
+        let flows = swapped.flows.as_deref().expect("rules");
+        assert_eq!(flows.len(), rules.len());
+        assert!(flows.tables().iter().all(|t| t.classifier.subtables() == acl::SUBTABLES));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = l2_forward_learn_hit, learn_new_macs, flood, driver_overhead
+    targets = l2_forward_learn_hit, learn_new_macs, flood, driver_overhead, flow_table_swap
 }
 criterion_main!(benches);

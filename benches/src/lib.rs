@@ -28,6 +28,15 @@
 //!   traffic, but the plan also has an underlay port with a VTEP whose VNIs
 //!   bridge other VLANs ([`overlay::unused_overlay_spec`]): what an overlay
 //!   the traffic does not use costs the L2 path.
+//! * [`Scenario::HitIp`]: [`Scenario::Hit`]'s MACs, ports and draws, but
+//!   every frame a real IPv4/TCP packet of its source host's one flow (see
+//!   [`acl`]): the no-rule baseline of the flow-rule cases.
+//! * [`Scenario::Acl`]: [`Scenario::HitIp`]'s switch and traffic with
+//!   [`acl::rules`] in every port's ingress table; every frame matches only
+//!   the catch-all `allow` and is forwarded as in [`Scenario::HitIp`]. With
+//!   [`AclFlows::PerHost`] every frame after the warm-up is a flow cache
+//!   hit; with [`AclFlows::NewPerFrame`] (a new source port per frame)
+//!   every frame is a miss.
 //!
 //! The overlay stages themselves (VXLAN encapsulation and decapsulation)
 //! have their own switch and driver: see [`overlay`].
@@ -45,7 +54,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod overlay;
+
+pub use acl::AclFlows;
 
 use std::sync::Arc;
 
@@ -169,6 +181,29 @@ pub enum Scenario {
         /// Learned MACs.
         macs: u32,
     },
+    /// [`Scenario::Hit`]'s traffic as IPv4/TCP packets, one flow per
+    /// source host (see [`acl`]), on the same switch.
+    HitIp {
+        /// Learned MACs (at most [`acl::MAX_IP_HOSTS`]).
+        macs: u32,
+    },
+    /// [`Scenario::HitIp`] with `rules` flow rules ([`acl::rules`]) in the
+    /// ingress table of every port.
+    Acl {
+        /// Learned MACs (at most [`acl::MAX_IP_HOSTS`]).
+        macs: u32,
+        /// Rules per table, the catch-all included.
+        rules: u32,
+        /// One flow per host (cache hits) or a new one per frame (misses).
+        flows: AclFlows,
+    },
+}
+
+impl Scenario {
+    /// True for the scenarios whose frames are IPv4/TCP ([`acl`]).
+    pub fn is_ip(self) -> bool {
+        matches!(self, Scenario::HitIp { .. } | Scenario::Acl { .. })
+    }
 }
 
 /// Hosts the learn scenario uses as destinations (one per port, learned up
@@ -201,6 +236,13 @@ pub struct Driver {
     template: [u8; FRAME_LEN],
     next_new: u64,
     learned_here: u64,
+    /// IP scenarios: each host's source port ([`acl::reference_ports`]).
+    flow_ports: Vec<u16>,
+    /// [`AclFlows::NewPerFrame`]: the next frame's source port.
+    next_sport: u16,
+    /// Per port, the unicast frames injected so far that the switch should
+    /// send there (every scenario but [`Scenario::Flood`]).
+    pub expected_tx: [u64; PORTS],
 }
 
 impl core::fmt::Debug for Driver {
@@ -219,6 +261,10 @@ impl Driver {
         let (sim, bd) = build_sim(scenario);
         let queue = sim.pipeline.learn_queue().clone();
         let shared = Cache::new(sim.writer.shared());
+        let flow_ports = match scenario {
+            Scenario::HitIp { macs } | Scenario::Acl { macs, .. } => acl::reference_ports(&sim.plan, macs),
+            _ => Vec::new(),
+        };
         Driver {
             sim,
             bd,
@@ -229,9 +275,12 @@ impl Driver {
             queue,
             shared,
             rng: XorShift64::new(seed),
-            template: template(),
+            template: if scenario.is_ip() { acl::ip_template() } else { template() },
             next_new: 0,
             learned_here: 0,
+            flow_ports,
+            next_sport: acl::FIRST_SPORT,
+            expected_tx: [0; PORTS],
         }
     }
 
@@ -241,10 +290,26 @@ impl Driver {
     #[inline]
     pub fn inject_batch(&mut self) {
         for _ in 0..BATCH {
-            let (port, src, dst) = self.next_frame();
+            let (port, src, dst, host) = self.next_frame();
+            if !dst.is_multicast() {
+                self.expected_tx[mac_port(dst)] += 1;
+            }
             let f = &mut self.template;
             f[0..6].copy_from_slice(&dst.0);
             f[6..12].copy_from_slice(&src.0);
+            if let Some(&host_sport) = self.flow_ports.get(host as usize) {
+                let sport = match self.scenario {
+                    // Wraps after 64512 frames, far more than the flow
+                    // cache's 4096 entries can remember.
+                    Scenario::Acl { flows: AclFlows::NewPerFrame, .. } => {
+                        let s = self.next_sport;
+                        self.next_sport = s.checked_add(1).unwrap_or(acl::FIRST_SPORT);
+                        s
+                    }
+                    _ => host_sport,
+                };
+                acl::set_flow(f, host, sport);
+            }
             let ok = self.sim.io.inject(port, f);
             debug_assert!(ok, "out of chunks");
         }
@@ -252,10 +317,15 @@ impl Driver {
         self.sim.io.fill_batch(&mut self.batch, BATCH);
     }
 
+    /// (ingress port, source, destination, source host index: meaningful
+    /// for the hit-style scenarios only).
     #[inline]
-    fn next_frame(&mut self) -> (PortId, MacAddr, MacAddr) {
+    fn next_frame(&mut self) -> (PortId, MacAddr, MacAddr, u32) {
         match self.scenario {
-            Scenario::Hit { macs } | Scenario::HitOverlay { macs } => {
+            Scenario::Hit { macs }
+            | Scenario::HitOverlay { macs }
+            | Scenario::HitIp { macs }
+            | Scenario::Acl { macs, .. } => {
                 let i = self.rng.below(macs as u64) as u32;
                 let mut j = self.rng.below(macs as u64) as u32;
                 if host_port(j) == host_port(i) {
@@ -263,18 +333,18 @@ impl Driver {
                     // an even number of ports); `macs` is even.
                     j ^= 1;
                 }
-                (host_port(i), host_mac(i), host_mac(j))
+                (host_port(i), host_mac(i), host_mac(j), i)
             }
             Scenario::Learn { .. } => {
                 let n = self.next_new;
                 self.next_new += 1;
                 let port = PortId((n % PORTS as u64) as u16);
                 let dst = (n as u32 + 1) % FIXED_HOSTS; // lives on port (n + 1) % PORTS
-                (port, MacAddr::from_u64(LEARN_PREFIX | (n & 0xff_ffff_ffff)), host_mac(dst))
+                (port, MacAddr::from_u64(LEARN_PREFIX | (n & 0xff_ffff_ffff)), host_mac(dst), u32::MAX)
             }
             Scenario::Flood => {
                 let i = self.rng.below(FLOOD_HOSTS as u64) as u32;
-                (host_port(i), host_mac(i), MacAddr::BROADCAST)
+                (host_port(i), host_mac(i), MacAddr::BROADCAST, i)
             }
         }
     }
@@ -333,6 +403,12 @@ impl Driver {
         self.resets += 1;
     }
 
+    /// The IP scenarios' per-host source ports (see [`acl::per_host_ports`]);
+    /// empty for the others.
+    pub fn flow_ports(&self) -> &[u16] {
+        &self.flow_ports
+    }
+
     /// Live FDB entries.
     pub fn fdb_entries(&self) -> u64 {
         self.sim.writer.stats().entries
@@ -349,8 +425,12 @@ fn build_sim(scenario: Scenario) -> (SwitchSim, BdId) {
     let (max_entries, hosts) = match scenario {
         // The default table size (1M entries, 2M slots) for every hit case, so
         // 1K vs 1M compares occupancy, not table geometry.
-        Scenario::Hit { macs } | Scenario::HitOverlay { macs } => {
+        Scenario::Hit { macs }
+        | Scenario::HitOverlay { macs }
+        | Scenario::HitIp { macs }
+        | Scenario::Acl { macs, .. } => {
             assert!(macs >= 2 && macs % 2 == 0, "Hit needs an even number of MACs");
+            assert!(!scenario.is_ip() || macs <= acl::MAX_IP_HOSTS, "too many hosts for the IP traffic");
             (FdbSpec::default().max_entries.max(macs), macs)
         }
         Scenario::Learn { capacity } => (capacity + FIXED_HOSTS, FIXED_HOSTS),
@@ -369,7 +449,18 @@ fn build_sim(scenario: Scenario) -> (SwitchSim, BdId) {
         sim.writer.apply(LearnEvent { key: FdbKey::new(bd, host_mac(i)), port: host_port(i), at });
     }
     assert_eq!(sim.writer.stats().entries, hosts as u64, "prefill");
+    if let Scenario::Acl { rules, .. } = scenario {
+        let flows = acl::flow_plan(rules, &sim.plan);
+        acl::assert_reference_mask(&flows, &sim.plan);
+        sim.plan = Arc::new(sim.plan.with_flows(Some(Arc::new(flows))));
+    }
     (sim, bd)
+}
+
+/// The port of a benchmark host's MAC ([`host_mac`]): its index's low bits.
+#[inline]
+fn mac_port(m: MacAddr) -> usize {
+    m.0[5] as usize % PORTS
 }
 
 #[cfg(test)]
@@ -442,6 +533,60 @@ mod tests {
         }
         // Nothing on the underlay port.
         assert!(b.sim.io.take_tx(PortId(PORTS as u16)).is_empty());
+    }
+
+    #[test]
+    fn hit_ip_switches_what_hit_switches() {
+        let mut a = Driver::new(Scenario::Hit { macs: 1_000 }, 7);
+        let mut b = Driver::new(Scenario::HitIp { macs: 1_000 }, 7);
+        for d in [&mut a, &mut b] {
+            d.sim.io.set_capture(true);
+        }
+        let (ca, cb) = (run(&mut a, 50), run(&mut b, 50));
+        assert_eq!(ca, cb);
+        assert_eq!(a.expected_tx, b.expected_tx);
+        for p in 0..PORTS {
+            let (ta, tb) = (a.sim.io.take_tx(PortId(p as u16)), b.sim.io.take_tx(PortId(p as u16)));
+            assert_eq!(tb.len() as u64, b.expected_tx[p]);
+            for (fa, fb) in ta.iter().zip(&tb) {
+                // The same Ethernet header; only the payload differs.
+                assert_eq!(fa[..14], fb[..14]);
+                assert_eq!(fa.len(), fb.len());
+            }
+        }
+    }
+
+    fn acl_run(flows: AclFlows) -> (Driver, switch_core::pipeline::CounterSnapshot) {
+        let rules = 100;
+        let mut d = Driver::new(Scenario::Acl { macs: 1_000, rules, flows }, 7);
+        // Enough for every host's flow to be seen (about 33 frames each).
+        run(&mut d, 1_024);
+        let c0 = d.sim.pipeline.counters().snapshot();
+        let tx0: Vec<u64> = d.sim.io.port_stats().iter().map(|s| s.tx_packets).collect();
+        let e0 = d.expected_tx;
+        let c1 = run(&mut d, 100);
+        for p in 0..PORTS {
+            let tx = d.sim.io.port_stats()[p].tx_packets - tx0[p];
+            assert_eq!(tx, d.expected_tx[p] - e0[p], "port {p}");
+        }
+        let catch_all: u64 = (0..PORTS)
+            .map(|p| d.sim.pipeline.counters().rules[acl::rule_id(rules, p, rules - 1) as usize].packets.get())
+            .sum();
+        assert_eq!(catch_all, c1.packets, "every frame matched the catch-all");
+        let mut c = c1;
+        c.flow_cache_hits -= c0.flow_cache_hits;
+        c.flow_cache_misses -= c0.flow_cache_misses;
+        c.forwarded -= c0.forwarded;
+        (d, c)
+    }
+
+    #[test]
+    fn acl_hit_hits_and_acl_miss_misses() {
+        let n = 100 * BATCH as u64;
+        let (_, c) = acl_run(AclFlows::PerHost);
+        assert_eq!((c.flow_cache_hits, c.flow_cache_misses, c.forwarded, c.total_drops()), (n, 0, n, 0));
+        let (_, c) = acl_run(AclFlows::NewPerFrame);
+        assert_eq!((c.flow_cache_hits, c.flow_cache_misses, c.forwarded, c.total_drops()), (0, n, n, 0));
     }
 
     #[test]

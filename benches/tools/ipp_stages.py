@@ -29,7 +29,12 @@ import sys
 # any frame of the chain wins.
 OVERLAY_LOOKUPS = "overlay: plan lookups (VTEP, VNI/source maps, tunnel, next hop)"
 IPIP_DISPATCH = "encap: IP-in-IP gateway_send (EtherType, gateway MAC)"
+ACL_CLASSIFIER = "acl: classifier (TSS subtable probes, on a flow-cache miss)"
 PRIORITY = [
+    # The flow rules' tuple space search: FxHashMap (hashbrown) probes,
+    # inlined into Classifier::lookup; without this they would be labelled
+    # as the FDB writer's HashMap bookkeeping.
+    (r"flow::classifier::", ACL_CLASSIFIER),
     # IP-in-IP's longest-prefix match over the routes, inlined into the
     # gateway's route(): a lookup of the plan, but its own line.
     (r"overlay::plan::OverlayPlan::route\b", "encap: IP-in-IP route lookup (OverlayPlan::route)"),
@@ -39,6 +44,11 @@ PRIORITY = [
 # (regex on callgrind's name of an out-of-line function, regex on the name
 # of a caller of it, label).
 CALLER_CONTEXT = [
+    (r"hashbrown|HashMap", r"flow::classifier::", ACL_CLASSIFIER),
+    # FlowKey::extract calls EthernetFrame::src_addr out of line; the flow
+    # cache's and the classifier's 64-byte key compares are libc memcmp.
+    (r"EthernetFrame<T>::src_addr", r"flow::key::", "acl: flow key, EthernetFrame::src_addr (out of line)"),
+    (r"memcmp|bcmp", r"pipeline::acl::|flow::(cache|classifier)::", "acl: 64-byte key compares (libc memcmp)"),
     (r"hashbrown|HashMap", r"overlay::plan::|pipeline::(decap|encap)::", OVERLAY_LOOKUPS),
     # The gateway's test of the frame's destination MAC (gateway_send, inlined
     # into send_tunnel) calls EthernetFrame::dst_addr out of line.
@@ -51,6 +61,15 @@ CALLER_CONTEXT = [
 # (regex on a demangled frame name, label). Checked per frame, innermost
 # frame first; within a frame, the first matching pattern wins.
 PATTERNS = [
+    # Flow rules (flow/, pipeline/acl.rs), on a plan with rules. The wire
+    # views' checks inlined into FlowKey::extract have no pattern of their
+    # own, so they count as the key extraction.
+    (r"flow::key::FlowKey::masked", "acl: FlowKey::masked (key & table mask)"),
+    (r"flow::key::", "acl: flow key extraction (FlowKey::extract)"),
+    (r"flow::cache::", "acl: flow cache (hash, get, put on a miss)"),
+    (r"flow::plan::", "acl: FlowPlan lookups (ingress_table, rule)"),
+    (r"pipeline::acl::", "acl: ingress pass (per-frame loop, counters, compaction)"),
+    (r"pipeline::with_rules", "acl: with_rules (per-batch glue)"),
     # Overlay: the sending side (pipeline/encap/), for frames to a tunnel port.
     (r"pipeline::encap::udp::(InnerFlow|ipv4_words|ipv6_words|hash_words|load_le|source_port)\b", "encap: inner flow hash and TOS"),
     (r"pipeline::encap::udp::", "encap: outer headers from the template (udp::encap)"),

@@ -4,6 +4,7 @@
 //! ipp <case> [packets]                                 one case (default 200000 packets)
 //!     cases: hit-1k hit-100k hit-1m learn flood hit-1k-overlay encap-1k decap-1k
 //!            geneve-encap-1k ipip-encap-1k
+//!            hit-1k-ip acl-hit-N acl-miss-N (N rules per port: 10, 100, 1k, 10k...)
 //! ipp mem                                               FDB bytes per entry at 1K/100K/1M
 //! ipp scale SMALL LARGE [rounds] [batches]              paired timing, ratio LARGE/SMALL
 //! ipp floor [rounds] [batches]                          memory floor of the 1M case
@@ -38,16 +39,34 @@
 //!   either leaves on the underlay port), and the underlay stage over the
 //!   frames of the underlay port (checks, decapsulation, then the L2 path).
 //!
-//! Not counted: setup and prefill, frame generation, `MemIo::inject` and
-//! `fill_batch` (the rx side).
+//! * on a plan with flow rules (`acl-hit-N`, `acl-miss-N`), the acl stage
+//!   `Pipeline::process` runs first: per frame the flow key, the flow
+//!   cache lookup, on a miss the classifier and the cache fill, the
+//!   matched rule's counters, and the compaction of the batch.
+//!
+//! Not counted: setup and prefill (for the acl cases also compiling the
+//! rules), frame generation, `MemIo::inject` and `fill_batch` (the rx
+//! side).
+//!
+//! The flow-rule cases (see `xvs_benches::acl`): `hit-1k-ip` is `hit-1k`
+//! with every frame a real IPv4/TCP packet (one flow per source host), and
+//! no rules: the baseline. `acl-hit-N` is `hit-1k-ip` with N rules in the
+//! ingress table of every port (N - 1 of five mask shapes that no frame
+//! matches, and a catch-all `allow`); after the warm-up every frame is a
+//! flow cache hit. `acl-miss-N` sends a new source port in every frame, so
+//! every frame is a flow cache miss and goes to the classifier. Checked
+//! afterwards: every frame forwarded to its destination's port, nothing
+//! dropped, every frame counted by a catch-all rule, and the flow cache
+//! hits (misses) equal to the measured frames.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use switch_core::fdb::FdbStats;
 use switch_core::pipeline::CounterSnapshot;
+use xvs_benches::acl;
 use xvs_benches::overlay::{OverlayDriver, OverlayScenario};
-use xvs_benches::{Driver, Scenario, BATCH};
+use xvs_benches::{AclFlows, Driver, Scenario, BATCH, PORTS};
 
 /// Packets run through the pipeline before the measured ones, so the learn
 /// cache and the CPU caches are warm. The warm-up calls `Driver::step`
@@ -81,8 +100,35 @@ fn scenario(case: &str) -> Option<Scenario> {
         "learn" => Scenario::Learn { capacity: 1_000_000 },
         "flood" => Scenario::Flood,
         "hit-1k-overlay" => Scenario::HitOverlay { macs: 1_000 },
-        _ => return None,
+        "hit-1k-ip" => Scenario::HitIp { macs: 1_000 },
+        _ => {
+            // acl-hit-N, acl-miss-N: N rules per table, `k` for thousands.
+            let (flows, n) = if let Some(n) = case.strip_prefix("acl-hit-") {
+                (AclFlows::PerHost, n)
+            } else {
+                (AclFlows::NewPerFrame, case.strip_prefix("acl-miss-")?)
+            };
+            let rules = match n.strip_suffix('k') {
+                Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
+                None => n.parse().ok()?,
+            };
+            if rules == 0 || rules as usize * PORTS > switch_core::flow::MAX_RULES {
+                return None;
+            }
+            Scenario::Acl { macs: 1_000, rules, flows }
+        }
     })
+}
+
+/// Frames the flow rules counted so far, over every rule id.
+fn rule_packets(d: &Driver) -> u64 {
+    d.sim.pipeline.counters().rules.iter().map(|r| r.packets.get()).sum()
+}
+
+/// Frames the catch-all rules of an acl case's tables counted so far.
+fn catch_all_packets(d: &Driver) -> u64 {
+    let Scenario::Acl { rules, .. } = d.scenario else { return 0 };
+    (0..PORTS).map(|p| d.sim.pipeline.counters().rules[acl::rule_id(rules, p, rules - 1) as usize].packets.get()).sum()
 }
 
 fn overlay_scenario(case: &str) -> Option<OverlayScenario> {
@@ -263,7 +309,7 @@ fn main() -> ExitCode {
     }
     let Some(case) = args.get(1) else {
         eprintln!(
-            "usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood|hit-1k-overlay|encap-1k|decap-1k|geneve-encap-1k|ipip-encap-1k> [packets] | ipp mem"
+            "usage: ipp <hit-1k|hit-100k|hit-1m|learn|flood|hit-1k-overlay|encap-1k|decap-1k|geneve-encap-1k|ipip-encap-1k|hit-1k-ip|acl-hit-N|acl-miss-N> [packets] | ipp mem"
         );
         return ExitCode::from(2);
     };
@@ -295,6 +341,8 @@ fn main() -> ExitCode {
     }
     let c0 = d.sim.pipeline.counters().snapshot();
     let w0 = d.sim.writer.stats();
+    let tx0: Vec<u64> = d.sim.io.port_stats().iter().map(|s| s.tx_packets).collect();
+    let (want0, rules0, catch0) = (d.expected_tx, rule_packets(&d), catch_all_packets(&d));
     for _ in 0..batches {
         if d.batches_before_reset() == 0 {
             // Learn case only: the table would fill; start over with an empty
@@ -308,6 +356,9 @@ fn main() -> ExitCode {
     let w1 = d.sim.writer.stats();
     let run = batches * BATCH as u64;
     let tx: u64 = d.sim.io.port_stats().iter().map(|s| s.tx_packets).sum();
+    let tx_run: Vec<u64> = d.sim.io.port_stats().iter().zip(&tx0).map(|(s, t0)| s.tx_packets - t0).collect();
+    let want_run: Vec<u64> = d.expected_tx.iter().zip(&want0).map(|(a, b)| a - b).collect();
+    let (rules_run, catch_run) = (rule_packets(&d) - rules0, catch_all_packets(&d) - catch0);
 
     let mut problems = Vec::new();
     if d.resets > 0 {
@@ -319,6 +370,44 @@ fn main() -> ExitCode {
         }
     } else {
         check(sc, run, &c0, &c1, &w0, &w1, &mut problems);
+        if sc != Scenario::Flood {
+            // Every measured frame left on its destination's port, and no
+            // other frame left anywhere.
+            for (p, want) in want_run.iter().enumerate() {
+                let got = tx_run.get(p).copied().unwrap_or(0);
+                if got != *want {
+                    problems.push(format!("tx frames on port {p}: got {got}, want {want}"));
+                }
+            }
+            let all: u64 = tx_run.iter().sum();
+            if all != run {
+                problems.push(format!("tx frames in all: got {all}, want {run}"));
+            }
+        }
+        if let Scenario::Acl { .. } = sc {
+            if (rules_run, catch_run) != (run, run) {
+                problems.push(format!("rule counters: {rules_run} frames matched, {catch_run} of them the catch-all; want {run} and {run}"));
+            }
+        }
+    }
+    if let (Some(&first), Some(&last)) = (d.flow_ports().first(), d.flow_ports().last()) {
+        // Ports are handed out in order; every skipped one was a host whose
+        // first choice shared a flow-cache slot with an earlier host's key.
+        eprintln!(
+            "flow source ports: {first}..={last} for {} hosts ({} skipped to keep their flow-cache keys in distinct slots)",
+            d.flow_ports().len(),
+            (last - first) as usize + 1 - d.flow_ports().len()
+        );
+    }
+    if let Some(flows) = d.sim.plan.flows.as_deref() {
+        let subtables: Vec<usize> = flows.tables().iter().map(|t| t.classifier.subtables()).collect();
+        eprintln!(
+            "flow rules: {} in {} tables, subtables per table {subtables:?}; measured: flow_cache_hits={} flow_cache_misses={} rule matches={rules_run} catch-all={catch_run}",
+            flows.len(),
+            flows.tables().len(),
+            c1.flow_cache_hits - c0.flow_cache_hits,
+            c1.flow_cache_misses - c0.flow_cache_misses,
+        );
     }
     eprintln!(
         "case={case} run_packets={run} warm_packets={} forwarded={} flooded={} flood_copies={} learn_events={} tx_frames={tx} fdb_entries={} fdb_bytes_per_entry={:.1} resets={}",
@@ -364,6 +453,26 @@ fn check(
             expect("forwarded", c1.forwarded - c0.forwarded, run);
             expect("learn events", c1.learn_events - c0.learn_events, 0);
             expect("fdb refreshes", w1.refreshed, 0);
+        }
+        Scenario::HitIp { .. } => {
+            expect("forwarded", c1.forwarded - c0.forwarded, run);
+            expect("learn events", c1.learn_events - c0.learn_events, 0);
+            expect("fdb refreshes", w1.refreshed, 0);
+            expect("flow cache hits", c1.flow_cache_hits, 0);
+            expect("flow cache misses", c1.flow_cache_misses, 0);
+        }
+        Scenario::Acl { flows, .. } => {
+            expect("forwarded", c1.forwarded - c0.forwarded, run);
+            expect("learn events", c1.learn_events - c0.learn_events, 0);
+            expect("fdb refreshes", w1.refreshed, 0);
+            let (hits, misses) = match flows {
+                AclFlows::PerHost => (run, 0),
+                AclFlows::NewPerFrame => (0, run),
+            };
+            expect("flow cache hits", c1.flow_cache_hits - c0.flow_cache_hits, hits);
+            expect("flow cache misses", c1.flow_cache_misses - c0.flow_cache_misses, misses);
+            expect("flow outputs", c1.flow_outputs - c0.flow_outputs, 0);
+            expect("mirror copies", c1.mirror_copies - c0.mirror_copies, 0);
         }
         Scenario::HitOverlay { .. } => {
             expect("forwarded", c1.forwarded - c0.forwarded, run);
