@@ -217,7 +217,7 @@ pub fn flow_plan(n: u32, plan: &ForwardingPlan) -> FlowPlan {
 /// stage builds it.
 pub fn cache_key(flows: &FlowPlan, port: PortId, f: &[u8]) -> Option<FlowKey> {
     let t = flows.ingress_table(port)?;
-    Some(FlowKey::extract(f, port, t.untagged_vlan, t.index).masked(&t.used))
+    Some(FlowKey::extract(f, port, t.untagged_vlan, t.index, t.depth).masked(&t.used))
 }
 
 /// Per host below `hosts`, a source port such that the hosts' flow-cache

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::classifier::{rank, Classifier, Entry};
-use super::key::{Field, FlowKey};
+use super::key::{Depth, Field, FlowKey};
 use super::spec::{prefix_mask128, prefix_mask32, FlowMatch, FlowRule, SpecError, Verdict};
 use crate::bridge::ForwardingPlan;
 use crate::types::PortId;
@@ -56,6 +56,8 @@ pub struct Table {
     pub index: u16,
     /// The VLAN a frame without a tag is in on the table's port.
     pub untagged_vlan: u16,
+    /// How deep the key extraction goes for its rules.
+    pub depth: Depth,
     /// The entries, for the reference matcher in tests and benchmarks.
     pub entries: Vec<Entry>,
 }
@@ -128,6 +130,7 @@ impl FlowPlan {
                     used,
                     index: *slot,
                     untagged_vlan,
+                    depth: Depth::L2,
                     entries: Vec::new(),
                 });
             }
@@ -163,6 +166,7 @@ impl FlowPlan {
         }
         for t in &mut tables {
             t.classifier = Classifier::build(&t.entries);
+            t.depth = Depth::of(&t.used);
         }
         let mut ingress = vec![NO_TABLE; crate::bridge::MAX_PORTS];
         ingress[..table_of_port.len()].copy_from_slice(&table_of_port);

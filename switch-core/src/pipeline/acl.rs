@@ -48,15 +48,28 @@ pub(super) fn ingress<IO: FramePool + PortTx, O: Observer>(
     orig: &mut [u8; MAX_BURST],
 ) -> usize {
     let mut kept = 0;
+    let mut looked_up = Looked::default();
     for i in 0..frames.len().min(MAX_BURST) {
         let d = frames[i];
-        if admit(plan, flows, cache, counters, i, &d, io, obs) {
-            frames[kept] = d;
+        if admit(plan, flows, cache, counters, &mut looked_up, i, &d, io, obs) {
+            // Frames before the first removed one stay where they are.
+            if kept != i {
+                frames[kept] = d;
+            }
             orig[kept] = i as u8;
             kept += 1;
         }
     }
+    counters.flow_cache_hits.add(looked_up.hits);
+    counters.flow_cache_misses.add(looked_up.misses);
     kept
+}
+
+/// The batch's flow cache hits and misses, counted once per batch.
+#[derive(Default)]
+struct Looked {
+    hits: u64,
+    misses: u64,
 }
 
 /// Frame `i`'s rule: true when it goes on to the L2 path.
@@ -67,6 +80,7 @@ fn admit<IO: FramePool + PortTx, O: Observer>(
     flows: &FlowPlan,
     cache: &mut FlowCache,
     counters: &WorkerCounters,
+    looked_up: &mut Looked,
     i: usize,
     d: &PktDesc,
     io: &mut IO,
@@ -75,14 +89,14 @@ fn admit<IO: FramePool + PortTx, O: Observer>(
     let Some(table) = flows.ingress_table(d.in_port) else { return true };
     // A frame that does not fit its buffer is parse's to drop.
     let Some(bytes) = io.frame(d.buf, d.head, d.len) else { return true };
-    let key = FlowKey::extract(bytes, d.in_port, table.untagged_vlan, table.index).masked(&table.used);
+    let key = FlowKey::extract(bytes, d.in_port, table.untagged_vlan, table.index, table.depth).masked(&table.used);
     let found = match cache.get(flows.generation, &key) {
         Some(found) => {
-            counters.flow_cache_hits.add(1);
+            looked_up.hits += 1;
             found
         }
         None => {
-            counters.flow_cache_misses.add(1);
+            looked_up.misses += 1;
             let found = table.classifier.lookup(&key);
             cache.put(flows.generation, &key, found);
             found

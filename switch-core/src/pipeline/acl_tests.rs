@@ -221,7 +221,7 @@ proptest! {
                 if vlan20 {
                     f.splice(12..12, [0x81, 0x00, 0x00, 20]);
                 }
-                let key = FlowKey::extract(&f, TRUNK, 10, table.index);
+                let key = FlowKey::extract(&f, TRUNK, 10, table.index, crate::flow::key::Depth::L4);
                 if let Some(r) = classifier::linear(&table.entries, &key) {
                     expect[r as usize] += 1;
                 }
