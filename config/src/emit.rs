@@ -179,6 +179,14 @@ fn write_all(c: &Config, o: &mut String) -> std::fmt::Result {
         writeln!(o, "inner_vlan = {}", quote(inner_vlan))?;
         writeln!(o, "remotes = {}", addresses(&n.remotes))?;
         writeln!(o, "allowed_remotes = {}", addresses(&n.allowed))?;
+        if let Some((net, len)) = n.arp_suppression {
+            writeln!(o, "arp_suppression = {}", quote(&format!("{net}/{len}")))?;
+        }
+        for (ip, mac) in &n.arp_static {
+            writeln!(o, "\n[[vni.arp]]")?;
+            writeln!(o, "ip = {}", quote(&ip.to_string()))?;
+            writeln!(o, "mac = {}", quote(&mac.to_string()))?;
+        }
         for s in &n.static_macs {
             writeln!(o, "\n[[vni.static]]")?;
             writeln!(o, "mac = {}", quote(&s.mac.to_string()))?;

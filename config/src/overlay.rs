@@ -55,7 +55,12 @@ const VNI_KEYS: &[&str] = &[
     "static",
     "option",
     "inner_vlan",
+    "arp_suppression",
+    "arp",
 ];
+const VNI_ARP_KEYS: &[&str] = &["ip", "mac"];
+/// Why `arp_suppression` is IPv4 only.
+const ARP_V4: &str = "ARP suppression is for IPv4 subnets";
 const VNI_STATIC_KEYS: &[&str] = &["mac", "remote"];
 const VNI_OPTION_KEYS: &[&str] = &["class", "type", "data"];
 /// The values of a VNI's `encap`.
@@ -699,7 +704,10 @@ fn read_vnis(
             Ok(Some("strip")) => InnerVlan::Strip,
             _ => InnerVlan::Drop,
         };
+        let (arp_suppression, arp_static) = read_arp_suppression(cx, t);
         vnis.push(VniSpec {
+            arp_suppression,
+            arp_static,
             vni: vni.unwrap_or(0),
             vtep: vtep.unwrap_or(0),
             bridge: bridge.unwrap_or(0),
@@ -715,6 +723,65 @@ fn read_vnis(
         });
     }
     vnis
+}
+
+/// A VNI's `arp_suppression` subnet (a prefix of 16 to 32 bits, host bits
+/// zero) and its `[[vni.arp]]` static bindings, which must be in it.
+fn read_arp_suppression(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> (Option<(Ipv4Addr, u8)>, Vec<(Ipv4Addr, MacAddr)>) {
+    let subnet = match cx.string(t, "arp_suppression") {
+        Ok(Some(text)) => match parse_prefix(&text, ARP_V4) {
+            Ok((net, len)) if len >= 16 => Some((net, len)),
+            Ok(_) => {
+                let at = cx.at_key(t, "arp_suppression");
+                let reason = "the subnet must be /16 or longer (xvs keeps one slot per address)".to_string();
+                cx.push(ConfigError::BadIp { at, value: text, family: "IPv4", reason });
+                None
+            }
+            Err(e) => {
+                let at = cx.at_key(t, "arp_suppression");
+                bad_ip(cx, at, &text, e);
+                None
+            }
+        },
+        _ => None,
+    };
+    let prefix = format!("{}.arp", t.table);
+    let mut statics = Vec::new();
+    for a in &cx.tables(t, "arp", &prefix) {
+        cx.check_keys(a, VNI_ARP_KEYS);
+        let ip = cx.string(a, "ip");
+        let ip = cx.required(a, "ip", "every [[vni.arp]] needs the host's ip", ip);
+        let mac = cx.string(a, "mac");
+        let mac = cx.required(a, "mac", "every [[vni.arp]] needs the host's mac", mac);
+        let mac = mac.and_then(|m| check_mac(cx, a, "mac", &m, MacUse::Static));
+        let ip = ip.and_then(|text| match parse_host4(&text, false, ARP_V4) {
+            Ok(ip) => match subnet {
+                Some((net, len)) if in_subnet(IpAddr::V4(ip), IpAddr::V4(net), len) => Some(ip),
+                Some((net, len)) => {
+                    let at = cx.at_key(a, "ip");
+                    let reason =
+                        format!("not in the VNI's arp_suppression subnet {}", subnet_text(IpAddr::V4(net), len));
+                    cx.push(ConfigError::BadIp { at, value: text, family: "IPv4", reason });
+                    None
+                }
+                None => {
+                    let at = cx.at_key(a, "ip");
+                    let reason = "[[vni.arp]] needs the VNI's arp_suppression subnet".to_string();
+                    cx.push(ConfigError::BadIp { at, value: text, family: "IPv4", reason });
+                    None
+                }
+            },
+            Err(e) => {
+                let at = cx.at_key(a, "ip");
+                bad_ip(cx, at, &text, e);
+                None
+            }
+        });
+        if let (Some(ip), Some(mac)) = (ip, mac) {
+            statics.push((ip, mac));
+        }
+    }
+    (subnet, statics)
 }
 
 /// A VNI's `group`: a multicast address of its VTEP's family whose scope

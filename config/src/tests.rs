@@ -268,6 +268,10 @@ fn overlay_config_round_trips() {
         vlan = 10
         remotes = ["10.0.0.2", "10.9.0.2"]
         allowed_remotes = ["10.0.0.3"]
+        arp_suppression = "10.1.0.0/24"
+        [[vni.arp]]
+        ip = "10.1.0.7"
+        mac = "02:00:00:00:00:07"
         [[vni.static]]
         mac = "02:00:00:00:00:09"
         remote = "10.0.0.3"
@@ -1999,4 +2003,32 @@ fn flow_errors_name_the_key_and_why() {
     assert_names(&m, &["flow[1].id", "flow[0]"]);
     let (_, m) = one(&flow("id = 40000\nport = \"h1\"\nactions = \"drop\""));
     assert_names(&m, &["flow[0].id", "0..=32767"]);
+}
+
+#[test]
+fn arp_suppression_keys() {
+    let overlay = |vni_extra: &str| {
+        format!(
+            "[[port]]\nname = \"a\"\nmode = \"access\"\nvlan = 10\n[[port]]\nname = \"up\"\nmode = \"underlay\"\n\
+             [[vtep]]\nname = \"v\"\nport = \"up\"\naddress = \"10.0.0.1/24\"\n\
+             [[vni]]\nvni = 100\nvlan = 10\nremotes = [\"10.0.0.2\"]\n{vni_extra}"
+        )
+    };
+    let c =
+        ok(&overlay("arp_suppression = \"10.1.0.0/16\"\n[[vni.arp]]\nip = \"10.1.2.3\"\nmac = \"02:00:00:00:00:01\""));
+    let v = &c.spec.overlay.vnis[0];
+    assert_eq!(v.arp_suppression, Some(("10.1.0.0".parse().unwrap(), 16)));
+    assert_eq!(v.arp_static, vec![("10.1.2.3".parse().unwrap(), MacAddr([2, 0, 0, 0, 0, 1]))]);
+    let (_, m) = one(&overlay("arp_suppression = \"10.0.0.0/8\""));
+    assert_names(&m, &["vni[0].arp_suppression", "/16 or longer"]);
+    let (_, m) = one(&overlay("arp_suppression = \"10.1.0.1/24\""));
+    assert_names(&m, &["vni[0].arp_suppression", "host bits"]);
+    let (_, m) =
+        one(&overlay("arp_suppression = \"10.1.0.0/24\"\n[[vni.arp]]\nip = \"10.2.0.1\"\nmac = \"02:00:00:00:00:01\""));
+    assert_names(&m, &["vni[0].arp[0].ip", "not in the VNI's arp_suppression subnet 10.1.0.0/24"]);
+    let (_, m) = one(&overlay("[[vni.arp]]\nip = \"10.2.0.1\"\nmac = \"02:00:00:00:00:01\""));
+    assert_names(&m, &["needs the VNI's arp_suppression subnet"]);
+    let (_, m) =
+        one(&overlay("arp_suppression = \"10.1.0.0/24\"\n[[vni.arp]]\nip = \"10.1.0.1\"\nmac = \"ff:ff:ff:ff:ff:ff\""));
+    assert_names(&m, &["vni[0].arp[0].mac", "broadcast"]);
 }

@@ -264,6 +264,10 @@ fn describe(plan: &ForwardingPlan, in_port: PortId, ev: &TraceEvent) -> (&'stati
             ("underlay", format!("for the VTEP: answered, out of port {}", port_name(plan, port.index())))
         }
         TraceEvent::Absorbed => ("underlay", "for the VTEP: nothing to answer, consumed".into()),
+        TraceEvent::ArpAnswered { port } => (
+            "arp",
+            format!("ARP request for a known host answered on port {} (suppression)", port_name(plan, port.index())),
+        ),
         TraceEvent::Rule { id } => {
             let text = plan.flows.as_deref().and_then(|f| f.source(id)).map_or_else(String::new, |r| format!(": {r}"));
             ("acl", format!("rule {id}{text}"))

@@ -176,6 +176,18 @@ pub struct GatewayPlan {
     pub hosts: HostTable,
 }
 
+/// ARP suppression in one VNI's domain: the addresses of its subnet and
+/// their MACs, snooped from ARP (and configured).
+#[derive(Debug)]
+pub struct Suppression {
+    /// The domain.
+    pub bd: BdId,
+    /// The VNI it is bridged to.
+    pub vni: u32,
+    /// IP → MAC, with the second each was last seen.
+    pub hosts: HostTable,
+}
+
 /// An IP-in-IP route, compiled.
 #[derive(Clone, Debug)]
 pub struct RoutePlan {
@@ -204,7 +216,15 @@ pub struct RoutePlan {
 pub struct HostTable {
     net: u32,
     macs: Box<[AtomicU64]>,
+    /// Per slot, the worker clock's second it was last learned or
+    /// confirmed, for aging (see [`HostTable::learn_at`]).
+    seen: Box<[AtomicU32]>,
 }
+
+/// How long a snooped host is vouched for before a confirming ARP is
+/// written again: as the FDB's learn cache, a store per host every
+/// minute at most rather than per ARP.
+const SEEN_REFRESH_SECS: u32 = 60;
 
 /// Bit 62 of a [`HostTable`] word: configured, never replaced.
 const PINNED: u64 = 1 << 62;
@@ -216,12 +236,20 @@ impl HostTable {
         let len = prefix_len.clamp(16, 32);
         let net = u32::from(address) & prefix_mask(len);
         let size = 1usize << (32 - u32::from(len));
-        HostTable { net, macs: (0..size).map(|_| AtomicU64::new(0)).collect() }
+        HostTable {
+            net,
+            macs: (0..size).map(|_| AtomicU64::new(0)).collect(),
+            seen: (0..size).map(|_| AtomicU32::new(0)).collect(),
+        }
     }
 
     /// A copy with the MACs as they are now, sharing nothing.
     pub fn snapshot(&self) -> HostTable {
-        HostTable { net: self.net, macs: self.macs.iter().map(|m| AtomicU64::new(m.load(Ordering::Relaxed))).collect() }
+        HostTable {
+            net: self.net,
+            macs: self.macs.iter().map(|m| AtomicU64::new(m.load(Ordering::Relaxed))).collect(),
+            seen: self.seen.iter().map(|m| AtomicU32::new(m.load(Ordering::Relaxed))).collect(),
+        }
     }
 
     /// `ip`'s slot, if it is in the subnet.
@@ -250,8 +278,56 @@ impl HostTable {
         true
     }
 
+    /// [`HostTable::learn`], also stamping the entry as seen at `now_s`
+    /// when it changed or its stamp is older than a minute. True when the
+    /// MAC changed.
+    pub fn learn_at(&self, ip: Ipv4Addr, mac: MacAddr, now_s: u32) -> bool {
+        let changed = self.learn(ip, mac);
+        if let Some(seen) = self.index(ip).and_then(|i| self.seen.get(i)) {
+            let at = seen.load(Ordering::Relaxed);
+            if changed || now_s.wrapping_sub(at) >= SEEN_REFRESH_SECS {
+                seen.store(now_s, Ordering::Relaxed);
+            }
+        }
+        changed
+    }
+
+    /// Forgets the learned hosts last seen more than `max_age` seconds
+    /// before `now_s` (pinned ones stay). Returns how many. The control
+    /// thread's aging pass; a worker learning the same host at that moment
+    /// may lose its store, and the host's next ARP brings it back.
+    pub fn age(&self, now_s: u32, max_age: u32) -> usize {
+        let mut n = 0;
+        for (mac, seen) in self.macs.iter().zip(self.seen.iter()) {
+            let w = mac.load(Ordering::Relaxed);
+            let stale = now_s.wrapping_sub(seen.load(Ordering::Relaxed)) > max_age;
+            if w & RESOLVED != 0
+                && w & PINNED == 0
+                && stale
+                && mac.compare_exchange(w, 0, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Removes `ip` (learned or pinned). True when it was there.
+    pub fn forget(&self, ip: Ipv4Addr) -> bool {
+        match self.index(ip).and_then(|i| self.macs.get(i)) {
+            Some(slot) => slot.swap(0, Ordering::Relaxed) & RESOLVED != 0,
+            None => false,
+        }
+    }
+
+    /// Seconds since `ip` was last seen, for listings.
+    pub fn age_of(&self, ip: Ipv4Addr, now_s: u32) -> Option<u32> {
+        let seen = self.seen.get(self.index(ip)?)?.load(Ordering::Relaxed);
+        Some(now_s.wrapping_sub(seen))
+    }
+
     /// Pins `ip` to `mac`.
-    fn pin(&self, ip: Ipv4Addr, mac: MacAddr) {
+    pub fn pin(&self, ip: Ipv4Addr, mac: MacAddr) {
         if let Some(slot) = self.index(ip).and_then(|i| self.macs.get(i)) {
             slot.store(mac.to_u64() | RESOLVED | PINNED, Ordering::Relaxed);
         }
@@ -269,6 +345,9 @@ impl HostTable {
             if w & PINNED == 0 && new.load(Ordering::Relaxed) == 0 {
                 new.store(w, Ordering::Relaxed);
             }
+        }
+        for (new, old) in self.seen.iter().zip(old.seen.iter()) {
+            new.store(old.load(Ordering::Relaxed), Ordering::Relaxed);
         }
     }
 
@@ -450,6 +529,8 @@ pub struct OverlayPlan {
     pub first_gateway: u16,
     /// IP-in-IP routes, longest prefix first.
     pub routes: Vec<RoutePlan>,
+    /// The domains with ARP suppression.
+    pub suppression: Vec<Suppression>,
     /// Physical port id → index into `vteps`, or [`NO_VTEP`].
     vtep_of_port: Vec<u16>,
     /// (VTEP, VNI) → index into `vnis`.
@@ -469,6 +550,17 @@ impl OverlayPlan {
                 g.hosts.adopt(&o.hosts);
             }
         }
+        for s in &self.suppression {
+            if let Some(o) = old.suppression.iter().find(|o| o.vni == s.vni && o.bd == s.bd) {
+                s.hosts.adopt(&o.hosts);
+            }
+        }
+    }
+
+    /// The ARP suppression of domain `bd`, if it has it.
+    #[inline]
+    pub fn suppression(&self, bd: BdId) -> Option<&Suppression> {
+        self.suppression.iter().find(|s| s.bd == bd)
     }
 
     /// A copy whose run-time state (next hops, gateway hosts) is a snapshot
@@ -497,6 +589,11 @@ impl OverlayPlan {
             gateways,
             first_gateway: self.first_gateway,
             routes: self.routes.clone(),
+            suppression: self
+                .suppression
+                .iter()
+                .map(|s| Suppression { bd: s.bd, vni: s.vni, hosts: s.hosts.snapshot() })
+                .collect(),
             vtep_of_port: self.vtep_of_port.clone(),
             vni_index: self.vni_index.clone(),
             sources: self.sources.clone(),
@@ -592,6 +689,7 @@ impl OverlayPlan {
         let mut sources = Sources::default();
         let mut tunnels = Vec::new();
         let mut groups = Vec::new();
+        let mut suppression = Vec::new();
         let mut out = TunnelPorts { ports: Vec::new(), statics: Vec::new() };
         for v in &spec.vnis {
             let bad = || crate::bridge::PlanError::from(OverlayError::BadVni { vni: v.vni });
@@ -603,6 +701,13 @@ impl OverlayPlan {
                 return Err(bad());
             }
             vnis.push(VniPlan { vni: v.vni, encap: v.encap, group: v.group, vtep: vtep_i, bd });
+            if let Some((net, len)) = v.arp_suppression {
+                let hosts = HostTable::new(net, len);
+                for &(ip, mac) in &v.arp_static {
+                    hosts.pin(ip, mac);
+                }
+                suppression.push(Suppression { bd, vni: v.vni, hosts });
+            }
             // With a group, the group is the one flood target, and the
             // remotes are sources (and unicast destinations) only.
             let unicast_flood = v.group.is_none();
@@ -702,6 +807,7 @@ impl OverlayPlan {
             gateways,
             first_gateway,
             routes,
+            suppression,
             vtep_of_port,
             vni_index,
             sources,

@@ -185,6 +185,13 @@ pub struct VniSpec {
     pub geneve_options: Vec<GeneveOptionSpec>,
     /// Received inner frames with a VLAN tag: dropped, or the tag removed.
     pub inner_vlan: InnerVlan,
+    /// ARP suppression for the VNI's domain: the IPv4 subnet (prefix
+    /// length 16-32) whose hosts' addresses xvs snoops and answers ARP
+    /// requests for, so they are not flooded across the overlay.
+    pub arp_suppression: Option<(Ipv4Addr, u8)>,
+    /// Addresses of that subnet whose MAC is configured: answered, never
+    /// replaced by snooping, never aged.
+    pub arp_static: Vec<(Ipv4Addr, MacAddr)>,
 }
 
 /// An L3 gateway of a (bridge, VLAN) domain: the hosts' default router

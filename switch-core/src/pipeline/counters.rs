@@ -169,6 +169,14 @@ worker_counters! {
     flow_outputs,
     /// Copies a flow rule's `mirror` action sent.
     mirror_copies,
+    /// ARP requests xvs answered for a known host of a domain with ARP
+    /// suppression, instead of flooding them.
+    arp_suppressed,
+    /// ARP requests in such a domain for an address xvs did not know:
+    /// flooded as before.
+    arp_suppress_misses,
+    /// Hosts' IP → MAC bindings learned or changed from snooped ARP.
+    arp_snooped,
 }
 
 impl WorkerCounters {

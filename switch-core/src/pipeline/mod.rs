@@ -48,6 +48,7 @@ pub mod meta;
 mod output;
 mod parse;
 mod prefetch;
+mod suppress;
 pub mod trace;
 
 use std::sync::Arc;
@@ -678,6 +679,11 @@ fn finish<const TABLE_FIRST: bool, const DST: u8, IO: FramePool + PortTx, O: Obs
     match verdict {
         Verdict::Forward(port) => output::unicast(ctx.plan, ctx.counters, i, d, port, io, obs, tally),
         Verdict::Flood => {
+            if let Some(ov) = tally.overlay.filter(|ov| !ov.suppression.is_empty()) {
+                if suppress::answered(ctx.plan, ov, ctx.counters, ctx.now_s, i, d, io, obs, tally) {
+                    return;
+                }
+            }
             let cause = forward::flood_cause(f.dst);
             if cause == trace::FloodCause::UnknownUnicast {
                 ctx.counters.unknown_unicast.add(1);

@@ -1164,3 +1164,56 @@ proptest! {
         prop_assert_eq!(direct.io.chunks_in_use(), 0);
     }
 }
+
+/// ARP suppression in VNI 100's domain: the remote host's binding is
+/// snooped from its decapsulated ARP, a local request for it is answered
+/// on the local port and sent nowhere else, an unknown address floods as
+/// before, and VNI 200's domain (without suppression) is untouched.
+#[test]
+fn arp_suppression_answers_known_hosts_locally_and_floods_unknown_ones() {
+    let mut s = spec(A, &[B], &[B]);
+    s.overlay.vnis[0].arp_suppression = Some((Ipv4Addr::new(10, 1, 0, 0), 24));
+    s.overlay.vnis[0].arp_static = vec![(Ipv4Addr::new(10, 1, 0, 50), mac(50))];
+    let mut sim = SwitchSim::new(&s).unwrap();
+    resolve(&mut sim, A, B);
+    let (local_ip, remote_ip) = (Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2));
+
+    // The remote host's request arrives decapsulated: snooped, and flooded
+    // to the local host as always (the remote VTEP asks, we do not answer).
+    let remote_ask = arp(ArpOperation::Request, mac(2), remote_ip, MacAddr::ZERO, local_ip);
+    let out = sim.send(UP, &Outer::new(B, A, 100).wrap(&remote_ask));
+    assert_eq!(out, vec![(H10, remote_ask.clone())]);
+    assert_eq!(sim.pipeline.counters().snapshot().arp_snooped, 1);
+
+    // The local host asks for the remote one: answered on h10 only.
+    let ask = arp(ArpOperation::Request, mac(1), local_ip, MacAddr::ZERO, remote_ip);
+    let out = sim.send(H10, &ask);
+    let want = {
+        let mut r = arp(ArpOperation::Reply, mac(2), remote_ip, mac(1), local_ip);
+        r[0..6].copy_from_slice(&mac(1).0);
+        r
+    };
+    assert_eq!(out, vec![(H10, want)], "answered locally, nothing across the overlay");
+    // A static binding is answered too; an unknown address floods to B.
+    let out = sim.send(H10, &arp(ArpOperation::Request, mac(1), local_ip, MacAddr::ZERO, Ipv4Addr::new(10, 1, 0, 50)));
+    assert_eq!(ArpPacket::new_checked(&out[0].1[14..]).unwrap().sender_hardware_addr(), mac(50));
+    let unknown = arp(ArpOperation::Request, mac(1), local_ip, MacAddr::ZERO, Ipv4Addr::new(10, 1, 0, 9));
+    let out = sim.send(H10, &unknown);
+    assert_eq!(on(&out, UP).len(), 1, "unknown: flooded across the overlay");
+    let c = sim.pipeline.counters().snapshot();
+    assert_eq!((c.arp_suppressed, c.arp_suppress_misses), (2, 1));
+    // Announcements teach, they are not answered; a different VLAN's ARP
+    // for a known address floods (VNI 200 has no suppression).
+    let garp =
+        arp(ArpOperation::Request, mac(3), Ipv4Addr::new(10, 1, 0, 3), MacAddr::ZERO, Ipv4Addr::new(10, 1, 0, 3));
+    assert_eq!(on(&sim.send(H10, &garp), UP).len(), 1);
+    let other = arp(ArpOperation::Request, mac(4), local_ip, MacAddr::ZERO, remote_ip);
+    assert_eq!(on(&sim.send(H20, &other), UP).len(), 1);
+    let sup = sim.plan.overlay.as_deref().unwrap().suppression(sim.plan.domain(0, 10).unwrap()).unwrap();
+    assert_eq!(sup.hosts.get(Ipv4Addr::new(10, 1, 0, 3)), Some(mac(3)));
+    assert_eq!(sup.hosts.get(local_ip), Some(mac(1)));
+    // Aging forgets learned hosts, never the static one.
+    assert_eq!(sup.hosts.age(10_000, 300), 3);
+    assert_eq!(sup.hosts.get(Ipv4Addr::new(10, 1, 0, 50)), Some(mac(50)));
+    assert_eq!(sim.io.chunks_in_use(), 0);
+}

@@ -92,6 +92,12 @@ pub enum TraceEvent {
     /// The frame was for a VTEP itself and needed no answer (an ARP reply
     /// or announcement).
     Absorbed,
+    /// An ARP request for a known host was answered on its ingress port
+    /// (ARP suppression) instead of being flooded.
+    ArpAnswered {
+        /// The port the request came from, and the answer left on.
+        port: PortId,
+    },
     /// A flow rule of the ingress port's table matched.
     Rule {
         /// The rule's id.

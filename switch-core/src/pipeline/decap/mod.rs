@@ -222,6 +222,11 @@ pub(super) fn underlay_pass<IO: FramePool + PortTx, O: Observer>(
                         obs.event(i, TraceEvent::GeneveOption(*o));
                     }
                 }
+                if !ov.suppression.is_empty() {
+                    if let Some(t) = ov.tunnel(d.in_port) {
+                        super::suppress::snoop_inner(ov, t.bd, d, &*tx, ctx.now_s, ctx.counters);
+                    }
+                }
                 tx.from_tunnel = true;
                 super::one_in_cache(ctx, cache, tally, i, d, tx, obs);
                 tx.from_tunnel = false;
