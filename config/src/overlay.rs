@@ -725,9 +725,12 @@ fn read_vnis(
     vnis
 }
 
+/// `[[vni.arp]]` bindings: (address, MAC).
+type ArpStatics = Vec<(Ipv4Addr, MacAddr)>;
+
 /// A VNI's `arp_suppression` subnet (a prefix of 16 to 32 bits, host bits
 /// zero) and its `[[vni.arp]]` static bindings, which must be in it.
-fn read_arp_suppression(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> (Option<(Ipv4Addr, u8)>, Vec<(Ipv4Addr, MacAddr)>) {
+fn read_arp_suppression(cx: &mut Ctx<'_>, t: &Tbl<'_>) -> (Option<(Ipv4Addr, u8)>, ArpStatics) {
     let subnet = match cx.string(t, "arp_suppression") {
         Ok(Some(text)) => match parse_prefix(&text, ARP_V4) {
             Ok((net, len)) if len >= 16 => Some((net, len)),
