@@ -72,6 +72,27 @@ pub fn moves_table(v: &Value) -> String {
     table(&["AT", "DOMAIN", "MAC", "FROM", "TO", "RESULT"], &rows)
 }
 
+/// `xvs arp show`.
+pub fn arp_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = v["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    vec![s(&e["vni"]), s(&e["domain"]), s(&e["ip"]), s(&e["mac"]), s(&e["type"]), s(&e["age_secs"])]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{}ARP suppression: {} answered, {} misses, {} snooped\n",
+        table(&["VNI", "DOMAIN", "IP", "MAC", "TYPE", "AGE"], &rows),
+        s(&v["answered"]),
+        s(&v["misses"]),
+        s(&v["snooped"])
+    )
+}
+
 /// `xvs flow list`.
 pub fn flows_table(v: &Value) -> String {
     let rows: Vec<Vec<String>> = v["flows"]

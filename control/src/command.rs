@@ -182,6 +182,8 @@ pub enum Command {
     ConfigReload,
     /// Trace a frame through the current tables, without the workers.
     Trace(TraceRequest),
+    /// The ARP suppression tables.
+    ArpShow,
     /// Every flow rule with its counters.
     FlowList,
     /// Add a rule.

@@ -42,6 +42,13 @@ enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// The ARP suppression tables of a running switch.
+    Arp {
+        #[command(subcommand)]
+        action: ArpAction,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Show or change the flow rules (ACL, mirror) of a running switch.
     Flow {
         #[command(subcommand)]
@@ -233,6 +240,12 @@ enum FdbAction {
     },
     /// Recent MAC moves.
     Moves,
+}
+
+#[derive(Subcommand)]
+enum ArpAction {
+    /// Every IP → MAC binding of the domains with ARP suppression.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -444,6 +457,11 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Fdb { action, conn } => fdb(&conn, action),
         Command::Flow { action, conn } => flow(&conn, action),
+        Command::Arp { action: ArpAction::Show, conn } => {
+            let v = call(&conn.socket, Method::GET, "/v1/arp", NO_BODY)?;
+            print_result(&conn, &v, cli_view::arp_table);
+            Ok(())
+        }
         Command::Port { action: PortAction::List, conn } => {
             let v = call(&conn.socket, Method::GET, "/v1/ports", NO_BODY)?;
             print_result(&conn, &v, cli_view::ports_table);

@@ -806,3 +806,51 @@ fn vxlan_strips_the_inner_tag_of_a_tagging_remote() {
     assert_eq!(counter(&st, "drops", "decap_inner_vlan"), 0, "{}", st["drops"]);
     eprintln!("vxlan_strips_the_inner_tag_of_a_tagging_remote: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+/// ARP suppression against the kernel's vxlan device: the peer's host
+/// binding is snooped from its decapsulated ARP, and h1's later request
+/// for it is answered by xvs on h1's port; a capture on the underlay shows
+/// no ARP request of h1's crossing the overlay.
+#[test]
+fn arp_suppression_answers_for_the_kernel_vteps_host() {
+    if skip_unless_root("arp_suppression_answers_for_the_kernel_vteps_host") {
+        return;
+    }
+    let _serial = serial();
+    let topo = h1_and_peer();
+    let (h1, peer) = (topo.host("h1"), topo.host("peer"));
+    kernel_vtep(peer, "vx100", "100", ["remote", VTEP], "10.10.0.100/24", Some("02:00:00:00:99:01"));
+    let overlay = format!("{OVERLAY}\narp_suppression = \"10.20.0.0/24\"\n").replacen(
+        "remotes = [\"192.168.100.2\"]\n",
+        "remotes = [\"192.168.100.2\"]\narp_suppression = \"10.10.0.0/24\"\n",
+        1,
+    );
+    let xvs = Xvs::start(&topo, &XvsOptions { idle_backoff: false, extra: overlay, ..XvsOptions::default() });
+    // The peer's host reaches h1 first: its ARP request arrives
+    // decapsulated, and xvs learns 10.10.0.100 from it.
+    ping_through(&xvs, peer, "10.10.0.1", 2);
+    let arp = xvs.json(&["arp", "show"]);
+    let known =
+        arp["entries"].as_array().into_iter().flatten().any(|e| e["ip"] == PEER10 && e["mac"] == "02:00:00:00:99:01");
+    assert!(known, "{arp}");
+
+    // h1 forgets the peer's host and asks again: xvs answers.
+    h1.run_ok(&["ip", "neigh", "flush", "dev", "eth0"]);
+    let underlay = peer.capture(topo.dir(), "udp port 4789");
+    let before = counter(&xvs.stats(), "pipeline", "arp_suppressed");
+    let (n, out) = h1.ping(PEER10, 2, &["-i", "0.2"]);
+    assert_eq!(n, 2, "{out}");
+    let frames = underlay.finish();
+    assert!(counter(&xvs.stats(), "pipeline", "arp_suppressed") > before, "{}", xvs.stats()["pipeline"]);
+    assert_eq!(h1.neigh(PEER10).0.as_deref(), Some("02:00:00:00:99:01"), "h1 learned the peer's MAC from xvs's answer");
+    // Inner frame at 50 (outer Ethernet, IPv4, UDP, VXLAN): no ARP request
+    // from h1 (opcode 1, sender 10.10.0.1) went over the tunnel.
+    let h1_asks = frames.iter().filter(|f| {
+        let inner = f.get(50..).unwrap_or_default();
+        inner.get(12..14) == Some(&[0x08, 0x06][..])
+            && inner.get(20..22) == Some(&[0, 1][..])
+            && inner.get(28..32) == Some(&[10, 10, 0, 1][..])
+    });
+    assert_eq!(h1_asks.count(), 0, "h1's ARP request was flooded across the overlay");
+    assert!(frames.len() >= 2, "the pings themselves crossed the tunnel: {} frames", frames.len());
+}

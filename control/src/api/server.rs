@@ -261,6 +261,7 @@ pub fn routes(tx: Sender<ApiCall>) -> Router {
         .route("/v1/fdb", get(fdb_show).post(fdb_add).delete(fdb_delete))
         .route("/v1/fdb/flush", post(fdb_flush))
         .route("/v1/trace", post(trace))
+        .route("/v1/arp", get(|s: State<Sender<ApiCall>>| run(s, Command::ArpShow)))
         .route("/v1/flows", get(|s: State<Sender<ApiCall>>| run(s, Command::FlowList)).post(flow_add))
         .route("/v1/flows/{id}", axum::routing::delete(flow_delete))
         .route("/v1/flows/ingress/{port}", axum::routing::put(flow_replace))

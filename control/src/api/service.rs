@@ -236,6 +236,11 @@ impl ControlPlane {
             }
             self.last_pass = Some(now);
             self.writer.age(now);
+            // Snooped ARP bindings age like MACs.
+            let plan = self.plan.load();
+            for sup in plan.overlay.iter().flat_map(|ov| ov.suppression.iter()) {
+                sup.hosts.age(now, self.writer.aging_secs());
+            }
         }
         n
     }
@@ -272,6 +277,7 @@ impl ControlPlane {
             Command::Health => Ok(json!({ "status": "ok" })),
             Command::ConfigShow => Ok(json!({ "toml": self.config.to_toml_string() })),
             Command::ConfigReload => self.reload(),
+            Command::ArpShow => Ok(self.arp_show()),
             Command::FlowList => Ok(self.flow_list()),
             Command::FlowAdd(a) => {
                 let rule = flow_rule(&a.port, a.priority, &a.matches, &a.actions)?;
@@ -372,6 +378,33 @@ impl ControlPlane {
             "origin": s.origin,
             "packets": packets,
             "bytes": bytes,
+        })
+    }
+
+    /// Every binding of every domain with ARP suppression.
+    fn arp_show(&self) -> Value {
+        let plan = self.plan.load();
+        let now = self.now_secs();
+        let mut rows = Vec::new();
+        for sup in plan.overlay.iter().flat_map(|ov| ov.suppression.iter()) {
+            for (ip, mac, pinned) in sup.hosts.entries() {
+                rows.push(json!({
+                    "vni": sup.vni,
+                    "domain": plan.domain_name(sup.bd),
+                    "ip": ip.to_string(),
+                    "mac": mac.to_string(),
+                    "type": if pinned { "static" } else { "dynamic" },
+                    "age_secs": if pinned { Value::Null } else { json!(sup.hosts.age_of(ip, now)) },
+                }));
+            }
+        }
+        let t = self.totals();
+        json!({
+            "count": rows.len(),
+            "entries": rows,
+            "answered": t.arp_suppressed,
+            "misses": t.arp_suppress_misses,
+            "snooped": t.arp_snooped,
         })
     }
 
