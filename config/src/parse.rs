@@ -194,10 +194,7 @@ fn read_flows(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vec<FlowConfig>
         let port = cx.string(t, "port");
         let port = cx.required(t, "port", "every [[flow]] needs the port whose frames it matches", port);
         if let Some(name) = &port {
-            if ports.index(name).is_none() && ports.complete {
-                let at = cx.at_key(t, "port");
-                cx.push(ConfigError::UnknownPort { at, name: name.clone() });
-            }
+            known_port(cx, t, "port", ports, name);
         }
         let priority = match cx.int(t, "priority", 0, 65535) {
             Ok(Some(n)) => n as u16,
@@ -235,16 +232,11 @@ fn read_flows(cx: &mut Ctx<'_>, top: &Tbl<'_>, ports: &Ports) -> Vec<FlowConfig>
                 },
             ];
             for name in named.into_iter().flatten() {
-                if ports.index(name).is_none() && ports.complete {
-                    let at = cx.at_key(t, "actions");
-                    cx.push(ConfigError::UnknownPort { at, name: name.to_string() });
-                }
+                known_port(cx, t, "actions", ports, name);
             }
         }
-        let in_port = matches.as_ref().and_then(|m| m.in_port.clone());
-        if let Some(name) = in_port.filter(|n| ports.index(n).is_none() && ports.complete) {
-            let at = cx.at_key(t, "match");
-            cx.push(ConfigError::UnknownPort { at, name });
+        if let Some(name) = matches.as_ref().and_then(|m| m.in_port.as_deref()) {
+            known_port(cx, t, "match", ports, name);
         }
         if let (Some(port), Some(matches), Some(actions)) = (port, matches, actions) {
             let rule = FlowRule { table: FlowTable::Ingress(port), priority, matches, actions };
@@ -755,14 +747,7 @@ fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> 
             .and_then(|m| check_mac(cx, s, "mac", &m, MacUse::Static));
         let port = cx.string(s, "port");
         let port_name = cx.required(s, "port", "every [[fdb.static]] needs a port", port);
-        let port = port_name.as_ref().and_then(|name| {
-            let p = ports.index(name);
-            if p.is_none() && ports.complete {
-                let at = cx.at_key(s, "port");
-                cx.push(ConfigError::UnknownPort { at, name: name.clone() });
-            }
-            p
-        });
+        let port = port_name.as_ref().and_then(|name| known_port(cx, s, "port", ports, name));
         let (Some(bridge), Some(vlan), Some(mac), Some(port)) = (bridge, vlan, mac, port) else { continue };
         let draft = &ports.drafts[port];
         let port_name = port_name.unwrap_or_default();
@@ -790,6 +775,18 @@ fn read_fdb(cx: &mut Ctx<'_>, t: &Tbl<'_>, bridges: &Bridges, ports: &Ports) -> 
         f.static_macs.push(StaticMacSpec { bridge, vlan: VlanId(vlan), mac, port });
     }
     (f, seen)
+}
+
+/// The index of the port `name` that `key` of `t` names, or `None` after
+/// reporting it as unknown (unless the ports themselves had errors, which
+/// are reported already).
+fn known_port(cx: &mut Ctx<'_>, t: &Tbl<'_>, key: &str, ports: &Ports, name: &str) -> Option<usize> {
+    let p = ports.index(name);
+    if p.is_none() && ports.complete {
+        let at = cx.at_key(t, key);
+        cx.push(ConfigError::UnknownPort { at, name: name.to_string() });
+    }
+    p
 }
 
 /// Why a port in `mode` does not carry `vlan`, or `None` when it does.
