@@ -17,14 +17,17 @@ use crate::overlay::plan::Suppression;
 use crate::overlay::OverlayPlan;
 use crate::port::{FramePool, PortTx, TxFrame};
 use crate::types::{BdId, MacAddr};
-use crate::wire::{arp, ArpOperation, ArpPacket, EtherType, EthernetFrame};
+use crate::wire::{arp, ethernet, ArpOperation, ArpPacket, EtherType, EthernetFrame, VlanTag};
 
-/// Where the ARP header of frame `bytes` starts, behind `tag_len` bytes of
-/// VLAN tag, if the frame is Ethernet/IPv4 ARP.
+/// Where the ARP header of frame `bytes` starts, behind the `tag_len`
+/// bytes (0 or 4) of VLAN tag classify consumed, if the frame is ARP.
 fn arp_at(bytes: &[u8], tag_len: usize) -> Option<usize> {
-    let at = 12 + tag_len;
-    let ty = bytes.get(at..at + 2)?;
-    (u16::from_be_bytes([ty[0], ty[1]]) == EtherType::ARP).then_some(at + 2)
+    let eth = EthernetFrame::new_checked(bytes).ok()?;
+    let ethertype = match tag_len {
+        0 => eth.ethertype(),
+        _ => VlanTag::new_checked(eth.payload()).ok()?.ethertype(),
+    };
+    (ethertype == EtherType::ARP).then_some(ethernet::HEADER_LEN + tag_len)
 }
 
 /// Learns the sender of the ARP packet `a`, when its MAC is a host's
